@@ -1,0 +1,567 @@
+"""The typed vocabulary every reader produces and every rule consumes.
+
+A migration's ``op.*`` calls, its ``batch_alter_table`` blocks and the SQL inside
+``op.execute(...)`` all become the same :class:`Operation` objects, so a rule never
+needs to know whether the author wrote Python or SQL.
+
+This module imports nothing of b03lint's own and nothing heavy: it is on every path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+Phase = Literal["upgrade", "downgrade", "module"]
+Source = Literal["python", "sql"]
+ConstraintKind = Literal["primary_key", "unique", "foreign_key", "check", "exclude"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a file: 1-based line, 0-based column (as ``ast`` gives them)."""
+
+    path: str
+    line: int
+    column: int = 0
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def span_lines(self) -> range:
+        """Every line the located thing covers."""
+        return range(self.line, (self.end_line or self.line) + 1)
+
+
+# --------------------------------------------------------------------------- parts
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDef:
+    """A column as a migration or canonical file declares it.
+
+    ``type`` is normalised by :func:`b03lint.sqltypes.normalize_type` (``varchar(100)``,
+    ``timestamptz``, ``numeric(5,4)``, ...); ``None`` when it could not be resolved.
+    ``default`` is the server default as SQL text (``now()``, ``'pending'``), or None.
+    """
+
+    name: str
+    type: str | None
+    nullable: bool = True
+    default: str | None = None
+    primary_key: bool = False
+    unique: bool = False
+    references: ForeignKeyRef | None = None
+    check: str | None = None
+    identity: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKeyRef:
+    table: str
+    columns: tuple[str, ...]
+    on_delete: str | None = None
+    on_update: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintDef:
+    """A table constraint. For CHECK constraints of the form ``col IN ('a', 'b')`` (or
+    ``col = ANY (ARRAY[...])``) ``enum_column``/``enum_values`` hold the value set."""
+
+    kind: ConstraintKind
+    name: str | None
+    columns: tuple[str, ...] = ()
+    expression: str | None = None
+    references: ForeignKeyRef | None = None
+    enum_column: str | None = None
+    enum_values: tuple[str, ...] | None = None
+    not_valid: bool = False
+    deferrable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IndexElement:
+    """One key of an index: a column name, or an expression (``is_expression``)."""
+
+    expression: str
+    descending: bool = False
+    nulls: Literal["first", "last"] | None = None
+    is_expression: bool = False
+    opclass: str | None = None
+
+
+# --------------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operation:
+    """Base of every operation. ``kind`` is a stable snake_case name used by rules,
+    declarative rule files and JSON output."""
+
+    kind: ClassVar[str] = "operation"
+    #: whether the operation removes or rewrites data/schema irreversibly
+    destructive: ClassVar[bool] = False
+
+    loc: Location
+    phase: Phase = "upgrade"
+    source: Source = "python"
+    #: the Python call this operation came from, e.g. ``op.drop_column`` or ``op.execute``
+    via: str = ""
+
+    @property
+    def table_name(self) -> str | None:
+        """The table the operation concerns, if any (used by rules and replay)."""
+        value = getattr(self, "table", None)
+        return value if isinstance(value, str) else None
+
+    def describe(self) -> str:
+        return self.kind.replace("_", " ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateTable(Operation):
+    kind: ClassVar[str] = "create_table"
+    table: str
+    columns: tuple[ColumnDef, ...] = ()
+    constraints: tuple[ConstraintDef, ...] = ()
+    schema: str | None = None
+    if_not_exists: bool = False
+
+    def describe(self) -> str:
+        return f"create table {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropTable(Operation):
+    kind: ClassVar[str] = "drop_table"
+    destructive: ClassVar[bool] = True
+    table: str
+    schema: str | None = None
+    if_exists: bool = False
+    cascade: bool = False
+
+    def describe(self) -> str:
+        return f"drop table {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameTable(Operation):
+    kind: ClassVar[str] = "rename_table"
+    destructive: ClassVar[bool] = True
+    table: str
+    new_name: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"rename table {self.table} to {self.new_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddColumn(Operation):
+    kind: ClassVar[str] = "add_column"
+    table: str
+    column: ColumnDef
+    schema: str | None = None
+    if_not_exists: bool = False
+
+    def describe(self) -> str:
+        return f"add column {self.table}.{self.column.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropColumn(Operation):
+    kind: ClassVar[str] = "drop_column"
+    destructive: ClassVar[bool] = True
+    table: str
+    column: str
+    schema: str | None = None
+    if_exists: bool = False
+
+    def describe(self) -> str:
+        return f"drop column {self.table}.{self.column}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameColumn(Operation):
+    kind: ClassVar[str] = "rename_column"
+    destructive: ClassVar[bool] = True
+    table: str
+    column: str
+    new_name: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"rename column {self.table}.{self.column} to {self.new_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlterColumnType(Operation):
+    kind: ClassVar[str] = "alter_column_type"
+    destructive: ClassVar[bool] = True
+    table: str
+    column: str
+    new_type: str | None
+    using: str | None = None
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"change type of {self.table}.{self.column} to {self.new_type or '?'}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlterColumnNullable(Operation):
+    kind: ClassVar[str] = "alter_column_nullable"
+    table: str
+    column: str
+    nullable: bool
+    schema: str | None = None
+
+    def describe(self) -> str:
+        what = "drop not null on" if self.nullable else "set not null on"
+        return f"{what} {self.table}.{self.column}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlterColumnDefault(Operation):
+    """``default`` None means DROP DEFAULT."""
+
+    kind: ClassVar[str] = "alter_column_default"
+    table: str
+    column: str
+    default: str | None
+    schema: str | None = None
+
+    def describe(self) -> str:
+        if self.default is None:
+            return f"drop default of {self.table}.{self.column}"
+        return f"set default of {self.table}.{self.column} to {self.default}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateIndex(Operation):
+    kind: ClassVar[str] = "create_index"
+    name: str | None
+    table: str
+    elements: tuple[IndexElement, ...]
+    unique: bool = False
+    include: tuple[str, ...] = ()
+    where: str | None = None
+    method: str = "btree"
+    concurrently: bool = False
+    if_not_exists: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"create index {self.name or '?'} on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropIndex(Operation):
+    kind: ClassVar[str] = "drop_index"
+    name: str
+    table: str | None = None
+    concurrently: bool = False
+    if_exists: bool = False
+    cascade: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"drop index {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameIndex(Operation):
+    kind: ClassVar[str] = "rename_index"
+    name: str
+    new_name: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"rename index {self.name} to {self.new_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddConstraint(Operation):
+    kind: ClassVar[str] = "add_constraint"
+    table: str
+    constraint: ConstraintDef
+    schema: str | None = None
+
+    def describe(self) -> str:
+        kind = self.constraint.kind.replace("_", " ")
+        return f"add {kind} constraint {self.constraint.name or '?'} on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropConstraint(Operation):
+    kind: ClassVar[str] = "drop_constraint"
+    table: str
+    name: str
+    constraint_kind: ConstraintKind | None = None
+    if_exists: bool = False
+    cascade: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"drop constraint {self.name} on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameConstraint(Operation):
+    kind: ClassVar[str] = "rename_constraint"
+    table: str
+    name: str
+    new_name: str
+    schema: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidateConstraint(Operation):
+    kind: ClassVar[str] = "validate_constraint"
+    table: str
+    name: str
+    schema: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnableRLS(Operation):
+    kind: ClassVar[str] = "enable_rls"
+    table: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"enable row level security on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisableRLS(Operation):
+    kind: ClassVar[str] = "disable_rls"
+    table: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"disable row level security on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForceRLS(Operation):
+    kind: ClassVar[str] = "force_rls"
+    table: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"force row level security on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoForceRLS(Operation):
+    kind: ClassVar[str] = "no_force_rls"
+    table: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"no force row level security on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatePolicy(Operation):
+    kind: ClassVar[str] = "create_policy"
+    name: str
+    table: str
+    command: str = "all"
+    permissive: bool = True
+    roles: tuple[str, ...] = ("public",)
+    using: str | None = None
+    with_check: str | None = None
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"create policy {self.name} on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropPolicy(Operation):
+    kind: ClassVar[str] = "drop_policy"
+    name: str
+    table: str
+    if_exists: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"drop policy {self.name} on {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateSchema(Operation):
+    kind: ClassVar[str] = "create_schema"
+    name: str
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropSchema(Operation):
+    kind: ClassVar[str] = "drop_schema"
+    destructive: ClassVar[bool] = True
+    name: str
+    if_exists: bool = False
+    cascade: bool = False
+
+    def describe(self) -> str:
+        return f"drop schema {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateEnumType(Operation):
+    kind: ClassVar[str] = "create_enum_type"
+    name: str
+    values: tuple[str, ...]
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"create type {self.name} as enum"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlterEnumAddValue(Operation):
+    kind: ClassVar[str] = "alter_enum_add_value"
+    name: str
+    value: str
+    before: str | None = None
+    after: str | None = None
+    if_not_exists: bool = False
+    schema: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropType(Operation):
+    kind: ClassVar[str] = "drop_type"
+    destructive: ClassVar[bool] = True
+    name: str
+    if_exists: bool = False
+    cascade: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"drop type {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Truncate(Operation):
+    kind: ClassVar[str] = "truncate"
+    destructive: ClassVar[bool] = True
+    tables: tuple[str, ...]
+    cascade: bool = False
+
+    def describe(self) -> str:
+        return f"truncate {', '.join(self.tables)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataChange(Operation):
+    """INSERT / UPDATE / DELETE (and ``op.bulk_insert``)."""
+
+    kind: ClassVar[str] = "data_change"
+    verb: Literal["insert", "update", "delete"]
+    table: str
+    has_where: bool = True
+
+    def describe(self) -> str:
+        where = "" if self.has_where else " without WHERE"
+        return f"{self.verb} on {self.table}{where}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OtherStatement(Operation):
+    """A statement that was read and understood, but that does not change the tables,
+    columns, constraints, indexes or policies b03lint models (CREATE FUNCTION,
+    CREATE TRIGGER, CREATE EXTENSION, GRANT, COMMENT ON, SET, ...)."""
+
+    kind: ClassVar[str] = "other_statement"
+    statement: str  # e.g. "CreateFunctionStmt" or "op.create_table_comment"
+    table: str | None = None
+
+    def describe(self) -> str:
+        return self.statement
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unresolved(Operation):
+    """Something the reader saw but could not resolve statically: a variable built at run
+    time, a helper function, a loop, a ``DO $$ ... $$`` body. It is never silently dropped:
+    the engine reports it as an ``info`` finding and the replay marks what it may touch
+    (``table``, when known) as unknown."""
+
+    kind: ClassVar[str] = "unresolved"
+    reason: str
+    snippet: str = ""
+    table: str | None = None
+
+    def describe(self) -> str:
+        return f"unresolved: {self.reason}"
+
+
+#: every concrete operation class, by kind
+OPERATION_TYPES: dict[str, type[Operation]] = {
+    cls.kind: cls
+    for cls in (
+        CreateTable, DropTable, RenameTable, AddColumn, DropColumn, RenameColumn,
+        AlterColumnType, AlterColumnNullable, AlterColumnDefault, CreateIndex, DropIndex,
+        RenameIndex, AddConstraint, DropConstraint, RenameConstraint, ValidateConstraint,
+        EnableRLS, DisableRLS, ForceRLS, NoForceRLS, CreatePolicy, DropPolicy, CreateSchema,
+        DropSchema, CreateEnumType, AlterEnumAddValue, DropType, Truncate, DataChange,
+        OtherStatement, Unresolved,
+    )
+}
+
+
+# --------------------------------------------------------------------------- reader output
+
+
+Severity = Literal["blocking", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A problem found while reading a file (not a rule's finding): a syntax error, SQL
+    PostgreSQL would reject, an unresolved construct. ``fatal`` means the file could not
+    be read at all (the run then exits 2)."""
+
+    code: str  # a rule code, e.g. "B001" (python-syntax-error); see rules/reader.py
+    message: str
+    loc: Location
+    severity: Severity = "blocking"
+    fatal: bool = False
+    object: str | None = None
+
+
+@dataclass(slots=True)
+class MigrationFile:
+    """One Alembic revision file, read statically."""
+
+    path: str
+    revision: str | None = None
+    revision_loc: Location | None = None
+    #: parents; ``()`` for a base revision. ``None`` when not statically known
+    down_revisions: tuple[str, ...] | None = ()
+    down_revision_loc: Location | None = None
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    #: the docstring's first line, or the ``message`` Alembic wrote
+    message: str | None = None
+    upgrade_ops: list[Operation] = field(default_factory=list)
+    downgrade_ops: list[Operation] = field(default_factory=list)
+    #: comment text by line: Python ``#`` comments and SQL ``--`` comments inside strings
+    comments: dict[int, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    has_upgrade: bool = False
+    has_downgrade: bool = False
+    #: sha256 of the file's bytes (cache key, fingerprints)
+    digest: str = ""
+
+    @property
+    def readable(self) -> bool:
+        return not any(d.fatal for d in self.diagnostics)
+
+    @property
+    def operations(self) -> list[Operation]:
+        return [*self.upgrade_ops, *self.downgrade_ops]
