@@ -1,0 +1,5 @@
+import sys
+
+from b03lint.cli import main
+
+sys.exit(main())

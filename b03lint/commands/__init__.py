@@ -1,0 +1,1 @@
+"""One module per subcommand (see :data:`b03lint.cli.COMMANDS`)."""

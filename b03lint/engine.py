@@ -1,0 +1,307 @@
+"""The engine: read every migration once, build the graph, run every enabled rule, apply
+waivers and configuration, and hand back findings. It never prints."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Any
+
+from b03lint.config import Config
+from b03lint.findings import Finding, ToolError, sort_findings
+from b03lint.graph import RevisionGraph
+from b03lint.operations import Location, MigrationFile, Severity, Unresolved
+from b03lint.rules.base import FileContext, Rule
+from b03lint.rules.registry import Registry, default_registry
+
+SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[ToolError] = field(default_factory=list)
+    files: int = 0
+    operations: int = 0
+    unresolved: int = 0
+    #: set when the run deliberately checked nothing (CI mode with no changed migration)
+    skipped: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        return "BLOCKING" if any(f.blocking for f in self.findings) else "PASS"
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if self.verdict == "BLOCKING" else 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "verdict": self.verdict,
+            "findings": [f.to_json() for f in self.findings],
+            "errors": [e.to_json() for e in self.errors],
+            "summary": {**self.counts(), "files": self.files, "operations": self.operations,
+                        "unresolved_operations": self.unresolved},
+        }
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """Paths relative to the working directory when below it, as ruff prints them."""
+    cwd = cwd or Path.cwd()
+    try:
+        return path.resolve().relative_to(cwd.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(folder: Path, errors: list[ToolError]) -> list[Path]:
+    """Every revision file below ``folder`` (nested folders, symlinks followed once),
+    as Alembic finds them: ``*.py`` except ``__init__.py`` and editor lock files."""
+    found: list[Path] = []
+    seen_dirs: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True,
+                                                onerror=lambda e: errors.append(
+                                                    ToolError(f"cannot list folder: {e.strerror}",
+                                                              e.filename))):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".py") and not name.startswith((".#", "__init__")):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def read_file(path: Path, shown: str) -> MigrationFile:
+    from b03lint.readers.python import read_migration
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        failed = MigrationFile(path=shown)
+        failed.diagnostics.append(_io_diagnostic(shown, exc))
+        return failed
+    mf: MigrationFile = read_migration(shown, data)
+    return mf
+
+
+def _io_diagnostic(shown: str, exc: OSError) -> Any:
+    from b03lint.operations import Diagnostic
+
+    return Diagnostic(code="I002", message=f"cannot read file: {exc.strerror or exc}",
+                      loc=Location(shown, 1, 0), fatal=True)
+
+
+class Project:
+    """Everything a rule may look at for one run. Costly views are computed on demand."""
+
+    def __init__(self, config: Config, registry: Registry, files: list[MigrationFile],
+                 targets: set[str] | None, rev: str | None, errors: list[ToolError]):
+        self.config = config
+        self.registry = registry
+        self.files = files
+        self.targets = targets
+        self.rev = rev
+        self.errors = errors
+        self.graph = RevisionGraph.build(files)
+        #: arbitrary per-run memo for rules that share expensive work
+        self.memo: dict[str, Any] = {}
+
+    def is_target(self, path: str) -> bool:
+        return self.targets is None or path in self.targets
+
+    @cached_property
+    def adrs(self) -> dict[str, Path]:
+        from b03lint.waivers import adr_index
+
+        return adr_index(self.config.path("adr_dir"))
+
+    def file_for(self, revision: str) -> MigrationFile | None:
+        return self.graph.nodes.get(revision)
+
+
+@dataclass
+class RuleSet:
+    """The enabled rules, instantiated with their severity and options."""
+
+    rules: list[Rule]
+    by_kind: dict[str, list[Rule]]
+    enabled_codes: set[str]
+
+    @classmethod
+    def from_config(cls, registry: Registry, config: Config,
+                    select: Sequence[str] = (), ignore: Sequence[str] = ()) -> RuleSet:
+        chosen: set[str]
+        selectors = list(select) or list(config.get("select"))
+        if selectors:
+            chosen = {r.code for s in selectors for r in registry.select(s)}
+        else:
+            chosen = {r.code for r in registry if r.default_enabled}
+        chosen |= {r.code for s in config.get("extend_select") for r in registry.select(s)}
+        for s in [*config.get("ignore"), *ignore]:
+            chosen -= {r.code for r in registry.select(s)}
+        severities: dict[str, Severity] = {}
+        for ident, sev in config.get("severity").items():
+            if sev not in SEVERITIES:
+                raise ValueError(f"severity of {ident} must be one of "
+                                 f"{', '.join(SEVERITIES)}, not {sev!r}")
+            for r in registry.select(ident):
+                severities[r.code] = sev
+        options: dict[str, dict[str, Any]] = {}
+        for ident, table in config.get("options").items():
+            if not isinstance(table, dict):
+                raise ValueError(f"options of {ident} must be a table")
+            for r in registry.select(ident):
+                options.setdefault(r.code, {}).update(table)
+        for s in config.get("per_file_ignores").values():
+            for ident in s if isinstance(s, list) else [s]:
+                registry.select(ident)  # unknown codes are errors, not silence
+        rules = [rule_cls(severities.get(rule_cls.code), options.get(rule_cls.code))
+                 for rule_cls in registry if rule_cls.code in chosen]
+        by_kind: dict[str, list[Rule]] = {}
+        for rule in rules:
+            for kind in rule.operation_kinds:
+                by_kind.setdefault(kind, []).append(rule)
+        return cls(rules, by_kind, chosen)
+
+
+def _guard(rule: Rule, errors: list[ToolError], debug: bool,
+           call: Callable[[], Iterable[Finding]], where: str | None = None) -> list[Finding]:
+    """Run one rule hook; a crash in a rule is an error (exit 2), never a traceback."""
+    try:
+        return list(call())
+    except Exception as exc:
+        detail = traceback.format_exc() if debug else f"{type(exc).__name__}: {exc}"
+        errors.append(ToolError(f"internal error in rule {rule.code} ({rule.name}): {detail}",
+                                where))
+        return []
+
+
+def lint(
+    config: Config,
+    paths: Sequence[Path] = (),
+    *,
+    rev: str | None = None,
+    registry: Registry | None = None,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    debug: bool = False,
+    reader: Callable[[Path, str], MigrationFile] = read_file,
+) -> Result:
+    """Lint the chain under ``config``; report file-level findings for ``paths`` only
+    (every migration when empty). Chain-wide checks always run."""
+    result = Result()
+    errors = result.errors
+    registry = registry or default_registry()
+    try:
+        ruleset = RuleSet.from_config(registry, config, select, ignore)
+    except (KeyError, ValueError) as exc:
+        errors.append(ToolError(f"configuration: {exc.args[0] if exc.args else exc}",
+                                str(config.pyproject) if config.pyproject else None))
+        return result
+
+    chain_paths: dict[str, Path] = {}
+    folder = config.path("migrations")
+    if folder is None or not folder.is_dir():
+        errors.append(ToolError("migrations folder not found (set `migrations` in "
+                                "[tool.b03lint] or pass --migrations)",
+                                display_path(folder) if folder else None))
+    else:
+        for p in discover(folder, errors):
+            chain_paths.setdefault(display_path(p), p)
+    targets: set[str] | None = None
+    if paths:
+        targets = set()
+        for given in paths:
+            if given.is_dir():
+                discovered = discover(given, errors)
+            elif given.exists():
+                discovered = [given]
+            else:
+                errors.append(ToolError("no such file or folder", display_path(given)))
+                continue
+            for p in discovered:
+                shown = display_path(p)
+                chain_paths.setdefault(shown, p)
+                targets.add(shown)
+
+    files = [reader(chain_paths[shown], shown) for shown in sorted(chain_paths)]
+    project = Project(config, registry, files, targets, rev, errors)
+    result.files = len(files) if targets is None else len(targets)
+
+    raw: list[Finding] = []
+    file_rules = [r for r in ruleset.rules if type(r).check_file is not Rule.check_file]
+    for mf in files:
+        if not project.is_target(mf.path):
+            continue
+        result.operations += len(mf.operations)
+        result.unresolved += sum(isinstance(op, Unresolved) for op in mf.operations)
+        found: list[Finding] = [_from_diagnostic(d, registry) for d in mf.diagnostics]
+        for d in mf.diagnostics:
+            if d.fatal:
+                errors.append(ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line,
+                                        d.loc.column + 1))
+        ctx = FileContext(project, mf)
+        for op in mf.operations:
+            for rule in ruleset.by_kind.get(op.kind, ()):
+                if op.phase in rule.phases:
+                    found += _guard(rule, errors, debug,
+                                    partial(rule.check_operation, op, ctx), mf.path)
+        for rule in file_rules:
+            found += _guard(rule, errors, debug, partial(rule.check_file, ctx), mf.path)
+        from b03lint.waivers import apply_waivers
+
+        raw += apply_waivers(mf, found, project.adrs, str(config.get("adr_dir")))
+    for rule in ruleset.rules:
+        if type(rule).check_project is not Rule.check_project:
+            raw += _guard(rule, errors, debug, partial(rule.check_project, project))
+
+    result.findings = sort_findings(_configure(raw, ruleset, registry, config))
+    return result
+
+
+def _from_diagnostic(d: Any, registry: Registry) -> Finding:
+    rule = registry.get(d.code)
+    return Finding.at(d.loc, code=d.code, rule=rule.name if rule else d.code.lower(),
+                      severity=d.severity, message=d.message, object=d.object)
+
+
+def _configure(findings: list[Finding], ruleset: RuleSet, registry: Registry,
+               config: Config) -> list[Finding]:
+    """Selection, per-file ignores and severity overrides, applied once for all findings
+    (the ones from readers and waivers too)."""
+    per_file: list[tuple[str, set[str]]] = []
+    for pattern, idents in config.get("per_file_ignores").items():
+        codes = {r.code for i in (idents if isinstance(idents, list) else [idents])
+                 for r in registry.select(i)}
+        per_file.append((pattern, codes))
+    by_code = {r.code: r for r in ruleset.rules}
+    out: list[Finding] = []
+    for f in findings:
+        if f.code not in ruleset.enabled_codes and registry.get(f.code) is not None:
+            continue
+        if any(f.code in codes and fnmatch.fnmatch(f.path, pat) for pat, codes in per_file):
+            continue
+        rule = by_code.get(f.code)
+        if (rule is not None and rule.severity != rule.default_severity
+                and f.severity == rule.default_severity):
+            f = f.with_severity(rule.severity)
+        out.append(f)
+    return out

@@ -1,0 +1,113 @@
+"""The guide's destructive-DDL waiver: ``# CI:DESTRUCTIVE_OK - See ADR-<id>``.
+
+A waiver sits on the operation's line or the line above it (inside SQL as
+``-- CI:DESTRUCTIVE_OK - See ADR-<id>``). It waives only when it cites an ADR that has a
+file in ``adr_dir``; otherwise it waives nothing and is itself reported. A waived finding
+stays visible as ``info``: an audit trail of every destructive step and its ADR.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from b03lint.findings import Finding
+from b03lint.operations import Location, MigrationFile
+
+WAIVER_RE = re.compile(r"CI:DESTRUCTIVE_OK\b(?P<rest>.*)", re.IGNORECASE)
+ADR_RE = re.compile(r"\bADR[-_ ]?(?P<id>[A-Za-z0-9]+)\b", re.IGNORECASE)
+ADR_FILE_RE = re.compile(r"^ADR[-_ ]?(?P<id>[A-Za-z0-9]+)(?:[-_ .].*)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    path: str
+    line: int
+    text: str
+    adr: str | None  # "ADR-003", or None when the waiver cites none
+
+
+def _canon_adr(ident: str) -> str:
+    ident = ident.upper()
+    return f"ADR-{int(ident):03d}" if ident.isdigit() else f"ADR-{ident}"
+
+
+def adr_index(adr_dir: Path | None) -> dict[str, Path]:
+    """ADR id (``ADR-003``) -> its file, from the file names in ``adr_dir``."""
+    found: dict[str, Path] = {}
+    if adr_dir is None or not adr_dir.is_dir():
+        return found
+    for entry in sorted(adr_dir.iterdir()):
+        m = ADR_FILE_RE.match(entry.name)
+        if m and entry.is_file():
+            found.setdefault(_canon_adr(m.group("id")), entry)
+    return found
+
+
+def waivers_in(mf: MigrationFile) -> dict[int, Waiver]:
+    out: dict[int, Waiver] = {}
+    for line, text in mf.comments.items():
+        m = WAIVER_RE.search(text)
+        if not m:
+            continue
+        adr = ADR_RE.search(m.group("rest"))
+        out[line] = Waiver(mf.path, line, text.strip(),
+                           _canon_adr(adr.group("id")) if adr else None)
+    return out
+
+
+def _waiver_for(finding: Finding, waivers: dict[int, Waiver]) -> Waiver | None:
+    last = finding.end_line or finding.line
+    for line in (finding.line, finding.line - 1, *range(finding.line + 1, last + 1)):
+        if line in waivers:
+            return waivers[line]
+    return None
+
+
+def apply_waivers(
+    mf: MigrationFile, findings: list[Finding], adrs: dict[str, Path], adr_dir: str
+) -> list[Finding]:
+    """Waive the waivable findings of one file; add findings for bad and unused waivers."""
+    waivers = waivers_in(mf)
+    if not waivers:
+        return findings
+    used: set[int] = set()
+    out: list[Finding] = []
+    for f in findings:
+        waiver = _waiver_for(f, waivers) if f.data.get("waivable") else None
+        if waiver is None:
+            out.append(f)
+            continue
+        used.add(waiver.line)
+        if waiver.adr is not None and waiver.adr in adrs:
+            out.append(replace(f, severity="info",
+                               message=f"{f.message} (waived: {waiver.adr})",
+                               data={**f.data, "waived_by": waiver.adr}))
+        else:
+            out.append(f)
+    for line, waiver in sorted(waivers.items()):
+        loc = Location(mf.path, line, 0)
+        if waiver.adr is None:
+            out.append(Finding.at(
+                loc, code="D020", rule="waiver-without-adr", severity="blocking",
+                message="destructive-DDL waiver cites no ADR, so it waives nothing",
+                fix="write it as '# CI:DESTRUCTIVE_OK - See ADR-<id>'",
+            ))
+        elif waiver.adr not in adrs:
+            out.append(Finding.at(
+                loc, code="D021", rule="waiver-unknown-adr", severity="blocking",
+                message=f"destructive-DDL waiver cites {waiver.adr}, which has no file in "
+                        f"{adr_dir}, so it waives nothing",
+                fix=f"add the ADR to {adr_dir} or cite an existing one",
+                object=waiver.adr,
+            ))
+        elif line not in used:
+            out.append(Finding.at(
+                loc, code="D022", rule="unused-waiver", severity="warning",
+                message=f"destructive-DDL waiver ({waiver.adr}) waives no destructive "
+                        "operation on this line or the next",
+                fix="move it onto (or just above) the destructive operation, or remove it",
+                object=waiver.adr,
+            ))
+    return out
