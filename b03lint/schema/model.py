@@ -1,0 +1,155 @@
+"""The one ``Schema`` type that the canonical SQL, the canonical YAML, the static replay
+of the migration chain and a live catalog all produce, so one diff serves every
+comparison. Every object remembers where it was last shaped (``origin``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from b03lint.operations import ConstraintKind, ForeignKeyRef, IndexElement, Location
+
+PG_MAX_IDENT = 63
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an object got its current shape: a file location, and for migrations the
+    revision and a short description of the operation."""
+
+    loc: Location
+    revision: str | None = None
+    what: str = ""
+
+
+@dataclass(slots=True)
+class Column:
+    name: str
+    type: str | None
+    nullable: bool = True
+    default: str | None = None
+    identity: bool = False
+    origin: Origin | None = None
+    #: an unresolved operation may have changed it: its facts are not known
+    unknown: bool = False
+
+
+@dataclass(slots=True)
+class Constraint:
+    name: str
+    kind: ConstraintKind
+    columns: tuple[str, ...] = ()
+    expression: str | None = None
+    references: ForeignKeyRef | None = None
+    enum_column: str | None = None
+    enum_values: tuple[str, ...] | None = None
+    not_valid: bool = False
+    deferrable: bool = False
+    origin: Origin | None = None
+    #: the name was given by PostgreSQL's default naming, not written by the author
+    implicit_name: bool = False
+
+
+@dataclass(slots=True)
+class Index:
+    name: str
+    table: str
+    elements: tuple[IndexElement, ...]
+    unique: bool = False
+    include: tuple[str, ...] = ()
+    where: str | None = None
+    method: str = "btree"
+    origin: Origin | None = None
+
+
+@dataclass(slots=True)
+class Policy:
+    name: str
+    table: str
+    command: str = "all"
+    permissive: bool = True
+    roles: tuple[str, ...] = ("public",)
+    using: str | None = None
+    with_check: str | None = None
+    origin: Origin | None = None
+
+
+@dataclass(slots=True)
+class Table:
+    name: str
+    schema: str | None = None
+    columns: dict[str, Column] = field(default_factory=dict)
+    constraints: dict[str, Constraint] = field(default_factory=dict)
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    policies: dict[str, Policy] = field(default_factory=dict)
+    origin: Origin | None = None
+    rls_origin: Origin | None = None
+    #: declared tenant-scoped (canonical YAML); None means "decide by the tenant column"
+    tenant_scoped: bool | None = None
+    unknown: bool = False
+
+    def is_tenant_scoped(self, tenant_column: str = "tenant_id") -> bool:
+        if self.tenant_scoped is not None:
+            return self.tenant_scoped
+        return tenant_column in self.columns
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """A structural invariant declared in the canonical YAML (guide section 4.3)."""
+
+    id: str
+    description: str
+    #: what must hold; see b03lint.schema.invariants for the kinds
+    kind: str
+    object: str
+    expect: tuple[tuple[str, Any], ...] = ()
+    origin: Origin | None = None
+
+
+@dataclass(slots=True)
+class Schema:
+    tables: dict[str, Table] = field(default_factory=dict)
+    #: every index by name (PostgreSQL index names are unique per schema)
+    indexes: dict[str, Index] = field(default_factory=dict)
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    invariants: list[Invariant] = field(default_factory=list)
+    #: where this schema came from ("canonical SQL", "replay at 202511161130", ...)
+    label: str = ""
+    #: the file it was read from, if any
+    path: str | None = None
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name)
+
+    def indexes_of(self, table: str) -> list[Index]:
+        return [i for i in self.indexes.values() if i.table == table]
+
+
+ObjectKind = Literal["table", "column", "index", "constraint", "policy", "enum"]
+
+
+def pg_truncate(name: str) -> str:
+    """PostgreSQL truncates identifiers to 63 bytes."""
+    encoded = name.encode()
+    if len(encoded) <= PG_MAX_IDENT:
+        return name
+    return encoded[:PG_MAX_IDENT].decode(errors="ignore")
+
+
+def default_constraint_name(kind: ConstraintKind, table: str, columns: tuple[str, ...]) -> str:
+    """The name PostgreSQL gives an unnamed constraint (``tenants_pkey``,
+    ``tenants_api_key_hash_key``, ``events_tenant_id_fkey``, ``dead_events_retry_count_check``).
+    """
+    suffix = {"primary_key": "pkey", "unique": "key", "foreign_key": "fkey", "check": "check",
+              "exclude": "excl"}[kind]
+    if kind == "primary_key":
+        return pg_truncate(f"{table}_pkey")
+    parts = "_".join(columns[:1] if kind == "check" else columns)
+    return pg_truncate(f"{table}_{parts}_{suffix}" if parts else f"{table}_{suffix}")
+
+
+def default_index_name(table: str, columns: tuple[str, ...]) -> str:
+    parts = "_".join(columns) or "expr"
+    return pg_truncate(f"{table}_{parts}_idx")
