@@ -17,6 +17,7 @@ BUILTIN_MODULES = (
     "b03lint.rules.input",
     "b03lint.rules.graph",
     "b03lint.rules.destructive",
+    "b03lint.rules.contract",
 )
 
 

@@ -1,0 +1,148 @@
+"""The schema contract of one run: replay the chain to the checked revision, read the
+canonical schema and the drift register, diff, and classify each deviation against the
+register. Computed once per run and shared by every contract rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from b03lint.findings import ToolError
+from b03lint.operations import Location, Operation, Severity, Unresolved
+from b03lint.schema.canonical import Canonical
+from b03lint.schema.canonical import load as load_canonical
+from b03lint.schema.diff import Deviation, diff
+from b03lint.schema.drift import DriftEntry, Register, load_register
+from b03lint.schema.replay import Replay, fold
+from b03lint.yamlio import YamlError
+
+if TYPE_CHECKING:
+    from b03lint.engine import Project
+    from b03lint.graph import RevisionGraph
+
+
+@dataclass(frozen=True)
+class Classified:
+    deviation: Deviation
+    entry: DriftEntry | None
+    #: None: the rule's own severity; otherwise what the register makes of it
+    severity: Severity | None
+    note: str
+
+
+@dataclass
+class ContractState:
+    canonical: Canonical
+    replay: Replay | None = None
+    #: the revision checked (None: every revision, i.e. all heads)
+    revision: str | None = None
+    deviations: list[Deviation] = field(default_factory=list)
+    register: Register | None = None
+    classified: list[Classified] = field(default_factory=list)
+    stale: list[tuple[DriftEntry, str]] = field(default_factory=list)
+
+
+def replay_chain(graph: RevisionGraph, revision: str | None, label: str = "") -> Replay:
+    """The schema the chain builds when upgraded to ``revision`` (every head when None)."""
+    steps: list[tuple[str | None, list[Operation]]] = []
+    for rev in graph.upto(revision):
+        mf = graph.nodes[rev]
+        ops: list[Operation] = list(mf.upgrade_ops)
+        if not mf.readable:
+            ops = [Unresolved(loc=Location(mf.path, 1, 0), reason="the file could not be read")]
+        steps.append((rev, ops))
+    return fold(steps, label or f"migrations at {revision or 'head'}")
+
+
+def _classify(dev: Deviation, register: Register | None, graph: RevisionGraph,
+              revision: str | None) -> Classified:
+    entry = register.match(dev.names()) if register else None
+    if entry is None:
+        return Classified(dev, None, None, "")
+    if entry.status == "open":
+        return Classified(dev, entry, "warning", f"registered as {entry.id} (open)")
+    resolving = entry.resolving_revision
+    checked = graph.ancestors(revision) if revision else set(graph.order)
+    if resolving is not None and resolving not in checked:
+        return Classified(dev, entry, None,
+                          f"registered as {entry.id}, resolved by {resolving} "
+                          "(not yet applied at this revision)")
+    return Classified(dev, entry, None,
+                      f"registered as {entry.id} resolved by {resolving}, but still present")
+
+
+def analyze(project: Project) -> ContractState:
+    """Compute (once per run) the contract state; errors land in ``project.errors``."""
+    cached = project.memo.get("contract")
+    if isinstance(cached, ContractState):
+        return cached
+    config = project.config
+    canonical = load_canonical(config)
+    state = ContractState(canonical=canonical)
+    project.memo["contract"] = state
+    project.errors.extend(canonical.errors)
+    register_path = config.path("drift_register")
+    if register_path is not None:
+        from b03lint.engine import display_path
+
+        try:
+            state.register = load_register(register_path, display_path(register_path))
+        except YamlError as exc:
+            project.errors.append(ToolError(str(exc), exc.path, exc.line))
+    if canonical.schema is None:
+        return state
+    graph = project.graph
+    if project.rev is not None:
+        try:
+            resolved = graph.resolve(project.rev)
+        except KeyError as exc:
+            project.errors.append(ToolError(f"--rev: {exc.args[0]}"))
+            return state
+        state.revision = resolved
+    state.replay = replay_chain(graph, state.revision)
+    tenant = str(config.get("tenant_column"))
+    state.deviations = diff(state.replay.schema, canonical.schema, tenant_column=tenant,
+                            unknown_tables=state.replay.unknown_tables)
+    for op in state.replay.unknown_anywhere:
+        from b03lint.schema.model import Origin
+
+        state.deviations.append(Deviation(
+            "unknown-object", "*", f"{op.describe()}: the schema after this operation is "
+            "unknown, so the contract checks cannot prove what it changed",
+            Origin(op.loc, None, op.describe())))
+    state.classified = [_classify(d, state.register, graph, state.revision)
+                        for d in state.deviations]
+    if state.register is not None and state.revision is None:
+        state.stale = _stale(state, graph, canonical, tenant)
+    return state
+
+
+def _stale(state: ContractState, graph: RevisionGraph, canonical: Canonical,
+           tenant: str) -> list[tuple[DriftEntry, str]]:
+    """Open entries that match nothing at head; resolved entries that matched nothing just
+    before their resolving revision (so they never described a real deviation)."""
+    assert state.register is not None and canonical.schema is not None
+    out: list[tuple[DriftEntry, str]] = []
+    matched = {c.entry.id for c in state.classified if c.entry is not None}
+    for entry in state.register.entries:
+        if entry.status == "open":
+            if entry.id not in matched:
+                out.append((entry, "is open but no deviation matches it any more; mark it "
+                                   "resolved (with the revision that fixed it) or remove it"))
+            continue
+        resolving = entry.resolving_revision
+        if resolving is None or resolving not in graph.nodes:
+            out.append((entry, f"names resolving revision {resolving!r}, which is not in "
+                               "the chain"))
+            continue
+        before = set(graph.ancestors(resolving)) - {resolving}
+        parents = [r for r in graph.order if r in before]
+        if not parents:
+            continue
+        replay = fold([(r, graph.nodes[r].upgrade_ops) for r in parents], "before " + resolving)
+        devs = diff(replay.schema, canonical.schema, tenant_column=tenant,
+                    unknown_tables=replay.unknown_tables)
+        if not any(entry.names() & d.names() for d in devs):
+            out.append((entry, f"describes no deviation before its resolving revision "
+                               f"{resolving}"))
+    return out

@@ -1,0 +1,104 @@
+"""The canonical schema: ``canonical_schema.sql`` (read by the same SQL reader and the same
+fold as the migrations) and its YAML mirror. Either file alone is enough; with both, the
+SQL governs (guide section 2.2) and every disagreement with the YAML is reported."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from b03lint.config import Config
+from b03lint.findings import ToolError
+from b03lint.operations import Diagnostic
+from b03lint.schema.model import Schema
+from b03lint.schema.replay import Conflict, fold
+
+
+class CanonicalError(Exception):
+    """A canonical file the tool cannot use: missing, unreadable, invalid (exit code 2)."""
+
+    def __init__(self, message: str, path: str, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+    def to_error(self) -> ToolError:
+        return ToolError(str(self), self.path, self.line)
+
+
+@dataclass
+class Canonical:
+    #: the governing schema: the SQL's when configured, else the YAML's
+    schema: Schema | None = None
+    sql: Schema | None = None
+    yaml: Schema | None = None
+    sql_path: str | None = None
+    yaml_path: str | None = None
+    #: SQL reader diagnostics of the canonical SQL (syntax errors, unresolved)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    errors: list[ToolError] = field(default_factory=list)
+
+
+def _read_text(path: Path, shown: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CanonicalError("canonical file not found", shown) from None
+    except OSError as exc:
+        raise CanonicalError(f"cannot read canonical file: {exc.strerror}", shown) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CanonicalError(f"cannot decode canonical file as UTF-8: {exc.reason}", shown,
+                             line) from None
+
+
+def load_sql(path: Path, shown: str) -> tuple[Schema, list[Diagnostic], list[Conflict]]:
+    from b03lint.readers.sql import read_sql
+
+    text = _read_text(path, shown)
+    result = read_sql(text, path=shown, phase="upgrade", via="canonical")
+    replay = fold([(None, result.operations)], label="canonical SQL")
+    replay.schema.path = shown
+    return replay.schema, result.diagnostics, replay.conflicts
+
+
+def load_yaml(path: Path, shown: str) -> Schema:
+    from b03lint.schema.canonical_yaml import load_canonical_yaml
+
+    text = _read_text(path, shown)
+    schema: Schema = load_canonical_yaml(text, shown)
+    schema.path = shown
+    return schema
+
+
+def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
+    """Read whichever canonical files are configured; problems land in ``errors``."""
+    from b03lint.engine import display_path
+
+    out = Canonical()
+    sql_path, yaml_path = config.path("canonical_sql"), config.path("canonical_yaml")
+    if sql_path is not None:
+        out.sql_path = display_path(sql_path)
+        try:
+            out.sql, out.diagnostics, out.conflicts = load_sql(sql_path, out.sql_path)
+        except CanonicalError as exc:
+            out.errors.append(exc.to_error())
+    if yaml_path is not None:
+        out.yaml_path = display_path(yaml_path)
+        try:
+            out.yaml = load_yaml(yaml_path, out.yaml_path)
+        except CanonicalError as exc:
+            out.errors.append(exc.to_error())
+    out.schema = out.sql or out.yaml
+    if out.schema is not None:
+        out.schema.invariants = (out.yaml.invariants if out.yaml is not None
+                                 else out.schema.invariants)
+    return out
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
