@@ -1,0 +1,1 @@
+"""Readers: turn migration files and SQL text into :mod:`b03lint.operations`."""
