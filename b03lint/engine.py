@@ -15,7 +15,7 @@ from typing import Any
 from b03lint.config import Config
 from b03lint.findings import Finding, ToolError, sort_findings
 from b03lint.graph import RevisionGraph
-from b03lint.operations import Location, MigrationFile, Severity, Unresolved
+from b03lint.operations import MigrationFile, Severity, Unresolved
 from b03lint.rules.base import FileContext, Rule
 from b03lint.rules.registry import Registry, default_registry
 
@@ -87,26 +87,6 @@ def discover(folder: Path, errors: list[ToolError]) -> list[Path]:
             if name.endswith(".py") and not name.startswith((".#", "__init__")):
                 found.append(Path(dirpath) / name)
     return found
-
-
-def read_file(path: Path, shown: str) -> MigrationFile:
-    from b03lint.readers.python import read_migration
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        failed = MigrationFile(path=shown)
-        failed.diagnostics.append(_io_diagnostic(shown, exc))
-        return failed
-    mf: MigrationFile = read_migration(shown, data)
-    return mf
-
-
-def _io_diagnostic(shown: str, exc: OSError) -> Any:
-    from b03lint.operations import Diagnostic
-
-    return Diagnostic(code="I002", message=f"cannot read file: {exc.strerror or exc}",
-                      loc=Location(shown, 1, 0), fatal=True)
 
 
 class Project:
@@ -203,7 +183,6 @@ def lint(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     debug: bool = False,
-    reader: Callable[[Path, str], MigrationFile] = read_file,
 ) -> Result:
     """Lint the chain under ``config``; report file-level findings for ``paths`` only
     (every migration when empty). Chain-wide checks always run."""
@@ -242,7 +221,9 @@ def lint(
                 chain_paths.setdefault(shown, p)
                 targets.add(shown)
 
-    files = [reader(chain_paths[shown], shown) for shown in sorted(chain_paths)]
+    from b03lint.loader import load_files
+
+    files = load_files([(shown, chain_paths[shown]) for shown in sorted(chain_paths)], config)
     project = Project(config, registry, files, targets, rev, errors)
     result.files = len(files) if targets is None else len(targets)
 

@@ -17,6 +17,8 @@ from b03lint.operations import Location, MigrationFile
 
 WAIVER_RE = re.compile(r"CI:DESTRUCTIVE_OK\b(?P<rest>.*)", re.IGNORECASE)
 ADR_RE = re.compile(r"\bADR[-_ ]?(?P<id>[A-Za-z0-9]+)\b", re.IGNORECASE)
+#: operations a waiver may stand by besides the destructive ones
+WAIVABLE_KINDS = frozenset({"drop_index", "drop_constraint"})
 ADR_FILE_RE = re.compile(r"^ADR[-_ ]?(?P<id>[A-Za-z0-9]+)(?:[-_ .].*)?$", re.IGNORECASE)
 
 
@@ -72,14 +74,20 @@ def apply_waivers(
     waivers = waivers_in(mf)
     if not waivers:
         return findings
+    # A waiver is used when it stands by a destructive upgrade step (whichever rules are
+    # selected). The guide's shell check waived downgrade() lines too; b03lint checks
+    # upgrade() only, so a waiver by a downgrade step is out of scope, not unused.
     used: set[int] = set()
+    for op in mf.operations:
+        if op.phase == "downgrade" or op.destructive or op.kind in WAIVABLE_KINDS:
+            last = op.loc.end_line or op.loc.line
+            used.update(range(op.loc.line - 1, last + 1))
     out: list[Finding] = []
     for f in findings:
         waiver = _waiver_for(f, waivers) if f.data.get("waivable") else None
         if waiver is None:
             out.append(f)
             continue
-        used.add(waiver.line)
         if waiver.adr is not None and waiver.adr in adrs:
             out.append(replace(f, severity="info",
                                message=f"{f.message} (waived: {waiver.adr})",

@@ -104,8 +104,8 @@ class DropTableRule(DestructiveRule):
     risk = "drops the table and all of its rows"
     remedy = "drop it in a later release after readers are gone, with an ADR-backed waiver"
     invalid = (
-        Example(_mig('    op.drop_table("legacy_events")'), line=9),
-        Example(_mig('    op.execute("DROP TABLE IF EXISTS legacy_events")'), line=9,
+        Example(_mig('    op.drop_table("legacy_events")'), line=10),
+        Example(_mig('    op.execute("DROP TABLE IF EXISTS legacy_events")'), line=10,
                 title="SQL form"),
     )
     valid = (
@@ -140,10 +140,10 @@ class DropColumnRule(DestructiveRule):
     risk = "drops the column and its data"
     remedy = "remove readers first and drop in a later release, with an ADR-backed waiver"
     invalid = (
-        Example(_mig('    op.drop_column("tenants", "name")'), line=9),
+        Example(_mig('    op.drop_column("tenants", "name")'), line=10),
         Example(_mig('    with op.batch_alter_table("tenants") as batch_op:\n'
-                     '        batch_op.drop_column("name")'), line=10, title="batch mode"),
-        Example(_mig('    op.execute("ALTER TABLE tenants DROP COLUMN name")'), line=9,
+                     '        batch_op.drop_column("name")'), line=11, title="batch mode"),
+        Example(_mig('    op.execute("ALTER TABLE tenants DROP COLUMN name")'), line=10,
                 title="SQL form"),
     )
     valid = (
@@ -173,7 +173,7 @@ class DropSchemaRule(DestructiveRule):
     operation_kinds = frozenset({DropSchema.kind})
     risk = "drops the schema and everything in it"
     remedy = "empty the schema first, then drop it with an ADR-backed waiver"
-    invalid = (Example(_mig('    op.execute("DROP SCHEMA staging CASCADE")'), line=9),)
+    invalid = (Example(_mig('    op.execute("DROP SCHEMA staging CASCADE")'), line=10),)
     valid = (Example(_mig('    op.execute("CREATE SCHEMA staging")')),)
 
 
@@ -197,7 +197,7 @@ class DropTypeRule(DestructiveRule):
     operation_kinds = frozenset({DropType.kind})
     risk = "drops the type; columns using it lose their values"
     remedy = "convert dependent columns first, then drop with an ADR-backed waiver"
-    invalid = (Example(_mig('    op.execute("DROP TYPE remediation_state")'), line=9),)
+    invalid = (Example(_mig('    op.execute("DROP TYPE remediation_state")'), line=10),)
     valid = (Example(_mig('    op.execute("CREATE TYPE mood AS ENUM (\'ok\', \'sad\')")')),)
 
 
@@ -221,7 +221,7 @@ class TruncateRule(DestructiveRule):
     operation_kinds = frozenset({Truncate.kind})
     risk = "removes every row"
     remedy = "delete only the rows you mean, or waive with an ADR"
-    invalid = (Example(_mig('    op.execute("TRUNCATE dead_events")'), line=9),)
+    invalid = (Example(_mig('    op.execute("TRUNCATE dead_events")'), line=10),)
     valid = (Example(_mig('    op.execute("DELETE FROM dead_events WHERE retry_count > 9")')),)
 
 
@@ -245,7 +245,7 @@ class DeleteWithoutWhereRule(DestructiveRule):
     operation_kinds = frozenset({DataChange.kind})
     risk = "deletes every row"
     remedy = "add a WHERE clause, or waive with an ADR"
-    invalid = (Example(_mig('    op.execute("DELETE FROM dead_events")'), line=9),)
+    invalid = (Example(_mig('    op.execute("DELETE FROM dead_events")'), line=10),)
     valid = (Example(_mig('    op.execute("DELETE FROM dead_events WHERE id IS NULL")')),
              Example(_mig('    op.execute("UPDATE dead_events SET retry_count = 0")')))
 
@@ -275,9 +275,9 @@ class RenameTableRule(DestructiveRule):
     operation_kinds = frozenset({RenameTable.kind})
     risk = "breaks every query that uses the old name"
     remedy = "expand and contract: add the new name, move readers, then retire the old"
-    invalid = (Example(_mig('    op.rename_table("events", "attribution_events")'), line=9),
+    invalid = (Example(_mig('    op.rename_table("events", "attribution_events")'), line=10),
                Example(_mig('    op.execute("ALTER TABLE events RENAME TO attribution_events")'),
-                       line=9, title="SQL form"))
+                       line=10, title="SQL form"))
     valid = (Example(_mig('    op.create_table("events", sa.Column("id", sa.Integer()))')),)
 
 
@@ -305,8 +305,8 @@ class RenameColumnRule(DestructiveRule):
     remedy = "add the new column, backfill, move readers, then drop the old one"
     invalid = (
         Example(_mig('    op.alter_column("attribution_allocations", "channel",\n'
-                     '                    new_column_name="channel_code")'), line=9),
-        Example(_mig('    op.execute("ALTER TABLE t RENAME COLUMN a TO b")'), line=9,
+                     '                    new_column_name="channel_code")'), line=10),
+        Example(_mig('    op.execute("ALTER TABLE t RENAME COLUMN a TO b")'), line=10,
                 title="SQL form"),
     )
     valid = (Example(_mig('    op.alter_column("t", "a", nullable=True)')),)
@@ -334,9 +334,9 @@ class AlterColumnTypeRule(DestructiveRule):
     risk = "may truncate or reject existing values and rewrites the table"
     remedy = "add a new column of the new type, backfill, switch readers"
     invalid = (
-        Example(_mig('    op.alter_column("tenants", "name", type_=sa.String(50))'), line=9),
+        Example(_mig('    op.alter_column("tenants", "name", type_=sa.String(50))'), line=10),
         Example(_mig('    op.execute("ALTER TABLE tenants ALTER COLUMN name TYPE varchar(50)")'),
-                line=9, title="SQL form"),
+                line=10, title="SQL form"),
     )
     valid = (Example(_mig('    op.alter_column("tenants", "name", server_default="x")')),)
 
@@ -395,7 +395,7 @@ class DropIndexRule(_DropRecreatable):
     remedy = "confirm nothing needs it, or recreate it in the same migration"
     invalid = (
         Example(_mig('    op.drop_index("idx_events_idempotency",'
-                     ' table_name="attribution_events")'), line=9),
+                     ' table_name="attribution_events")'), line=10),
     )
     valid = (
         Example(_mig('    op.create_index("ix_a", "t", ["a"])')),
@@ -426,7 +426,7 @@ class DropConstraintRule(_DropRecreatable):
     risk = "rows that break the rule can be written from now on"
     remedy = "replace it in the same migration, or cite the ADR that retires it"
     invalid = (
-        Example(_mig('    op.drop_constraint("ck_x", "dead_events", type_="check")'), line=9),
+        Example(_mig('    op.drop_constraint("ck_x", "dead_events", type_="check")'), line=10),
     )
     valid = (
         Example(_mig('    op.create_check_constraint("ck_x", "dead_events", "retry_count >= 0")')),

@@ -57,7 +57,7 @@ class UndecodableFile(Rule):
     code = "I002"
     name = "undecodable-file"
     category = "input"
-    invalid = (Example(_mig("    pass  # caf\udce9"), line=1,
+    invalid = (Example(_mig("    pass  # caf\udce9"), line=10,
                        title="a lone 0xE9 byte (written with surrogateescape)"),)
     valid = (Example(_mig("    pass  # café")),)
 
@@ -81,7 +81,7 @@ class SqlSyntaxError(Rule):
     code = "I003"
     name = "sql-syntax-error"
     category = "input"
-    invalid = (Example(_mig('    op.execute("CREATE TABEL t (id int)")'), line=9),)
+    invalid = (Example(_mig('    op.execute("CREATE TABEL t (id int)")'), line=10),)
     valid = (Example(_mig('    op.execute("CREATE TABLE t (id int)")')),)
 
 
@@ -110,7 +110,7 @@ class UnresolvedOperation(Rule):
     default_severity = "info"
     phases = frozenset({"upgrade", "downgrade", "module"})
     operation_kinds = frozenset({Unresolved.kind})
-    invalid = (Example(_mig("    op.execute(build_sql())"), line=9),)
+    invalid = (Example(_mig("    op.execute(build_sql())"), line=10),)
     valid = (Example(_mig('    op.execute("SELECT 1")')),)
 
     def check_operation(self, op: Unresolved, ctx: FileContext) -> Iterable[Finding]:  # type: ignore[override]
@@ -160,7 +160,7 @@ class WaiverWithoutAdr(Rule):
     name = "waiver-without-adr"
     category = "destructive"
     invalid = (Example(_mig('    op.drop_column("tenants", "name")  # CI:DESTRUCTIVE_OK'),
-                       line=9),)
+                       line=10),)
     valid = (Example(_mig('    op.drop_column("tenants", "name")  # CI:DESTRUCTIVE_OK - See '
                           'ADR-007'), files=_ADR),)
 
@@ -186,7 +186,7 @@ class WaiverUnknownAdr(Rule):
     name = "waiver-unknown-adr"
     category = "destructive"
     invalid = (Example(_mig('    op.drop_column("tenants", "name")  # CI:DESTRUCTIVE_OK - See '
-                            'ADR-999'), line=9, files=_ADR),)
+                            'ADR-999'), line=10, files=_ADR),)
     valid = (Example(_mig('    op.drop_column("tenants", "name")  # CI:DESTRUCTIVE_OK - See '
                           'ADR-007'), files=_ADR),)
 
@@ -213,7 +213,7 @@ class UnusedWaiver(Rule):
     default_severity = "warning"
     invalid = (Example(_mig('    # CI:DESTRUCTIVE_OK - See ADR-007\n'
                             '    op.add_column("t", sa.Column("a", sa.Text()))'),
-                       line=9, files=_ADR),)
+                       line=10, files=_ADR),)
     valid = (Example(_mig('    # CI:DESTRUCTIVE_OK - See ADR-007\n'
                           '    op.drop_column("t", "a")'), files=_ADR),)
 

@@ -140,8 +140,7 @@ class _Differ:
                 missing.remove(canon)
                 extra.remove(new)
                 self.add("column-renamed", f"{t}.{canon}",
-                         f"column {t}.{canon} appears renamed to {new} "
-                         f"(canonical: {canon} {ecol.type})",
+                         f"column {t}.{canon} appears renamed to {new} (both {ecol.type})",
                          at.columns[new].origin, ecol.origin, aliases=(f"{t}.{new}",),
                          canonical=canon, actual_name=new)
         for c in missing:
