@@ -1,0 +1,49 @@
+"""Shared pytest fixtures.
+
+``pg_cluster`` is one real, throwaway PostgreSQL server for the whole test session (see
+``tests/pgcluster.py``). Without PostgreSQL installed the tests that need it are skipped,
+except in CI (the ``CI`` environment variable is set), where they fail: a CI job that
+silently skips its database tests proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+from pgcluster import PostgresCluster, PostgresUnavailable
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A running PostgreSQL cluster (superuser ``postgres``, trust auth, 127.0.0.1)."""
+    try:
+        import psycopg  # noqa: F401  (the cluster helpers talk to the server with it)
+    except ImportError:
+        _unavailable("psycopg 3 is not installed (pip install 'b03lint[live]')")
+    try:
+        cluster = PostgresCluster()
+    except PostgresUnavailable as exc:
+        _unavailable(str(exc))
+    with cluster:
+        yield cluster
+
+
+@pytest.fixture()
+def pg_database(pg_cluster: PostgresCluster) -> Iterator[str]:
+    """The URL of a fresh, empty database, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = pg_cluster.create_database(name)
+    try:
+        yield url
+    finally:
+        pg_cluster.drop_database(name)
