@@ -463,6 +463,12 @@ def test_enum_types_and_schema() -> None:
     ]
 
 
+def test_create_schema_with_elements() -> None:
+    result = ops("CREATE SCHEMA audit CREATE TABLE log (id int) CREATE INDEX ON log (id);")
+    assert [type(o).__name__ for o in result] == ["CreateSchema", "CreateTable", "CreateIndex"]
+    assert all(o.loc == loc(1, 0, 1, 70) for o in result)
+
+
 @pytest.mark.parametrize(
     ("statement", "kind", "table"),
     [
@@ -546,6 +552,22 @@ def test_do_block_dynamic_parts_are_unresolved() -> None:
                    reason="EXCEPTION handler in DO block runs only if the block fails",
                    snippet="EXCEPTION WHEN duplicate_object THEN DROP TYPE x;"),
     ]
+
+
+def test_comments_inside_a_do_body_are_comments() -> None:
+    text = """
+        DO $$
+        BEGIN
+            -- CI:DESTRUCTIVE_OK - See ADR-003
+            DROP TABLE legacy;  /* gone */
+        END $$;  -- after
+        INSERT INTO t VALUES ('-- not a comment', $q$ -- nor this $q$);
+    """
+    result = read(text)
+    assert result.comments == {
+        3: "-- CI:DESTRUCTIVE_OK - See ADR-003", 4: "/* gone */", 5: "-- after"}
+    assert result.operations[0] == DropTable(loc=loc(1, 0, 5, 6), **S, table="legacy")
+    assert 3 in result.operations[0].loc.span_lines()
 
 
 def test_do_block_never_dropped_silently() -> None:
@@ -730,6 +752,9 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
          ("a",)),
         ("status = 'a' OR status = 'b' OR status IN ('c')", "status", ("a", "b", "c")),
         ("priority IN (1, 2, 3)", "priority", ("1", "2", "3")),
+        ("status IS NULL OR status IN ('a', 'b')", "status", ("a", "b")),
+        ("other IS NULL OR status IN ('a', 'b')", None, None),
+        ("status IS NOT NULL OR status IN ('a')", None, None),
         ("a > 0", None, None),
         ("a IN ('x') OR b = 'y'", None, None),
         ("a IN (b, 'x')", None, None),
