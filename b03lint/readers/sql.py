@@ -164,7 +164,11 @@ class SqlResult:
 class CheckInfo:
     """A CHECK expression, analysed.
 
-    ``expression`` is :func:`normalize_expression` of the input. When the expression
+    ``expression`` is the input deparsed in this module's one spelling (case, whitespace,
+    parentheses and type names settled; ``IN`` stays ``IN``) -- exactly what
+    ``ConstraintDef.expression`` holds when :func:`read_sql` reads the same CHECK, so readers
+    agree; compare expressions of different origins with :func:`normalize_expression`,
+    which also rewrites the catalog's forms. When the expression
     restricts one column to a set of constants (``col IN ('a', 'b')``,
     ``col = ANY (ARRAY['a', 'b'])``, the catalog's
     ``(col)::text = ANY ((ARRAY['a'::varchar, ...])::text[])``, or ``col = 'a' OR col = 'b'``,
@@ -806,9 +810,11 @@ def normalize_default(expr: str, *, column_type: str | None = None) -> str:
 def analyze_check(expr: str) -> CheckInfo:
     """Analyse a CHECK expression (with or without the ``CHECK (...)`` wrapper); see
     :class:`CheckInfo`. Never raises: unparsable text gives ``column``/``values`` None."""
-    expression = normalize_expression(expr)
     node = _parse_expr(expr)
-    found = _value_set(node) if node is not None else None
+    if node is None:
+        return CheckInfo(_collapse(expr))
+    found = _value_set(node)
+    expression = _deparse(node)
     if found is None:
         return CheckInfo(expression)
     return CheckInfo(expression, found[0], found[1])
