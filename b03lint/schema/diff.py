@@ -43,13 +43,13 @@ def _norm_expr(text: str | None) -> str | None:
         return " ".join(text.split())
 
 
-def _norm_default(text: str | None) -> str | None:
+def _norm_default(text: str | None, column_type: str | None = None) -> str | None:
     if text is None:
         return None
     from b03lint.readers.sql import normalize_default
 
     try:
-        return str(normalize_default(text))
+        return str(normalize_default(text, column_type=column_type))
     except Exception:
         return " ".join(text.split())
 
@@ -167,7 +167,8 @@ class _Differ:
                 got = "nullable" if acol.nullable else "NOT NULL"
                 self.add("column-nullability", obj, f"column {obj} is {got}, canonical says "
                          f"{want}", acol.origin, ecol.origin)
-            if _norm_default(acol.default) != _norm_default(ecol.default) and not (
+            if _norm_default(acol.default, ecol.type) != _norm_default(
+                    ecol.default, ecol.type) and not (
                     acol.identity or ecol.identity):
                 self.add("column-default", obj,
                          f"column {obj} defaults to {acol.default or 'nothing'}, canonical "
