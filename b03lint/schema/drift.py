@@ -111,21 +111,29 @@ def parse_register(text: str, shown: str) -> Register:
     return register
 
 
-def markdown_table(register: Register) -> str:
-    """The guide's section 3.2 table."""
-    icons = {"resolved": "✅ Resolved", "open": "⚠️ Open"}
+_PATH_RE = re.compile(r"(?<![`\w/.-])((?:[\w.-]+/)+[\w.-]+\.\w+)(?![`\w/])")
 
+
+def markdown_table(register: Register) -> str:
+    """The guide's section 3.2 table: status cells spelled as the guide spells them
+    (``✅ Resolved (note)``, ``⚠️ Open``, an en dash, ``note``), file paths in backticks, and the entry's
+    ADR named in the resolution decision when the decision does not name it already."""
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ").strip()
+        text = " ".join(text.replace("|", "\\|").split())
+        return _PATH_RE.sub(r"`\1`", text)
 
     rows = ["| ID | Object | Drift Type | Canonical Truth | Migration State | "
             "Resolution Decision | Status |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for e in register.entries:
-        status = icons[e.status] + (f" ({e.status_note})" if e.status_note else "")
-        if e.adr:
-            status += f" - {e.adr}"
-        rows.append(f"| {e.id} | `{cell(e.object)}` | {cell(e.drift_type)} | "
+        if e.status == "resolved":
+            status = "✅ Resolved" + (f" ({e.status_note})" if e.status_note else "")
+        else:
+            status = "⚠️ Open" + (f" \u2013 {e.status_note}" if e.status_note else "")
+        resolution = e.resolution
+        if e.adr and e.adr not in resolution:
+            resolution = f"{resolution} ({e.adr})" if resolution else e.adr
+        rows.append(f"| {e.id} | `{_strip(e.object)}` | {cell(e.drift_type)} | "
                     f"{cell(e.canonical_truth)} | {cell(e.migration_state)} | "
-                    f"{cell(e.resolution)} | {cell(status)} |")
+                    f"{cell(resolution)} | {cell(status)} |")
     return "\n".join(rows) + "\n"

@@ -1,0 +1,168 @@
+"""`b03lint canonical export|hash`: the canonical schema's YAML mirror and checksums."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from b03lint.commands.common import add_project_arguments, project_config
+
+HELP = ("the canonical schema: `export` writes the YAML mirror from the canonical SQL, "
+        "`hash` prints the SHA-256 of the canonical files (guide section 7.2)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True,
+                           parser_class=type(p))
+    export = sub.add_parser(
+        "export", help="write the canonical YAML from the canonical SQL",
+        description="Write the canonical YAML (format 1) from the canonical SQL. The "
+                    "`invariants:` section of the existing YAML (--output, else the "
+                    "configured canonical_yaml) is kept as written.")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="write to FILE instead of standard output")
+    digest = sub.add_parser("hash", help="print `sha256  path` of the canonical SQL and YAML",
+                            description="Print `sha256  path` of the canonical SQL and YAML, "
+                                        "the checksum the baseline truth statement records.")
+    for q in (export, digest):
+        q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal errors")
+        add_project_arguments(q)
+
+
+def print_error(message: str, path: str | None = None, line: int | None = None,
+                severity: str = "error") -> None:
+    """``path:line: error: message`` on standard error (``severity`` may be ``warning``);
+    shared by the schema commands."""
+    from b03lint.findings import ToolError
+
+    text = str(ToolError(message, path, line))
+    if severity != "error":
+        text = text.replace("error: ", f"{severity}: ", 1)
+    print(text, file=sys.stderr)
+
+
+def invariants_section(text: str, shown: str) -> str:
+    """The ``invariants:`` section of a canonical YAML document exactly as written (with
+    the comment lines right above it), or ``""``. Raises ``YamlError`` for invalid YAML."""
+    from b03lint.yamlio import parse
+
+    root = parse(text, shown)
+    if not isinstance(root.value, dict) or "invariants" not in root.value:
+        return ""
+    start = root.value["invariants"].line
+    after = [n.line for k, n in root.value.items() if k != "invariants" and n.line > start]
+    lines = text.splitlines()
+    end = min(after) - 1 if after else len(lines)
+    first = start - 1
+    while first > 0 and lines[first - 1].lstrip().startswith("#"):
+        first -= 1
+    section = lines[first:end]
+    if after:  # comments right above the next key belong to it
+        while section and (not section[-1].strip() or section[-1].lstrip().startswith("#")):
+            section.pop()
+    while section and not section[-1].strip():
+        section.pop()
+    return "\n".join(section) + "\n"
+
+
+def _export(args: argparse.Namespace) -> int:
+    from b03lint.engine import display_path
+    from b03lint.schema.canonical import CanonicalError, load_sql
+    from b03lint.schema.canonical_yaml import check_invariants, load_canonical_yaml
+    from b03lint.schema.emit import schema_to_yaml
+    from b03lint.yamlio import YamlError
+
+    config = project_config(args)
+    sql_path = config.path("canonical_sql")
+    if sql_path is None:
+        print_error("canonical_sql is not configured (set it in [tool.b03lint] or pass "
+               "--canonical-sql)")
+        return 2
+    shown_sql = display_path(sql_path)
+    try:
+        schema, diagnostics, conflicts = load_sql(sql_path, shown_sql)
+    except CanonicalError as exc:
+        print_error(str(exc), exc.path, exc.line)
+        return 2
+    failed = False
+    for d in diagnostics:
+        print_error(d.message, d.loc.path, d.loc.line,
+               "error" if d.severity == "blocking" else "warning")
+        failed |= d.severity == "blocking"
+    for c in conflicts:
+        print_error(c.message, c.loc.path, c.loc.line)
+        failed = True
+    if failed:
+        return 2
+    source: Path | None = args.output
+    if source is None or not source.is_file():
+        source = config.path("canonical_yaml")
+    kept = ""
+    if source is not None and source.is_file():
+        shown_source = display_path(source)
+        try:
+            kept = invariants_section(source.read_text(encoding="utf-8-sig"), shown_source)
+        except (OSError, UnicodeDecodeError) as exc:
+            print_error(f"cannot read the existing YAML: {exc}", shown_source)
+            return 2
+        except YamlError as exc:
+            print_error(f"cannot keep its invariants: {exc}", exc.path, exc.line)
+            return 2
+    text = schema_to_yaml(schema, invariants=False)
+    if kept:
+        text += "\n" + kept
+    shown_out = display_path(args.output) if args.output is not None else "<stdout>"
+    try:
+        result = load_canonical_yaml(text, shown_out)
+    except CanonicalError as exc:
+        print_error(f"the exported YAML would not be valid, nothing written: {exc}", exc.path,
+               exc.line)
+        return 2
+    tenant = str(config.get("tenant_column"))
+    for inv, problem in check_invariants(schema, result.invariants, tenant_column=tenant):
+        line = inv.origin.loc.line if inv.origin else None
+        print_error(f"invariant {inv.id} does not hold on the canonical SQL: {problem}",
+               shown_out, line, "warning")
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print_error(f"cannot write: {exc.strerror}", shown_out)
+        return 2
+    return 0
+
+
+def _hash(args: argparse.Namespace) -> int:
+    from b03lint.engine import display_path
+    from b03lint.schema.canonical import sha256_of
+
+    config = project_config(args)
+    code = 0
+    printed = 0
+    for key in ("canonical_sql", "canonical_yaml"):
+        path = config.path(key)
+        if path is None:
+            continue
+        shown = display_path(path)
+        try:
+            digest = sha256_of(path)
+        except OSError as exc:
+            print_error(f"cannot read {key}: {exc.strerror or exc}", shown)
+            code = 2
+            continue
+        print(f"{digest}  {shown}")
+        printed += 1
+    if not printed and code == 0:
+        print_error("neither canonical_sql nor canonical_yaml is configured")
+        return 2
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "export":
+        return _export(args)
+    return _hash(args)

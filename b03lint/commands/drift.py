@@ -1,0 +1,189 @@
+"""`b03lint drift table|new`: the drift register as the guide's table, and entries for
+deviations the register does not have yet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from b03lint.commands.canonical import print_error
+from b03lint.commands.common import add_project_arguments, project_config
+
+if TYPE_CHECKING:
+    from b03lint.config import Config
+    from b03lint.schema.diff import Deviation
+
+HELP = ("the drift register: `table` prints the guide's section 3.2 Markdown table, `new` "
+        "prints register entries for unregistered deviations")
+
+#: deviation kind -> the guide's wording of the drift type
+DRIFT_TYPES = {
+    "missing-table": "Missing / structural", "extra-table": "Extra / structural",
+    "missing-column": "Missing / structural", "extra-column": "Extra / structural",
+    "column-renamed": "Naming / structural", "column-type": "Type",
+    "column-nullability": "Nullability", "column-default": "Default",
+    "missing-constraint": "Missing / constraint", "extra-constraint": "Extra / constraint",
+    "constraint-name": "Naming / constraint", "constraint-differs": "Constraint",
+    "enum-values": "Constraint / enum values", "missing-enum": "Missing / enum type",
+    "missing-index": "Missing / structural", "extra-index": "Extra / structural",
+    "index-name": "Naming / index", "index-shape": "Index shape",
+    "rls-disabled": "Security / RLS", "rls-not-forced": "Security / RLS",
+    "missing-policy": "Security / policy", "extra-policy": "Security / policy",
+    "policy-differs": "Security / policy",
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True,
+                           parser_class=type(p))
+    table = sub.add_parser("table", help="print the register as the guide's Markdown table",
+                           description="Print the drift register as the Markdown table of "
+                                       "the guide's section 3.2.")
+    table.add_argument("-o", "--output", type=Path, metavar="FILE",
+                       help="write to FILE instead of standard output")
+    new = sub.add_parser("new", help="print entries for deviations with no register entry",
+                         description="Print drift register entries (YAML, to paste under "
+                                     "`entries:`) for every deviation between the chain and "
+                                     "the canonical schema that no entry covers, with the "
+                                     "next free ids.")
+    new.add_argument("--rev", metavar="REV",
+                     help="compare the chain as of this revision (default: every head)")
+    for q in (table, new):
+        q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal errors")
+        add_project_arguments(q)
+
+
+def _table(args: argparse.Namespace) -> int:
+    from b03lint.engine import display_path
+    from b03lint.schema.drift import load_register, markdown_table
+    from b03lint.yamlio import YamlError
+
+    config = project_config(args)
+    path = config.path("drift_register")
+    if path is None:
+        print_error("drift_register is not configured (set it in [tool.b03lint] or pass "
+                    "--drift-register)")
+        return 2
+    try:
+        register = load_register(path, display_path(path))
+    except YamlError as exc:
+        print_error(str(exc), exc.path, exc.line)
+        return 2
+    text = markdown_table(register)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print_error(f"cannot write: {exc.strerror}", display_path(args.output))
+        return 2
+    return 0
+
+
+def _where(origin: Any) -> str:
+    if origin is None:
+        return ""
+    text = f"{origin.loc.path}:{origin.loc.line}"
+    return f"{text}, revision {origin.revision}" if origin.revision else text
+
+
+def entry_yaml(ident: str, dev: Deviation) -> str:
+    """One register entry (a YAML list item indented for ``entries:``) for ``dev``."""
+    from b03lint.schema.emit import yaml_scalar
+
+    canonical = (f"as declared at {_where(dev.expected)}" if dev.expected is not None
+                 else "not in the canonical schema")
+    state = dev.message + (f" (introduced at {_where(dev.actual)})"
+                           if dev.actual is not None else "")
+    lines = [f"  - id: {ident}", f"    object: {yaml_scalar(dev.object)}"]
+    if dev.aliases:
+        lines.append(f"    also: [{', '.join(yaml_scalar(a) for a in dev.aliases)}]")
+    lines += [
+        f"    drift_type: {yaml_scalar(DRIFT_TYPES.get(dev.kind, dev.kind))}",
+        f"    canonical_truth: {yaml_scalar(canonical)}",
+        f"    migration_state: {yaml_scalar(state)}",
+        "    resolution: \"TODO: fix the chain with a migration, or change the canonical "
+        "schema through an ADR\"",
+        "    status: open",
+        "    adr: null",
+    ]
+    revision = dev.actual.revision if dev.actual is not None else None
+    if revision:
+        lines.append(f"    revisions: [{yaml_scalar(revision)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _project(config: Config, rev: str | None) -> Any:
+    from b03lint.engine import Project, discover, display_path
+    from b03lint.findings import ToolError
+    from b03lint.loader import load_files
+    from b03lint.rules.registry import default_registry
+
+    errors: list[ToolError] = []
+    folder = config.path("migrations")
+    paths: dict[str, Path] = {}
+    if folder is None or not folder.is_dir():
+        errors.append(ToolError("migrations folder not found (set `migrations` in "
+                                "[tool.b03lint] or pass --migrations)",
+                                display_path(folder) if folder else None))
+    else:
+        paths = {display_path(p): p for p in discover(folder, errors)}
+    files = load_files([(shown, paths[shown]) for shown in sorted(paths)], config)
+    for mf in files:
+        for d in mf.diagnostics:
+            if d.fatal:
+                errors.append(ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line))
+    return Project(config, default_registry(), files, None, rev, errors)
+
+
+def _new(args: argparse.Namespace) -> int:
+    from b03lint.contract import analyze
+    from b03lint.schema.drift import Register
+
+    config = project_config(args)
+    project = _project(config, args.rev)
+    state = analyze(project)
+    for err in project.errors:
+        print(err, file=sys.stderr)
+    if project.errors:
+        return 2
+    if state.canonical.schema is None:
+        print_error("no canonical schema is configured (canonical_sql or canonical_yaml)")
+        return 2
+    chosen: list[Deviation] = []
+    covered: set[str] = set()
+    skipped = 0
+    for c in state.classified:
+        dev = c.deviation
+        if c.entry is not None:
+            continue
+        if dev.kind == "unknown-object":
+            skipped += 1
+            continue
+        if dev.names() & covered:
+            continue
+        covered |= dev.names()
+        chosen.append(dev)
+    if skipped:
+        print_error(f"{skipped} object(s) are unknown after unresolved operations; resolve "
+                    "those first (they are not drift entries)", severity="warning")
+    if not chosen:
+        print("# every deviation is registered", file=sys.stderr)
+        return 0
+    register = state.register or Register()
+    ids = register.next_ids(len(chosen))
+    where = register.path or "the drift register"
+    print(f"# {len(chosen)} unregistered deviation(s); add under `entries:` of {where}")
+    for ident, dev in zip(ids, chosen, strict=True):
+        sys.stdout.write(entry_yaml(ident, dev))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "table":
+        return _table(args)
+    return _new(args)

@@ -1,0 +1,87 @@
+"""`b03lint schema --at REV`: the schema the migration chain builds at a revision."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from b03lint.commands.canonical import print_error
+from b03lint.commands.common import add_project_arguments, project_config
+
+HELP = "print the schema the migration chain builds at a revision, as YAML or SQL"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--at", metavar="REV", default="head",
+                   help="a revision id, a unique prefix, a branch label, `head`, `heads` "
+                        "(every head) or `base` (default: head)")
+    p.add_argument("--format", choices=("yaml", "sql"), default="yaml",
+                   help="canonical YAML (format 1) or plain DDL (default: yaml)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="write to FILE instead of standard output")
+    add_project_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from b03lint.contract import replay_chain
+    from b03lint.engine import discover, display_path
+    from b03lint.findings import ToolError
+    from b03lint.graph import RevisionGraph
+    from b03lint.loader import load_files
+    from b03lint.schema.emit import schema_to_sql, schema_to_yaml
+
+    config = project_config(args)
+    folder = config.path("migrations")
+    if folder is None or not folder.is_dir():
+        print_error("migrations folder not found (set `migrations` in [tool.b03lint] or "
+                    "pass --migrations)", display_path(folder) if folder else None)
+        return 2
+    errors: list[ToolError] = []
+    paths = {display_path(p): p for p in discover(folder, errors)}
+    files = load_files([(shown, paths[shown]) for shown in sorted(paths)], config)
+    graph = RevisionGraph.build(files)
+    revision: str | None
+    if args.at == "heads":
+        revision = None
+    else:
+        try:
+            revision = graph.resolve(args.at)
+        except KeyError as exc:
+            print_error(f"--at: {exc.args[0]}")
+            return 2
+    code = 0
+    for err in errors:
+        print(err, file=sys.stderr)
+        code = 2
+    wanted = set(graph.upto(revision))
+    for mf in files:
+        if mf.revision not in wanted:
+            continue
+        for d in mf.diagnostics:
+            if d.fatal:
+                print_error(f"{d.code}: {d.message} (its operations are unknown)",
+                            d.loc.path, d.loc.line)
+                code = 2
+    replay = replay_chain(graph, revision, label=f"migrations at {args.at}")
+    for conflict in replay.conflicts:
+        print_error(f"{conflict.message} (the chain would fail here)", conflict.loc.path,
+                    conflict.loc.line, "warning")
+    for op in replay.unknown_anywhere:
+        print_error(f"{op.describe()}: the schema after this operation is unknown",
+                    op.loc.path, op.loc.line, "warning")
+    where = args.at if revision in (None, args.at) else f"{args.at} ({revision})"
+    what = f"the schema the migration chain builds at {where}"
+    if args.format == "yaml":
+        text = schema_to_yaml(replay.schema, header=f"# {what} (b03lint schema)\n")
+    else:
+        text = f"-- {what} (b03lint schema)\n\n" + schema_to_sql(replay.schema)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print_error(f"cannot write: {exc.strerror}", display_path(args.output))
+            return 2
+    return code

@@ -1,0 +1,862 @@
+"""The canonical schema's YAML mirror (``db/schema/canonical_schema.yaml``), format version 1.
+
+The format is documented in ``docs/canonical-yaml.md``. :func:`load_canonical_yaml` reads it
+strictly into the same :class:`~b03lint.schema.model.Schema` the canonical SQL and the replay
+produce: every unknown key, wrong type, dangling reference (a constraint, index, policy,
+foreign key or invariant naming a table or column that does not exist) raises
+:class:`~b03lint.schema.canonical.CanonicalError` naming the line and the path inside the
+document. Names left out get PostgreSQL's default names, so the YAML and the SQL of one
+schema give equal ``Schema`` objects.
+
+:func:`check_invariants` evaluates the declared structural invariants (guide section 4.3)
+against any ``Schema`` (the replayed chain, the canonical SQL, a live catalog).
+
+This module is on the ``check`` path: pglast is imported only inside the functions that
+need it (CHECK analysis, index keys).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from b03lint.operations import ConstraintDef, ForeignKeyRef, IndexElement, Location
+from b03lint.schema.canonical import CanonicalError
+from b03lint.schema.model import (
+    Column,
+    Index,
+    Invariant,
+    Origin,
+    Policy,
+    Schema,
+    Table,
+    default_index_name,
+)
+from b03lint.schema.replay import constraint_from_def
+from b03lint.sqltypes import normalize_type
+from b03lint.yamlio import Node, Reader, YamlError, parse
+
+FORMAT_VERSION = 1
+
+TOP_KEYS = ("version", "tables", "enums", "invariants")
+TABLE_KEYS = ("schema", "tenant_scoped", "columns", "primary_key", "unique", "foreign_keys",
+              "checks", "indexes", "rls", "policies")
+COLUMN_KEYS = ("type", "nullable", "default", "identity")
+PK_KEYS = ("name", "columns", "deferrable")
+UNIQUE_KEYS = ("name", "columns", "deferrable")
+FK_KEYS = ("name", "columns", "references", "on_delete", "on_update", "deferrable",
+           "not_valid")
+REF_KEYS = ("table", "columns")
+CHECK_KEYS = ("name", "expression", "columns", "column", "values", "not_valid")
+INDEX_KEYS = ("name", "columns", "include", "unique", "where", "method")
+ELEMENT_KEYS = ("column", "expression", "order", "nulls", "opclass")
+RLS_KEYS = ("enabled", "forced")
+POLICY_KEYS = ("name", "command", "permissive", "roles", "using", "with_check")
+INVARIANT_KEYS = ("id", "description", "kind", "object", "expect")
+
+FK_ACTIONS = {"cascade": "CASCADE", "restrict": "RESTRICT", "set null": "SET NULL",
+              "set default": "SET DEFAULT", "no action": None}
+POLICY_COMMANDS = ("all", "select", "insert", "update", "delete")
+#: the word ``rls_enabled`` accepts as object: every tenant-scoped table
+ALL_TENANT_SCOPED = "tenant_scoped"
+
+
+# =========================================================================== invariant kinds
+
+
+@dataclass(frozen=True)
+class InvariantKind:
+    """One kind of structural invariant: what ``object`` names and which ``expect`` keys
+    it takes (``required`` / ``optional``)."""
+
+    name: str
+    object: Literal["column", "index", "constraint", "table"]
+    doc: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+INVARIANT_KINDS: dict[str, InvariantKind] = {k.name: k for k in (
+    InvariantKind("column_exists", "column",
+                  "the column exists; with `type` / `nullable`, it has that type / nullability",
+                  optional=("type", "nullable")),
+    InvariantKind("not_null", "column", "the column exists and is NOT NULL"),
+    InvariantKind("unique", "column",
+                  "the column alone is unique: a primary key, a UNIQUE constraint or a "
+                  "unique, non-partial index on exactly this column"),
+    InvariantKind("unique_index", "index",
+                  "the index exists, is UNIQUE and not partial; with `table` / `columns`, it "
+                  "is on that table with exactly these keys (in order, `created_at DESC`)",
+                  optional=("table", "columns")),
+    InvariantKind("index_includes", "index",
+                  "the index exists and INCLUDEs exactly `include` (any order); with "
+                  "`columns`, its keys are exactly these (in order, with direction)",
+                  required=("include",), optional=("columns",)),
+    InvariantKind("check_values", "column",
+                  "a CHECK constraint restricts the column to exactly `values` (any order); "
+                  "with `constraint`, that constraint does",
+                  required=("values",), optional=("constraint",)),
+    InvariantKind("constraint_exists", "constraint",
+                  "the constraint (`table.constraint`) exists; with `kind` (check, unique, "
+                  "primary_key, foreign_key), it is of that kind", optional=("kind",)),
+    InvariantKind("rls_enabled", "table",
+                  "row level security is enabled on the table, or on every tenant-scoped "
+                  "table when the object is `tenant_scoped`; with `forced: true` it is also "
+                  "forced, with `policy: true` the table has at least one policy",
+                  optional=("forced", "policy")),
+)}
+
+
+# =========================================================================== loading
+
+
+def _origin(path: str, node: Node, what: str) -> Origin:
+    return Origin(Location(path, node.line, 0), None, what)
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_SIMPLE_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as SQL writes it: bare when simple and not a keyword, else double-quoted."""
+    if _SIMPLE_IDENT.fullmatch(name):
+        from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+        if name not in RESERVED_KEYWORDS and name not in TYPE_FUNC_NAME_KEYWORDS:
+            return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def enum_check_expression(column: str, values: Iterable[str]) -> str:
+    """The CHECK expression an enum check declared by ``column`` + ``values`` stands for,
+    spelled as the SQL reader spells ``CHECK (col IN (...))``."""
+    return f"{quote_ident(column)} IN ({', '.join(quote_literal(v) for v in values)})"
+
+
+class _Loader:
+    def __init__(self, shown: str):
+        self.path = shown
+        self.r = Reader(shown)
+
+    def err(self, node: Node, message: str) -> YamlError:
+        return self.r.error(node, message)
+
+    # ------------------------------------------------------------------ scalars
+
+    def name(self, node: Node, what: str = "name") -> str:
+        value = self.r.string(node)
+        if not value.strip():
+            raise self.err(node, f"{what} must not be empty")
+        if value != value.strip():
+            raise self.err(node, f"{what} {value!r} has leading or trailing whitespace")
+        return value
+
+    def text(self, node: Node | None) -> str | None:
+        """SQL text (an expression, a predicate); None for null/absent."""
+        if node is None or node.value is None:
+            return None
+        if not isinstance(node.value, str):
+            raise self.err(node, f"expected SQL text as a string, found {node.value!r}")
+        value = node.value.strip()
+        if not value:
+            raise self.err(node, "SQL text must not be empty (write null for none)")
+        return value
+
+    def free_mapping(self, node: Node) -> dict[str, Node]:
+        """A mapping whose keys are names (tables, columns, enums), not format keys."""
+        if node.value is None:
+            return {}
+        if not isinstance(node.value, dict):
+            return self.r.mapping(node)  # raises "expected a mapping"
+        return dict(node.value)
+
+    def flag(self, node: Node | None, default: bool) -> bool:
+        return default if node is None else self.r.boolean(node)
+
+    def names(self, node: Node, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+        items = self.r.sequence(node)
+        if not items and not allow_empty:
+            raise self.err(node, f"{what} must not be empty")
+        out: list[str] = []
+        for item in items:
+            value = self.name(item, what)
+            if value in out:
+                raise self.err(item, f"{value!r} is listed twice")
+            out.append(value)
+        return tuple(out)
+
+    def columns_of(self, node: Node, table: Table, what: str = "column",
+                   *, allow_empty: bool = False) -> tuple[str, ...]:
+        cols = self.names(node, what, allow_empty=allow_empty)
+        for item, col in zip(self.r.sequence(node), cols, strict=True):
+            self.need_column(item, table, col)
+        return cols
+
+    def need_column(self, node: Node, table: Table, column: str) -> None:
+        if column not in table.columns:
+            raise self.err(node, f"column {column!r} is not a column of table {table.name} "
+                                 f"(columns: {', '.join(table.columns) or 'none'})")
+
+    # ------------------------------------------------------------------ document
+
+    def load(self, text: str) -> Schema:
+        root = parse(text, self.path)
+        if root.value is None:
+            raise self.err(root, "the canonical YAML is empty (expected `version: 1` and "
+                                 "`tables:`)")
+        top = self.r.mapping(root, required=("version", "tables"), optional=TOP_KEYS)
+        if self.r.integer(top["version"]) != FORMAT_VERSION:
+            raise self.err(top["version"], f"unsupported canonical YAML version "
+                                           f"{top['version'].value} (expected "
+                                           f"{FORMAT_VERSION})")
+        schema = Schema(label="canonical YAML", path=self.path)
+        tables = self.free_mapping(top["tables"])
+        # first every table and its columns, so references may point forward
+        bodies: dict[str, tuple[Node, dict[str, Node]]] = {}
+        for tname, tnode in tables.items():
+            self.name(Node(tname, tnode.line, tnode.where), "table name")
+            body = self.r.mapping(tnode, required=("columns",), optional=TABLE_KEYS)
+            table = Table(name=tname, origin=_origin(self.path, tnode, f"table {tname}"))
+            if "schema" in body:
+                table.schema = self.name(body["schema"], "schema")
+            if "tenant_scoped" in body:
+                table.tenant_scoped = self.r.boolean(body["tenant_scoped"])
+            self.columns(table, body["columns"])
+            schema.tables[tname] = table
+            bodies[tname] = (tnode, body)
+        if "enums" in top:
+            self.enums(schema, top["enums"])
+        for tname, (_tnode, body) in bodies.items():
+            self.table_parts(schema, schema.tables[tname], body)
+        if "invariants" in top:
+            schema.invariants = self.invariants(schema, top["invariants"])
+        return schema
+
+    def enums(self, schema: Schema, node: Node) -> None:
+        for name, values_node in self.free_mapping(node).items():
+            self.name(Node(name, values_node.line, values_node.where), "enum name")
+            schema.enums[name] = self.names(values_node, "enum value")
+
+    def columns(self, table: Table, node: Node) -> None:
+        for cname, cnode in self.free_mapping(node).items():
+            self.name(Node(cname, cnode.line, cnode.where), "column name")
+            spec = self.r.mapping(cnode, required=("type",), optional=COLUMN_KEYS)
+            type_text = self.r.string(spec["type"])
+            if not type_text.strip():
+                raise self.err(spec["type"], "type must not be empty")
+            default_node = spec.get("default")
+            default: str | None
+            if default_node is None or default_node.value is None:
+                default = None
+            elif isinstance(default_node.value, bool):
+                default = "true" if default_node.value else "false"
+            elif isinstance(default_node.value, int):
+                default = str(default_node.value)
+            elif isinstance(default_node.value, float):
+                raise self.err(default_node, f"YAML reads this default as the number "
+                                             f"{default_node.value!r}; quote the SQL text "
+                                             "exactly as written (for example '1.000')")
+            else:
+                default = self.text(default_node)
+            identity = self.flag(spec.get("identity"), False)
+            nullable = self.flag(spec.get("nullable"), True)
+            if identity and "nullable" in spec and nullable:
+                raise self.err(spec["nullable"], "an identity column is always NOT NULL")
+            if identity and default is not None:
+                raise self.err(default_node or cnode, "an identity column cannot also have "
+                                                      "a default")
+            table.columns[cname] = Column(
+                name=cname, type=normalize_type(type_text), nullable=nullable and not identity,
+                default=default, identity=identity,
+                origin=_origin(self.path, cnode, f"column {table.name}.{cname}"))
+
+    # ------------------------------------------------------------------ constraints
+
+    def add(self, table: Table, node: Node, cdef: ConstraintDef) -> None:
+        con = constraint_from_def(table.name, cdef, _origin(
+            self.path, node, f"{cdef.kind.replace('_', ' ')} constraint on {table.name}"))
+        if con.name in table.constraints:
+            first = table.constraints[con.name].origin
+            where = f" (first at line {first.loc.line})" if first else ""
+            raise self.err(node, f"constraint {con.name} is declared twice on {table.name}"
+                                 f"{where}")
+        table.constraints[con.name] = con
+
+    def optional_name(self, m: dict[str, Node]) -> str | None:
+        return self.name(m["name"]) if m.get("name") is not None and \
+            m["name"].value is not None else None
+
+    def table_parts(self, schema: Schema, table: Table, body: dict[str, Node]) -> None:
+        if "primary_key" in body:
+            node = body["primary_key"]
+            m = self.r.mapping(node, required=("columns",), optional=PK_KEYS)
+            cols = self.columns_of(m["columns"], table)
+            for item, col in zip(self.r.sequence(m["columns"]), cols, strict=True):
+                if _declares_nullable(body["columns"], col):
+                    raise self.err(item, f"primary-key column {col} is declared "
+                                         "`nullable: true`; a primary key is always NOT NULL")
+                table.columns[col].nullable = False
+            self.add(table, node, ConstraintDef(
+                kind="primary_key", name=self.optional_name(m), columns=cols,
+                deferrable=self.flag(m.get("deferrable"), False)))
+        for node in self.items(body.get("unique")):
+            m = self.r.mapping(node, required=("columns",), optional=UNIQUE_KEYS)
+            self.add(table, node, ConstraintDef(
+                kind="unique", name=self.optional_name(m),
+                columns=self.columns_of(m["columns"], table),
+                deferrable=self.flag(m.get("deferrable"), False)))
+        for node in self.items(body.get("foreign_keys")):
+            self.foreign_key(schema, table, node)
+        for node in self.items(body.get("checks")):
+            self.check(table, node)
+        for node in self.items(body.get("indexes")):
+            self.index(schema, table, node)
+        if "rls" in body:
+            m = self.r.mapping(body["rls"], optional=RLS_KEYS)
+            table.rls_enabled = self.flag(m.get("enabled"), False)
+            table.rls_forced = self.flag(m.get("forced"), False)
+            table.rls_origin = _origin(self.path, body["rls"], f"row level security of "
+                                                                f"{table.name}")
+        for node in self.items(body.get("policies")):
+            self.policy(table, node)
+
+    def items(self, node: Node | None) -> list[Node]:
+        if node is None or node.value is None:
+            return []
+        return self.r.sequence(node)
+
+    def foreign_key(self, schema: Schema, table: Table, node: Node) -> None:
+        m = self.r.mapping(node, required=("columns", "references"), optional=FK_KEYS)
+        cols = self.columns_of(m["columns"], table)
+        ref = self.r.mapping(m["references"], required=("table",), optional=REF_KEYS)
+        ref_name = self.name(ref["table"], "referenced table")
+        target = _find_table(schema, ref_name)
+        if target is None:
+            raise self.err(ref["table"], f"foreign key references table {ref_name!r}, which "
+                                         "is not in `tables`")
+        ref_cols: tuple[str, ...] = ()
+        if "columns" in ref:
+            ref_cols = self.columns_of(ref["columns"], target, "referenced column",
+                                       allow_empty=True)
+        if ref_cols and len(ref_cols) != len(cols):
+            raise self.err(ref["columns"], f"the foreign key has {len(cols)} column(s) but "
+                                           f"references {len(ref_cols)}")
+        actions: dict[str, str | None] = {}
+        for key in ("on_delete", "on_update"):
+            action_node = m.get(key)
+            if action_node is None or action_node.value is None:
+                actions[key] = None
+                continue
+            word = " ".join(self.r.string(action_node).lower().replace("_", " ").split())
+            if word not in FK_ACTIONS:
+                raise self.err(action_node, f"expected one of CASCADE, RESTRICT, SET NULL, "
+                                            f"SET DEFAULT, NO ACTION, found "
+                                            f"{action_node.value!r}")
+            actions[key] = FK_ACTIONS[word]
+        self.add(table, node, ConstraintDef(
+            kind="foreign_key", name=self.optional_name(m), columns=cols,
+            references=ForeignKeyRef(table=ref_name, columns=ref_cols,
+                                     on_delete=actions["on_delete"],
+                                     on_update=actions["on_update"]),
+            deferrable=self.flag(m.get("deferrable"), False),
+            not_valid=self.flag(m.get("not_valid"), False)))
+
+    def check(self, table: Table, node: Node) -> None:
+        from b03lint.readers.sql import analyze_check
+
+        m = self.r.mapping(node, optional=CHECK_KEYS)
+        expression = self.text(m.get("expression"))
+        columns: tuple[str, ...] = ()
+        if "columns" in m:
+            columns = self.columns_of(m["columns"], table, allow_empty=True)
+            if len(columns) > 1:
+                raise self.err(m["columns"], "`columns` of a CHECK names the one column it "
+                                             "was declared on (`a integer CHECK (...)`)")
+        enum_column: str | None = None
+        enum_values: tuple[str, ...] | None = None
+        if "values" in m or "column" in m:
+            if "column" not in m:
+                raise self.err(node, "an enum CHECK with `values` needs `column`")
+            if "values" not in m:
+                raise self.err(m["column"], "an enum CHECK with `column` needs `values`")
+            enum_column = self.name(m["column"], "column")
+            self.need_column(m["column"], table, enum_column)
+            enum_values = self.names(m["values"], "value")
+            if expression is None:
+                expression = enum_check_expression(enum_column, enum_values)
+            else:
+                info = analyze_check(expression)
+                if info.column != enum_column or set(info.values or ()) != set(enum_values):
+                    found = (f"restricts {info.column} to ({', '.join(info.values)})"
+                             if info.column and info.values else "is not a value list")
+                    raise self.err(m["expression"], f"the expression {found}, but `column` / "
+                                                    f"`values` say {enum_column} in "
+                                                    f"({', '.join(enum_values)})")
+        elif expression is None:
+            raise self.err(node, "a CHECK needs `expression`, or `column` and `values`")
+        else:
+            info = analyze_check(expression)
+            if info.column is not None and info.values is not None:
+                if info.column not in table.columns:
+                    raise self.err(m["expression"], f"the expression names column "
+                                                    f"{info.column!r}, which is not a column "
+                                                    f"of table {table.name}")
+                enum_column, enum_values = info.column, info.values
+        self.add(table, node, ConstraintDef(
+            kind="check", name=self.optional_name(m), columns=columns, expression=expression,
+            enum_column=enum_column, enum_values=enum_values,
+            not_valid=self.flag(m.get("not_valid"), False)))
+
+    # ------------------------------------------------------------------ indexes, policies
+
+    def element(self, table: Table, node: Node) -> IndexElement:
+        from b03lint.readers.sql import parse_index_elements
+
+        if isinstance(node.value, str):
+            try:
+                parsed = parse_index_elements(node.value)
+            except ValueError as exc:
+                raise self.err(node, f"not an index key: {exc}") from None
+            if len(parsed) != 1:
+                raise self.err(node, "one index key per list item (found "
+                                     f"{len(parsed)}); write each key as its own item")
+            element = parsed[0]
+        else:
+            m = self.r.mapping(node, optional=ELEMENT_KEYS)
+            if ("column" in m) == ("expression" in m):
+                raise self.err(node, "an index key needs exactly one of `column` and "
+                                     "`expression`")
+            if "column" in m:
+                element = IndexElement(expression=self.name(m["column"], "column"))
+            else:
+                text = self.text(m["expression"]) or ""
+                try:
+                    parsed = parse_index_elements(f"({text})")
+                except ValueError as exc:
+                    raise self.err(m["expression"], f"not an index expression: {exc}") \
+                        from None
+                element = parsed[0]
+            descending = False
+            if "order" in m:
+                descending = self.r.choice(m["order"], ("asc", "desc")) == "desc"
+            nulls: Literal["first", "last"] | None = None
+            if "nulls" in m:
+                written = self.r.choice(m["nulls"], ("first", "last"))
+                # recorded only when it differs from the default for the direction, as the
+                # SQL reader and pg_get_indexdef do
+                if written == "first" and not descending:
+                    nulls = "first"
+                elif written == "last" and descending:
+                    nulls = "last"
+            opclass = self.name(m["opclass"], "opclass") if "opclass" in m else None
+            element = IndexElement(expression=element.expression, descending=descending,
+                                   nulls=nulls, is_expression=element.is_expression,
+                                   opclass=opclass)
+        if not element.is_expression:
+            self.need_column(node, table, element.expression)
+        return element
+
+    def index(self, schema: Schema, table: Table, node: Node) -> None:
+        m = self.r.mapping(node, required=("columns",), optional=INDEX_KEYS)
+        keys = self.r.sequence(m["columns"])
+        if not keys:
+            raise self.err(m["columns"], "an index needs at least one key")
+        elements = tuple(self.element(table, k) for k in keys)
+        include = self.columns_of(m["include"], table, allow_empty=True) \
+            if "include" in m else ()
+        method = "btree"
+        if "method" in m:
+            method = self.name(m["method"], "method").lower()
+        name = self.optional_name(m) or default_index_name(
+            table.name, tuple(e.expression for e in elements if not e.is_expression))
+        if name in schema.indexes:
+            first = schema.indexes[name]
+            line = f" (first at line {first.origin.loc.line})" if first.origin else ""
+            raise self.err(m.get("name") or node, f"index {name} is declared twice{line}")
+        schema.indexes[name] = Index(
+            name=name, table=table.name, elements=elements,
+            unique=self.flag(m.get("unique"), False), include=include,
+            where=self.text(m.get("where")), method=method,
+            origin=_origin(self.path, node, f"index {name}"))
+
+    def policy(self, table: Table, node: Node) -> None:
+        m = self.r.mapping(node, required=("name",), optional=POLICY_KEYS)
+        name = self.name(m["name"], "policy name")
+        if name in table.policies:
+            raise self.err(m["name"], f"policy {name} is declared twice on {table.name}")
+        command = "all"
+        if "command" in m:
+            command = self.r.string(m["command"]).lower()
+            if command not in POLICY_COMMANDS:
+                raise self.err(m["command"], f"expected one of {', '.join(POLICY_COMMANDS)}, "
+                                             f"found {m['command'].value!r}")
+        roles: tuple[str, ...] = ("public",)
+        if "roles" in m:
+            roles = self.names(m["roles"], "role")
+        table.policies[name] = Policy(
+            name=name, table=table.name, command=command,
+            permissive=self.flag(m.get("permissive"), True), roles=roles,
+            using=self.text(m.get("using")), with_check=self.text(m.get("with_check")),
+            origin=_origin(self.path, node, f"policy {name} on {table.name}"))
+
+    # ------------------------------------------------------------------ invariants
+
+    def invariants(self, schema: Schema, node: Node) -> list[Invariant]:
+        out: list[Invariant] = []
+        seen: dict[str, int] = {}
+        for item in self.items(node):
+            m = self.r.mapping(item, required=("id", "kind", "object"),
+                               optional=INVARIANT_KEYS)
+            ident = self.name(m["id"], "id")
+            if ident in seen:
+                raise self.err(m["id"], f"invariant id {ident} is used twice (first at line "
+                                        f"{seen[ident]})")
+            seen[ident] = m["id"].line
+            kind_name = self.r.choice(m["kind"], tuple(INVARIANT_KINDS))
+            kind = INVARIANT_KINDS[kind_name]
+            obj = self.name(m["object"], "object")
+            self.invariant_object(schema, kind, obj, m["object"])
+            expect: list[tuple[str, Any]] = []
+            if "expect" in m and m["expect"].value is not None:
+                em = self.r.mapping(m["expect"], required=kind.required,
+                                    optional=kind.optional)
+                for key, value_node in em.items():
+                    expect.append((key, self.expect_value(schema, kind, obj, key,
+                                                          value_node)))
+            elif kind.required:
+                raise self.err(item, f"invariant kind {kind_name} needs `expect` with "
+                                     f"{', '.join(kind.required)}")
+            out.append(Invariant(
+                id=ident, description=self.r.optional_string(m.get("description")) or "",
+                kind=kind_name, object=obj, expect=tuple(expect),
+                origin=_origin(self.path, item, f"invariant {ident}")))
+        return out
+
+    def invariant_object(self, schema: Schema, kind: InvariantKind, obj: str,
+                         node: Node) -> None:
+        if kind.object == "index":
+            if obj not in schema.indexes:
+                raise self.err(node, f"index {obj!r} is not declared in `tables`")
+            return
+        if kind.object == "table":
+            if obj != ALL_TENANT_SCOPED and obj not in schema.tables:
+                raise self.err(node, f"table {obj!r} is not in `tables` (or write "
+                                     f"{ALL_TENANT_SCOPED!r} for every tenant-scoped table)")
+            return
+        table_name, dot, rest = obj.partition(".")
+        if not dot or not rest:
+            raise self.err(node, f"expected `table.{kind.object}`, found {obj!r}")
+        table = schema.tables.get(table_name)
+        if table is None:
+            raise self.err(node, f"table {table_name!r} is not in `tables`")
+        if kind.object == "column":
+            self.need_column(node, table, rest)
+        elif rest not in table.constraints:
+            raise self.err(node, f"constraint {rest!r} is not declared on table {table_name} "
+                                 f"(constraints: {', '.join(table.constraints) or 'none'})")
+
+    def expect_value(self, schema: Schema, kind: InvariantKind, obj: str, key: str,
+                     node: Node) -> Any:
+        if key in ("nullable", "forced", "policy"):
+            return self.r.boolean(node)
+        if key == "type":
+            return normalize_type(self.r.string(node))
+        if key == "kind":
+            return self.r.choice(node, ("check", "unique", "primary_key", "foreign_key",
+                                        "exclude"))
+        if key == "table":
+            name = self.name(node, "table")
+            if name not in schema.tables:
+                raise self.err(node, f"table {name!r} is not in `tables`")
+            return name
+        if key == "constraint":
+            name = self.name(node, "constraint")
+            table = schema.tables[obj.partition(".")[0]]
+            if name not in table.constraints:
+                raise self.err(node, f"constraint {name!r} is not declared on table "
+                                     f"{table.name}")
+            return name
+        if key == "values":
+            return self.names(node, "value")
+        if key == "include":
+            return self.names(node, "column", allow_empty=True)
+        if key == "columns":
+            from b03lint.readers.sql import parse_index_elements
+
+            keys = self.names(node, "index key")
+            for item, text in zip(self.r.sequence(node), keys, strict=True):
+                try:
+                    if len(parse_index_elements(text)) != 1:
+                        raise ValueError("one key per item")
+                except ValueError as exc:
+                    raise self.err(item, f"not an index key: {exc}") from None
+            return keys
+        raise self.err(node, f"unexpected key {key!r}")  # pragma: no cover - guarded above
+
+
+def _declares_nullable(columns_node: Node, column: str) -> bool:
+    spec = columns_node.value.get(column) if isinstance(columns_node.value, dict) else None
+    if spec is None or not isinstance(spec.value, dict):
+        return False
+    flag = spec.value.get("nullable")
+    return flag is not None and flag.value is True
+
+
+def _find_table(schema: Schema, name: str) -> Table | None:
+    found = schema.tables.get(name)
+    if found is not None:
+        return found
+    for table in schema.tables.values():
+        if table.schema and f"{table.schema}.{table.name}" == name:
+            return table
+    return None
+
+
+def load_canonical_yaml(text: str, shown: str) -> Schema:
+    """Read canonical YAML text into a :class:`Schema`; ``shown`` is the path used in
+    origins and errors. Raises :class:`CanonicalError` (with the line, and the path inside
+    the document in the message) for anything that is not valid format-1 YAML."""
+    try:
+        return _Loader(shown).load(text)
+    except YamlError as exc:
+        raise CanonicalError(str(exc), exc.path, exc.line) from None
+
+
+# =========================================================================== invariants
+
+
+def _element_text(e: IndexElement) -> str:
+    text = e.expression + (" DESC" if e.descending else "")
+    return text + (f" NULLS {e.nulls.upper()}" if e.nulls else "")
+
+
+def _keys_match(idx: Index, expected: Iterable[str]) -> bool:
+    from b03lint.readers.sql import parse_index_elements
+
+    try:
+        wanted = tuple(el for text in expected for el in parse_index_elements(text))
+    except ValueError:
+        return False
+
+    def shape(e: IndexElement) -> tuple[str, bool, str | None]:
+        return (e.expression, e.descending, e.nulls)
+
+    return tuple(map(shape, idx.elements)) == tuple(map(shape, wanted))
+
+
+def _column(schema: Schema, obj: str) -> tuple[Table | None, Column | None, str | None]:
+    """(table, column, failure message) for a ``table.column`` object."""
+    table_name, _, column_name = obj.partition(".")
+    table = schema.tables.get(table_name)
+    if table is None:
+        return None, None, f"table {table_name} does not exist"
+    if table.unknown:
+        return table, None, f"table {table_name} is unknown after an unresolved operation"
+    column = table.columns.get(column_name)
+    if column is None:
+        return table, None, f"column {obj} does not exist"
+    if column.unknown:
+        return table, column, f"column {obj} is unknown after an unresolved operation"
+    return table, column, None
+
+
+def _check_column_exists(schema: Schema, inv: Invariant, expect: dict[str, Any]) -> str | None:
+    _table, column, problem = _column(schema, inv.object)
+    if problem or column is None:
+        return problem
+    if "type" in expect and column.type != expect["type"]:
+        return f"column {inv.object} is {column.type}, expected {expect['type']}"
+    if "nullable" in expect and column.nullable != expect["nullable"]:
+        want = "nullable" if expect["nullable"] else "NOT NULL"
+        return f"column {inv.object} is not {want}"
+    return None
+
+
+def _check_not_null(schema: Schema, inv: Invariant, expect: dict[str, Any]) -> str | None:
+    _table, column, problem = _column(schema, inv.object)
+    if problem or column is None:
+        return problem
+    return f"column {inv.object} is nullable" if column.nullable else None
+
+
+def _check_unique(schema: Schema, inv: Invariant, expect: dict[str, Any]) -> str | None:
+    table, column, problem = _column(schema, inv.object)
+    if problem or table is None or column is None:
+        return problem
+    name = column.name
+    if any(c.kind in ("primary_key", "unique") and c.columns == (name,)
+           for c in table.constraints.values()):
+        return None
+    if any(i.unique and i.where is None and len(i.elements) == 1
+           and not i.elements[0].is_expression and i.elements[0].expression == name
+           for i in schema.indexes_of(table.name)):
+        return None
+    return f"nothing makes {inv.object} unique (no primary key, UNIQUE constraint or " \
+           "unique non-partial index on exactly this column)"
+
+
+def _index(schema: Schema, name: str) -> tuple[Index | None, str | None]:
+    idx = schema.indexes.get(name)
+    if idx is None:
+        return None, f"index {name} does not exist"
+    table = schema.tables.get(idx.table)
+    if table is not None and table.unknown:
+        return None, f"index {name}: table {idx.table} is unknown after an unresolved " \
+                     "operation"
+    return idx, None
+
+
+def _check_unique_index(schema: Schema, inv: Invariant, expect: dict[str, Any]) -> str | None:
+    idx, problem = _index(schema, inv.object)
+    if idx is None:
+        return problem
+    if "table" in expect and idx.table != expect["table"]:
+        return f"index {idx.name} is on {idx.table}, expected {expect['table']}"
+    if not idx.unique:
+        return f"index {idx.name} is not UNIQUE"
+    if idx.where is not None:
+        return f"index {idx.name} is partial (WHERE {idx.where}): it does not make every " \
+               "row unique"
+    if "columns" in expect and not _keys_match(idx, expect["columns"]):
+        return (f"index {idx.name} keys are ({', '.join(map(_element_text, idx.elements))}), "
+                f"expected ({', '.join(expect['columns'])})")
+    return None
+
+
+def _check_index_includes(schema: Schema, inv: Invariant,
+                          expect: dict[str, Any]) -> str | None:
+    idx, problem = _index(schema, inv.object)
+    if idx is None:
+        return problem
+    if "columns" in expect and not _keys_match(idx, expect["columns"]):
+        return (f"index {idx.name} keys are ({', '.join(map(_element_text, idx.elements))}), "
+                f"expected ({', '.join(expect['columns'])})")
+    if set(idx.include) != set(expect["include"]):
+        got = ", ".join(idx.include) or "nothing"
+        return f"index {idx.name} INCLUDEs ({got}), expected ({', '.join(expect['include'])})"
+    return None
+
+
+def _check_check_values(schema: Schema, inv: Invariant, expect: dict[str, Any]) -> str | None:
+    table, column, problem = _column(schema, inv.object)
+    if problem or table is None or column is None:
+        return problem
+    wanted = set(expect["values"])
+    checks = [c for c in table.constraints.values()
+              if c.kind == "check" and c.enum_column == column.name
+              and ("constraint" not in expect or c.name == expect["constraint"])]
+    if not checks:
+        if "constraint" in expect:
+            return (f"CHECK {expect['constraint']} on {table.name} does not exist or does "
+                    f"not restrict {column.name} to a value list")
+        return f"no CHECK restricts {inv.object} to a value list"
+    for con in checks:
+        if set(con.enum_values or ()) == wanted:
+            return None
+    con = checks[0]
+    got = set(con.enum_values or ())
+    parts = []
+    if wanted - got:
+        parts.append("missing " + ", ".join(sorted(wanted - got)))
+    if got - wanted:
+        parts.append("extra " + ", ".join(sorted(got - wanted)))
+    return f"CHECK {con.name} allows ({', '.join(con.enum_values or ())}): {'; '.join(parts)}"
+
+
+def _check_constraint_exists(schema: Schema, inv: Invariant,
+                             expect: dict[str, Any]) -> str | None:
+    table_name, _, name = inv.object.partition(".")
+    table = schema.tables.get(table_name)
+    if table is None:
+        return f"table {table_name} does not exist"
+    if table.unknown:
+        return f"table {table_name} is unknown after an unresolved operation"
+    con = table.constraints.get(name)
+    if con is None:
+        return f"constraint {name} does not exist on {table_name}"
+    if "kind" in expect and con.kind != expect["kind"]:
+        return f"constraint {name} is a {con.kind.replace('_', ' ')}, expected " \
+               f"{str(expect['kind']).replace('_', ' ')}"
+    return None
+
+
+def _check_rls(schema: Schema, inv: Invariant, expect: dict[str, Any],
+               tenant_column: str) -> str | None:
+    if inv.object == ALL_TENANT_SCOPED:
+        tables = [t for _, t in sorted(schema.tables.items())
+                  if t.is_tenant_scoped(tenant_column)]
+    else:
+        table = schema.tables.get(inv.object)
+        if table is None:
+            return f"table {inv.object} does not exist"
+        tables = [table]
+    problems: list[str] = []
+    for t in tables:
+        if t.unknown:
+            problems.append(f"{t.name} is unknown after an unresolved operation")
+        elif not t.rls_enabled:
+            problems.append(f"row level security is not enabled on {t.name}")
+        elif expect.get("forced") and not t.rls_forced:
+            problems.append(f"row level security is not forced on {t.name}")
+        elif expect.get("policy") and not t.policies:
+            problems.append(f"{t.name} has no policy")
+    return "; ".join(problems) or None
+
+
+_CHECKERS: dict[str, Callable[[Schema, Invariant, dict[str, Any]], str | None]] = {
+    "column_exists": _check_column_exists,
+    "not_null": _check_not_null,
+    "unique": _check_unique,
+    "unique_index": _check_unique_index,
+    "index_includes": _check_index_includes,
+    "check_values": _check_check_values,
+    "constraint_exists": _check_constraint_exists,
+}
+
+
+def check_invariant(schema: Schema, invariant: Invariant, *,
+                    tenant_column: str = "tenant_id") -> str | None:
+    """Why ``invariant`` does not hold on ``schema`` (None when it holds)."""
+    expect = dict(invariant.expect)
+    if invariant.kind == "rls_enabled":
+        return _check_rls(schema, invariant, expect, tenant_column)
+    checker = _CHECKERS.get(invariant.kind)
+    if checker is None:
+        return f"unknown invariant kind {invariant.kind!r}"
+    return checker(schema, invariant, expect)
+
+
+def check_invariants(schema: Schema, invariants: Iterable[Invariant], *,
+                     tenant_column: str = "tenant_id") -> list[tuple[Invariant, str]]:
+    """Every invariant that does not hold on ``schema``, with the reason.
+
+    An invariant whose object is unknown (an unresolved operation may have changed the
+    table) is returned too, with a message that says so: it cannot be proved, and it is
+    never guessed. See :data:`INVARIANT_KINDS` and ``docs/canonical-yaml.md`` for the kinds.
+    """
+    out: list[tuple[Invariant, str]] = []
+    for inv in invariants:
+        problem = check_invariant(schema, inv, tenant_column=tenant_column)
+        if problem is not None:
+            out.append((inv, problem))
+    return out
+
+
+__all__ = [
+    "ALL_TENANT_SCOPED",
+    "FORMAT_VERSION",
+    "INVARIANT_KINDS",
+    "InvariantKind",
+    "check_invariant",
+    "check_invariants",
+    "enum_check_expression",
+    "load_canonical_yaml",
+    "quote_ident",
+    "quote_literal",
+]
