@@ -50,6 +50,9 @@ _KEYS: dict[str, tuple[Any, tuple[type, ...], str]] = {
     "jobs": (0, (int,), "parallel processes for parsing (0 = automatic)"),
 }
 
+#: keys that change how a run reads files, never what it finds (left out of fingerprint())
+_RUN_ONLY_KEYS = frozenset({"cache", "cache_dir", "jobs"})
+
 PATH_KEYS = ("migrations", "canonical_sql", "canonical_yaml", "drift_register", "adr_dir",
              "baseline", "cache_dir")
 
@@ -86,8 +89,10 @@ class Config:
         import hashlib
         import json
 
+        # how files are read (cache on/off, its folder, processes) never changes the result
+        relevant = {k: v for k, v in self.values.items() if k not in _RUN_ONLY_KEYS}
         return hashlib.sha256(
-            json.dumps(self.values, sort_keys=True, default=str).encode()
+            json.dumps(relevant, sort_keys=True, default=str).encode()
         ).hexdigest()[:16]
 
 

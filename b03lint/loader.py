@@ -1,31 +1,184 @@
 """Reading migration files into :class:`MigrationFile`s: the one place the engine gets
-them from (so caching and parallel parsing live here, not in the rules)."""
+them from (so caching and parallel parsing live here, not in the rules).
+
+:func:`load_files` reads every file's bytes, takes what it can from the content-hash cache
+(:mod:`b03lint.cache`), and parses the rest: in this process, or spread over worker
+processes when there are enough files to pay for starting them (:data:`PARALLEL_MIN_FILES`).
+The result is the same list, in the same order, whichever way each file was read.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import pickle
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from b03lint.config import Config
 from b03lint.operations import Diagnostic, Location, MigrationFile
 
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from b03lint.cache import Cache
+
+#: namespace of parsed migration files in the cache
+NAMESPACE = "migration"
+#: fewest files to parse before worker processes are started. Measured by
+#: ``bench/run.py --threshold`` on 2 cores: a fork-started worker costs about 10 ms, a file
+#: about 1 ms to parse, so below this a second process does not pay for itself.
+PARALLEL_MIN_FILES = 80
+#: each worker gets at least this many files (so 3 workers need 3 x this many)
+MIN_FILES_PER_WORKER = 40
+#: automatic ``jobs`` never starts more workers than this
+MAX_AUTO_JOBS = 8
+
 
 def read_file(path: Path, shown: str) -> MigrationFile:
-    """Read one file; an I/O error becomes a fatal diagnostic, never an exception."""
-    from b03lint.readers.python import read_migration
-
+    """Read and parse one file; an I/O error becomes a fatal diagnostic, never an exception."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        failed = MigrationFile(path=shown)
-        failed.diagnostics.append(Diagnostic(
-            code="I002", message=f"cannot read file: {exc.strerror or exc}",
-            loc=Location(shown, 1, 0), fatal=True))
-        return failed
+        return _unreadable(shown, exc)
+    return _parse(shown, data)
+
+
+def _unreadable(shown: str, exc: OSError) -> MigrationFile:
+    failed = MigrationFile(path=shown)
+    failed.diagnostics.append(Diagnostic(
+        code="I002", message=f"cannot read file: {exc.strerror or exc}",
+        loc=Location(shown, 1, 0), fatal=True))
+    return failed
+
+
+def _parse(shown: str, data: bytes) -> MigrationFile:
+    from b03lint.readers.python import read_migration
+
     mf: MigrationFile = read_migration(shown, data)
     return mf
 
 
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def plan_workers(files: int, jobs: int) -> int:
+    """How many processes parse ``files`` files, for the ``jobs`` setting (0 = automatic:
+    the available CPUs, at most :data:`MAX_AUTO_JOBS`). 1 means "in this process"."""
+    if jobs == 1 or files < PARALLEL_MIN_FILES:
+        return 1
+    wanted = jobs if jobs > 1 else min(available_cpus(), MAX_AUTO_JOBS)
+    return max(1, min(wanted, files // MIN_FILES_PER_WORKER))
+
+
 def load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[MigrationFile]:
-    """Read every ``(display path, path)`` pair, in the order given."""
-    return [read_file(path, shown) for shown, path in items]
+    """Read every ``(display path, path)`` pair, in the order given.
+
+    Honours ``cache`` / ``cache_dir`` (a content-hash cache, see :mod:`b03lint.cache`) and
+    ``jobs`` (processes used to parse the files the cache does not have; 0 = automatic)."""
+    from b03lint.cache import Cache
+
+    cache = Cache.open(config)
+    out: list[MigrationFile | None] = [None] * len(items)
+    todo: list[tuple[int, str, bytes, str]] = []  # (index, shown, data, cache key)
+    for i, (shown, path) in enumerate(items):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            out[i] = _unreadable(shown, exc)
+            continue
+        key = ""
+        if cache is not None:
+            import hashlib
+
+            key = cache.key(NAMESPACE, shown, hashlib.sha256(data).hexdigest())
+            hit = cache.load(key, MigrationFile)
+            if hit is not None and hit.path == shown:
+                out[i] = hit
+                continue
+        todo.append((i, shown, data, key))
+
+    jobs = config.get("jobs")
+    workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0)
+    parsed: list[MigrationFile] | None = None
+    if workers > 1:
+        parsed = _parse_parallel(todo, workers, cache)
+    if parsed is None:
+        parsed = []
+        for _i, shown, data, key in todo:
+            mf = _parse(shown, data)
+            if cache is not None:
+                cache.store(key, mf)
+            parsed.append(mf)
+    for (i, *_rest), mf in zip(todo, parsed, strict=True):
+        out[i] = mf
+    return [mf for mf in out if mf is not None]
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[bytes]:
+    """Worker side: parse each file and hand it back pickled (the same bytes go into the
+    cache, so a file is pickled once). An empty result means "parse it in the parent"."""
+    out: list[bytes] = []
+    for shown, data in chunk:
+        try:
+            out.append(pickle.dumps(_parse(shown, data), protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:
+            out.append(b"")
+    return out
+
+
+def _pool_context() -> BaseContext | None:
+    """``fork`` where it is safe and cheap (Linux: workers inherit the imported reader);
+    the platform's default elsewhere."""
+    if sys.platform.startswith("linux"):
+        import multiprocessing
+
+        return multiprocessing.get_context("fork")
+    return None
+
+
+def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
+                    cache: Cache | None) -> list[MigrationFile] | None:
+    """Parse over ``workers`` processes, in order; ``None`` when processes cannot be
+    started here (the caller then parses serially)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    import b03lint.readers.python  # noqa: F401  (imported once, inherited by forked workers)
+
+    # a few chunks per worker balances uneven files without paying per-file IPC
+    size = max(1, math.ceil(len(todo) / (workers * 4)))
+    chunks = [[(shown, data) for _i, shown, data, _k in todo[start:start + size]]
+              for start in range(0, len(todo), size)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=_pool_context()) as pool:
+            blobs = [blob for result in pool.map(_parse_chunk, chunks) for blob in result]
+    except (OSError, BrokenProcessPool, RuntimeError, pickle.PicklingError):
+        return None
+    parsed: list[MigrationFile] = []
+    for (_i, shown, data, key), blob in zip(todo, blobs, strict=True):
+        mf: MigrationFile | None = None
+        if blob:
+            try:
+                value = pickle.loads(blob)
+                mf = value if isinstance(value, MigrationFile) else None
+            except Exception:
+                mf = None
+        if mf is None:
+            mf = _parse(shown, data)
+            if cache is not None:
+                cache.store(key, mf)
+        elif cache is not None:
+            cache.store_bytes(key, blob)
+        parsed.append(mf)
+    return parsed

@@ -30,6 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write the report to FILE instead of standard output")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--no-cache", dest="cache", action="store_false", default=None,
+                   help="neither read nor write the parse cache (config: cache = false)")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="processes that parse uncached files (0 = automatic, 1 = no "
+                        "parallelism; config: jobs)")
 
 
 def _split(values: list[str]) -> list[str]:
@@ -42,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
     from b03lint.reporters import ReportOptions, renderer
 
     config = project_config(args)
+    if args.cache is False:
+        config.set("cache", False, "flag --no-cache")
+    if args.jobs is not None:
+        if args.jobs < 0:
+            print("b03lint: error: --jobs must be 0 (automatic) or more", file=sys.stderr)
+            return 2
+        config.set("jobs", args.jobs, "flag --jobs")
     result = lint(config, args.paths, rev=args.rev, select=_split(args.select),
                   ignore=_split(args.ignore), debug=args.debug)
     to_terminal = args.output is None and sys.stdout.isatty()
