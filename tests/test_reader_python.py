@@ -473,6 +473,10 @@ def test_create_table_serial_composite_key_and_identity() -> None:
                         sa.PrimaryKeyConstraint("x", "y", name="pk_c"))
         op.create_table("d", sa.Column("id", sa.Integer, sa.Identity(), primary_key=True))
         op.create_table("e", sa.Column("id", sa.Integer, sa.ForeignKey("a.id"), primary_key=True))
+        op.create_table("f", sa.Column("id", sa.Integer(), nullable=False),
+                        sa.ForeignKeyConstraint(["id"], ["a.id"]), sa.PrimaryKeyConstraint("id"))
+        op.create_table("g", sa.Column("id", sa.Integer(), nullable=False),
+                        sa.PrimaryKeyConstraint("id"))
     ''')
     tables = {op.table: op for op in ops if isinstance(op, CreateTable)}
     assert tables["a"].columns == (
@@ -491,6 +495,11 @@ def test_create_table_serial_composite_key_and_identity() -> None:
         ColumnDef("id", "integer", nullable=False, primary_key=True, identity=True),
     )
     assert tables["e"].columns[0].default is None  # a foreign key is never SERIAL
+    assert tables["f"].columns[0].default is None
+    assert tables["g"].columns == (  # what autogenerate writes: still a SERIAL
+        ColumnDef("id", "integer", nullable=False, default="nextval('g_id_seq'::regclass)",
+                  primary_key=True),
+    )
 
 
 def test_drop_and_rename_table() -> None:

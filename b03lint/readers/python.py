@@ -883,6 +883,8 @@ class _Reader:
 
     def _collect_comments(self, text: str) -> None:
         comments = self.mf.comments
+        if "#" not in text:
+            return  # no comment anywhere: spare the (pure Python, slow) tokenizer
         if "\r" in text:  # number lines the way ast does (a lone CR ends a line too)
             text = _NEWLINE.sub("\n", text)
         try:
@@ -2045,7 +2047,9 @@ class _Reader:
         pk_declared = [c for c in table_constraints if c.kind == "primary_key"]
         inline_pk = tuple(r.column.name for r in reads if r.column.primary_key)
         pk_columns = set(pk_declared[0].columns) if pk_declared else set(inline_pk)
-        reads = self._serial(reads, pk_columns, table, schema)
+        fk_columns = frozenset(n for c in table_constraints if c.kind == "foreign_key"
+                               for n in c.columns)
+        reads = self._serial(reads, pk_columns, table, schema, fk_columns)
         columns = [
             _replace_column(r.column, nullable=False, primary_key=True)
             if r.column.name in pk_columns else r.column
@@ -2617,7 +2621,8 @@ class _Reader:
         return _ColumnRead(column, constraints, autoincrement)
 
     def _serial(self, reads: list[_ColumnRead], pk: set[str], table: str,
-                schema: str | None) -> list[_ColumnRead]:
+                schema: str | None, fk_columns: frozenset[str] = frozenset(),
+                ) -> list[_ColumnRead]:
         """SQLAlchemy renders the table's autoincrement column as SERIAL (a single integer
         primary-key column without a default, identity or foreign key, or one marked
         ``autoincrement=True``); give it the default PostgreSQL stores for a serial."""
@@ -2625,7 +2630,8 @@ class _Reader:
         for read in reads:
             col = read.column
             explicit = read.autoincrement is True
-            auto = read.autoincrement == "auto" and len(pk) == 1 and col.references is None
+            auto = (read.autoincrement == "auto" and len(pk) == 1
+                    and col.references is None and col.name not in fk_columns)
             if (
                 col.name in pk
                 and (explicit or auto)
