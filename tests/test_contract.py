@@ -115,16 +115,16 @@ def test_removing_an_allowed_value_from_canonical(example: Path) -> None:
 def test_adding_include_columns_to_an_index(example: Path) -> None:
     mig = example / F1440
     text = mig.read_text()
-    m = re.search(r"op.create_index\([^)]*\)", text, re.S)
-    assert m, "the 1440 migration creates an index with op.create_index"
-    call = m.group(0)
-    new_call = call[:-1] + ', postgresql_include=["retry_count"])' if "include" not in call \
-        else call
-    mig.write_text(text.replace(call, new_call, 1))
+    anchor = '        ["tenant_id", "created_at"],\n'
+    assert anchor in text
+    mig.write_text(text.replace(anchor, anchor + '        postgresql_include=["retry_count"],\n',
+                                1))
+    call_line = text[: text.index("    op.create_index(")].count("\n") + 1
     found = _new_blocking(example)
     assert len(found) == 1, found
     assert found[0]["code"] == "C002" and found[0]["path"] == F1440
-    assert found[0]["line"] == text[: m.start()].count("\n") + 1
+    assert found[0]["line"] == call_line
+    assert "INCLUDE (retry_count)" in found[0]["message"]
 
 
 def test_turning_off_rls_on_one_table(example: Path) -> None:

@@ -14,6 +14,29 @@ from b03lint.rules.base import Example, FileContext, Rule
 from b03lint.rules.destructive import _ADR, _mig
 
 
+class InternalReaderError(Rule):
+    """
+    What it does:
+        Reports a file the Python reader failed on because of a bug in b03lint itself.
+        The file is treated as unreadable (exit code 2); please report it with the file.
+
+    Why it matters:
+        A reader bug must never turn into a silent PASS: the file was not checked.
+
+    Example:
+        Any input that makes the reader raise unexpectedly.
+
+    How to fix:
+        Report the bug with the file; meanwhile the rest of the chain is still linted.
+    """
+
+    code = "I000"
+    name = "internal-reader-error"
+    category = "input"
+    no_invalid_example = "it reports a bug in b03lint's reader, which no input should cause"
+    valid = (Example(_mig("    pass")),)
+
+
 class PythonSyntaxError(Rule):
     """
     What it does:
@@ -219,6 +242,7 @@ class UnusedWaiver(Rule):
 
 
 RULES: tuple[type[Rule], ...] = (
-    PythonSyntaxError, UndecodableFile, SqlSyntaxError, UnresolvedOperation, MissingRevision,
+    InternalReaderError, PythonSyntaxError, UndecodableFile, SqlSyntaxError, UnresolvedOperation,
+    MissingRevision,
     WaiverWithoutAdr, WaiverUnknownAdr, UnusedWaiver,
 )

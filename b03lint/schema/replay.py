@@ -150,7 +150,12 @@ class _Folder:
 
     def add_constraint(self, op: Operation, table: Table, cdef: ConstraintDef) -> None:
         con = constraint_from_def(table.name, cdef, self.origin(op))
-        if con.name in table.constraints:
+        existing = table.constraints.get(con.name)
+        if (existing is not None and con.implicit_name and existing.implicit_name
+                and (existing.kind, existing.columns, existing.expression)
+                == (con.kind, con.columns, con.expression)):
+            return  # one inline constraint reported both on the column and on its own
+        if existing is not None:
             self.conflict(op, f"constraint {con.name} already exists on {table.name}",
                           con.name)
         table.constraints[con.name] = con
