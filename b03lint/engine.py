@@ -17,7 +17,7 @@ from b03lint.findings import Finding, ToolError, sort_findings
 from b03lint.graph import RevisionGraph
 from b03lint.operations import MigrationFile, Severity, Unresolved
 from b03lint.rules.base import FileContext, Rule
-from b03lint.rules.registry import Registry, default_registry
+from b03lint.rules.registry import Registry, RegistryError, build_registry
 
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
 
@@ -188,7 +188,12 @@ def lint(
     (every migration when empty). Chain-wide checks always run."""
     result = Result()
     errors = result.errors
-    registry = registry or default_registry()
+    if registry is None:
+        try:
+            registry = build_registry(config)
+        except RegistryError as exc:
+            errors.append(exc.to_error())
+            return result
     try:
         ruleset = RuleSet.from_config(registry, config, select, ignore)
     except (KeyError, ValueError) as exc:

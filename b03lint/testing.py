@@ -15,7 +15,7 @@ from b03lint.config import load_config
 from b03lint.engine import Result, lint
 from b03lint.findings import Finding
 from b03lint.rules.base import Example, Rule
-from b03lint.rules.registry import Registry, default_registry
+from b03lint.rules.registry import Registry, build_registry
 
 EXAMPLE_PATH = "alembic/versions/example.py"
 
@@ -44,8 +44,11 @@ def run_example(rule: type[Rule], example: Example, registry: Registry | None = 
         cwd = os.getcwd()
         os.chdir(root)
         try:
-            return lint(config, rev=example.rev, registry=registry or default_registry(),
-                        select=[rule.code])
+            registry = registry or build_registry(config)
+            if registry.get(rule.code) is not rule:  # a rule under test, not yet registered
+                registry = Registry([*(r for r in registry
+                                       if rule.code != r.code and rule.name != r.name), rule])
+            return lint(config, rev=example.rev, registry=registry, select=[rule.code])
         finally:
             os.chdir(cwd)
 
