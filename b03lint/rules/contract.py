@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from b03lint.findings import Finding
-from b03lint.operations import Location
+from b03lint.operations import Location, Severity
 from b03lint.rules.base import Example, Rule
 
 if TYPE_CHECKING:
-    from b03lint.contract import Classified
+    from b03lint.contract import Classified, ContractState
     from b03lint.engine import Project
+    from b03lint.schema.model import Invariant, Origin, Schema
 
 CANON = "db/schema/canonical_schema.sql"
 _CONFIG = {"canonical_sql": CANON}
@@ -551,8 +552,143 @@ class CanonicalDisagreement(Rule):
                                object=dev.object, data={"deviation": dev.kind})
 
 
+_INV_YAML = """\
+version: 1
+tables:
+  audit_log:
+    columns:
+      id: {type: uuid, nullable: false}
+      actor: {type: text, nullable: false}
+    primary_key: {name: audit_log_pkey, columns: [id]}
+invariants:
+  - id: INV-100
+    description: "Security: the audit log is protected by row level security"
+    kind: rls_enabled
+    object: audit_log
+"""
+
+
+def _inv_example(rls: bool, line: int | None) -> Example:
+    body = ('    op.create_table(\n        "audit_log",\n'
+            '        sa.Column("id", postgresql.UUID(), primary_key=True),\n'
+            '        sa.Column("actor", sa.Text(), nullable=False),\n    )\n')
+    if rls:
+        body += '    op.execute("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")\n'
+    return Example(_mig(body), line=line, files={"db/schema/canonical_schema.yaml": _INV_YAML},
+                   config={"canonical_yaml": "db/schema/canonical_schema.yaml"})
+
+
+class InvariantViolated(Rule):
+    """
+    What it does:
+        Proves each structural invariant declared in the canonical YAML's ``invariants:``
+        section (the guide's section 4.3 checklist: ``api_key_hash`` NOT NULL UNIQUE,
+        ``idempotency_key`` unique index, ``session_id`` NOT NULL, the remediation-status
+        values, RLS on tenant-scoped tables, ...) on the schema the chain builds, and
+        reports every one that does not hold.
+
+    Why it matters:
+        The guide verifies these by hand with psql after a rebuild; b03lint proves them at
+        commit time, at the line of the operation that shaped the object.
+
+    Example:
+        Invariant ``rls_enabled audit_log`` (the canonical schema itself declares no RLS
+        for the table); a migration creates ``audit_log`` and never enables RLS. An
+        invariant that a more precise contract finding already explains (the same object)
+        is not reported twice.
+
+    How to fix:
+        Correct the migration so the invariant holds, or (with the schema steward and an
+        ADR) change the canonical schema and its invariant.
+    """
+
+    code = "C010"
+    name = "invariant-violated"
+    category = "contract"
+    invalid = (_inv_example(False, _BODY_LINE),)
+    valid = (_inv_example(True, None),)
+
+    def check_project(self, project: Project) -> Iterable[Finding]:
+        from b03lint.contract import analyze
+        from b03lint.schema.canonical_yaml import check_invariants
+
+        state = analyze(project)
+        canonical = state.canonical.schema
+        if canonical is None or state.replay is None or not canonical.invariants:
+            return
+        schema = state.replay.schema
+        tenant = str(project.config.get("tenant_column"))
+        for inv, problem in check_invariants(schema, canonical.invariants,
+                                             tenant_column=tenant):
+            if _explained(inv, state):
+                continue  # a contract finding already names this object, more precisely
+            origin = _object_origin(schema, inv.object) or inv.origin
+            loc = origin.loc if origin else Location(state.canonical.yaml_path or "", 1, 0)
+            where = f" (declared: {inv.origin.loc.path}:{inv.origin.loc.line})" \
+                if inv.origin else ""
+            entry = state.register.match({inv.object}) if state.register else None
+            note = f" [registered as {entry.id} ({entry.status})]" if entry else ""
+            severity: Severity | None = ("warning" if entry is not None
+                                         and entry.status == "open" else None)
+            yield Finding.at(
+                loc, code=self.code, rule=self.name, severity=severity or self.severity,
+                message=f"{inv.id} {inv.description}: {problem}{where}{note}",
+                object=inv.object,
+                data={"invariant": inv.id, **({"drift_id": entry.id} if entry else {})})
+
+
+#: deviation kinds that break an invariant of each kind
+_INVARIANT_FAMILY = {
+    "rls_enabled": {"rls-disabled", "rls-not-forced"},
+    "not_null": {"column-nullability", "missing-column", "column-renamed"},
+    "column_exists": {"missing-column", "column-renamed"},
+    "check_values": {"enum-values", "missing-constraint", "constraint-differs"},
+    "unique_index": {"index-shape", "index-name", "missing-index"},
+    "index_includes": {"index-shape", "index-name", "missing-index"},
+    "constraint_exists": {"missing-constraint", "constraint-name"},
+}
+
+
+def _explained(inv: Invariant, state: ContractState) -> bool:
+    """Whether a deviation the diff reports already accounts for this invariant failing:
+    the same object, or (for an invariant over every tenant-scoped table) a deviation of
+    the family the invariant checks."""
+    from b03lint.schema.canonical_yaml import ALL_TENANT_SCOPED
+
+    family = _INVARIANT_FAMILY.get(inv.kind, set())
+    for item in state.classified:
+        dev = item.deviation
+        if inv.object in dev.names():
+            return True
+        if inv.object == ALL_TENANT_SCOPED and dev.kind in family:
+            return True
+    return False
+
+
+def _object_origin(schema: Schema, name: str) -> Origin | None:
+    """Where the replay last shaped ``name`` (a table, ``table.column``, an index or a
+    constraint)."""
+    if name in schema.indexes:
+        return schema.indexes[name].origin
+    table_name, _, part = name.partition(".")
+    table = schema.tables.get(table_name)
+    if table is None:
+        return None
+    if not part:
+        return table.origin
+    for con in table.constraints.values():  # a value-set invariant: the CHECK shaped it
+        if con.enum_column == part:
+            return con.origin
+    if part in table.columns:
+        return table.columns[part].origin
+    if part in table.constraints:
+        return table.constraints[part].origin
+    return table.origin
+
+
 RULES: tuple[type[Rule], ...] = (
     EnumMismatch, IndexShape, MissingObject, ExtraObject, ColumnRenamed, ColumnDefinition,
-    ConstraintMismatch, RlsDisabled, PolicyMismatch, CanonicalDisagreement, StaleDriftEntry,
+    ConstraintMismatch, RlsDisabled, PolicyMismatch, InvariantViolated, CanonicalDisagreement,
+    StaleDriftEntry,
     ReplayConflict, UnknownObject,
 )
