@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from b03lint.config import Config
 from b03lint.findings import Finding, ToolError, sort_findings
@@ -31,6 +31,11 @@ class Result:
     unresolved: int = 0
     #: set when the run deliberately checked nothing (CI mode with no changed migration)
     skipped: str | None = None
+    #: display paths of the migration files reported on (file-level findings)
+    checked: list[str] = field(default_factory=list)
+    #: findings dropped by ``# b03lint: ignore[...]`` suppressions and by the baseline
+    suppressed: int = 0
+    baselined: int = 0
 
     @property
     def verdict(self) -> str:
@@ -183,9 +188,12 @@ def lint(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     debug: bool = False,
+    baseline: Path | Literal["auto"] | None = "auto",
 ) -> Result:
     """Lint the chain under ``config``; report file-level findings for ``paths`` only
-    (every migration when empty). Chain-wide checks always run."""
+    (every migration when empty). Chain-wide checks always run. ``baseline``: a baseline
+    file, ``"auto"`` (the configured one, else ``.b03lint-baseline.json`` when it exists)
+    or None (no baseline)."""
     result = Result()
     errors = result.errors
     if registry is None:
@@ -231,6 +239,7 @@ def lint(
     files = load_files([(shown, chain_paths[shown]) for shown in sorted(chain_paths)], config)
     project = Project(config, registry, files, targets, rev, errors)
     result.files = len(files) if targets is None else len(targets)
+    result.checked = [mf.path for mf in files if project.is_target(mf.path)]
 
     raw: list[Finding] = []
     file_rules = [r for r in ruleset.rules if type(r).check_file is not Rule.check_file]
@@ -259,8 +268,48 @@ def lint(
         if type(rule).check_project is not Rule.check_project:
             raw += _guard(rule, errors, debug, partial(rule.check_project, project))
 
-    result.findings = sort_findings(_configure(raw, ruleset, registry, config))
+    final = _configure(raw, ruleset, registry, config)
+    final = _suppress_and_baseline(final, result, project, ruleset, chain_paths, baseline)
+    result.findings = sort_findings(final)
     return result
+
+
+# ----------------------------------------------------------------- suppressions, baseline
+
+
+def _suppress_and_baseline(findings: list[Finding], result: Result, project: Project,
+                           ruleset: RuleSet, chain_paths: dict[str, Path],
+                           baseline: Path | Literal["auto"] | None) -> list[Finding]:
+    """``# b03lint: ignore[...]`` suppressions, then the baseline, applied once to the
+    configured findings; the findings they add (S001-S005) are configured like any other."""
+    from b03lint import baseline as bl
+    from b03lint.suppressions import apply_suppressions
+
+    config, registry = project.config, project.registry
+    s001 = next((r.opts for r in ruleset.rules if r.code == "S001"), {})
+    outcome = apply_suppressions(project.files, findings, registry, ruleset.enabled_codes,
+                                 project.is_target, s001)
+    findings = outcome.kept + _configure(outcome.added, ruleset, registry, config)
+    result.suppressed = outcome.suppressed
+    try:
+        path = bl.resolve(config, baseline)
+        if path is None:
+            return findings
+        shown = display_path(path)
+        entries = bl.load(path, shown)
+    except bl.BaselineError as exc:
+        result.errors.append(ToolError(str(exc), exc.path, exc.line))
+        return findings
+
+    def in_scope(rel: str) -> bool:
+        where = display_path(config.root / rel)
+        return project.is_target(where) or where not in chain_paths
+
+    applied = bl.apply_baseline(entries, findings, root=config.root, shown=shown,
+                                enabled=ruleset.enabled_codes, in_scope=in_scope,
+                                registry=registry)
+    result.baselined = applied.matched
+    return applied.kept + _configure(applied.added, ruleset, registry, config)
 
 
 def _from_diagnostic(d: Any, registry: Registry) -> Finding:

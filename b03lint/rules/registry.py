@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "b03lint.rules.destructive",
     "b03lint.rules.contract",
     "b03lint.rules.safety",
+    "b03lint.rules.suppression",
 )
 
 SEVERITIES = ("blocking", "warning", "info")
