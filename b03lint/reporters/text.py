@@ -1,18 +1,31 @@
-"""``path:line:col: CODE severity message``, one finding a line, then a summary."""
+"""``path:line:col: CODE severity message``, one finding a line, each followed by a short
+code frame (the source line with a caret under the column), then a summary.
+
+The first line of each finding keeps exactly that shape: tools and tests parse it. Colours
+only when asked for (the command enables them on a terminal without ``NO_COLOR``). The
+``concise`` format (:mod:`b03lint.reporters.concise`) is these lines without frames.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from b03lint.baseline import SourceLines
     from b03lint.engine import Result
+    from b03lint.findings import Finding
     from b03lint.reporters import ReportOptions
 
 _COLORS = {"blocking": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
-_BOLD, _RESET = "\033[1m", "\033[0m"
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+#: longest source line shown in a frame
+_MAX_WIDTH = 160
 
 
-def render(result: Result, options: ReportOptions) -> str:
+def render(result: Result, options: ReportOptions, *, frames: bool = True) -> str:
+    from b03lint.baseline import SourceLines
+
+    sources = SourceLines()
     lines: list[str] = []
     for f in result.findings:
         sev: str = f.severity
@@ -23,10 +36,38 @@ def render(result: Result, options: ReportOptions) -> str:
             code = f"{_BOLD}{code}{_RESET}"
             sev = f"{_COLORS[sev]}{sev}{_RESET}"
         lines.append(f"{where} {code} {sev} {f.message}")
+        if frames:
+            lines += frame(f, sources, options.color)
     for e in result.errors:
         lines.append(str(e))
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
+
+
+def frame(f: Finding, sources: SourceLines, color: bool = False) -> list[str]:
+    """The offending source line with a caret under the finding's column, and the fix
+    suggestion of a blocking or warning finding; no frame when the line cannot be read."""
+    text = sources.line(f.path, f.line).expandtabs(4)
+    out: list[str] = []
+    if text.strip():
+        start = max(f.column - 1, 0)
+        if start > len(text):
+            start = len(text.rstrip())
+        shown, offset = text.rstrip(), 0
+        if len(shown) > _MAX_WIDTH:  # keep the caret in view on very long lines
+            offset = max(0, min(start - 20, len(shown) - _MAX_WIDTH))
+            shown = shown[offset:offset + _MAX_WIDTH]
+        gutter = str(f.line)
+        pad = " " * len(gutter)
+        caret = " " * (start - offset) + "^"
+        if color:
+            caret = f"{_COLORS[f.severity]}{caret}{_RESET}"
+            out += [f"  {_DIM}{gutter} |{_RESET} {shown}", f"  {_DIM}{pad} |{_RESET} {caret}"]
+        else:
+            out += [f"  {gutter} | {shown}", f"  {pad} | {caret}"]
+    if f.fix and f.severity != "info":
+        out.append(f"  = fix: {f.fix}")
+    return out
 
 
 def summary(result: Result) -> str:
@@ -37,5 +78,8 @@ def summary(result: Result) -> str:
              f"{counts['info']} info"]
     tail = f"; {len(result.errors)} error(s)" if result.errors else ""
     unresolved = (f", {result.unresolved} unresolved operation(s)" if result.unresolved else "")
+    hidden = "".join(f", {n} {what}" for n, what in (
+        (result.suppressed, "suppressed"), (result.baselined, "accepted by the baseline"))
+        if n)
     return (f"{result.verdict}: {', '.join(parts)} in {result.files} file(s) "
-            f"({result.operations} operation(s) checked{unresolved}){tail}")
+            f"({result.operations} operation(s) checked{unresolved}{hidden}){tail}")
