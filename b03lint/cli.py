@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "schema": "b03lint.commands.schema",
     "drift": "b03lint.commands.drift",
     "normalize": "b03lint.commands.normalize",
+    "config": "b03lint.commands.config",
+    "baseline": "b03lint.commands.baseline",
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 from b03lint.commands.common import add_project_arguments, project_config
 
@@ -30,6 +31,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write the report to FILE instead of standard output")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    # -- CI mode and baseline (issue 5) --
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--changed-since", metavar="REF",
+                       help="report on the migrations changed since the merge base of REF "
+                            "and HEAD (committed, staged and unstaged; chain-wide checks "
+                            "still run); when none changed, print 'No candidate migrations "
+                            "detected; skipping.' and exit 0")
+    scope.add_argument("--all", action="store_true",
+                       help="report on every migration (the default without PATHs)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument("--baseline", type=Path, metavar="FILE",
+                      help="report only findings not in this baseline file (default: "
+                           "`baseline` of [tool.b03lint], else .b03lint-baseline.json when "
+                           "it exists)")
+    base.add_argument("--no-baseline", action="store_true",
+                      help="ignore any baseline file: report every finding")
     p.add_argument("--no-cache", dest="cache", action="store_false", default=None,
                    help="neither read nor write the parse cache (config: cache = false)")
     p.add_argument("--jobs", "-j", type=int, metavar="N",
@@ -44,7 +61,7 @@ def _split(values: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from b03lint import __version__
     from b03lint.engine import lint
-    from b03lint.reporters import ReportOptions, renderer
+    from b03lint.reporters import SAYS_SKIPPED, ReportOptions, renderer
 
     config = project_config(args)
     if args.cache is False:
@@ -54,8 +71,37 @@ def run(args: argparse.Namespace) -> int:
             print("b03lint: error: --jobs must be 0 (automatic) or more", file=sys.stderr)
             return 2
         config.set("jobs", args.jobs, "flag --jobs")
-    result = lint(config, args.paths, rev=args.rev, select=_split(args.select),
-                  ignore=_split(args.ignore), debug=args.debug)
+    # -- CI mode and baseline (issue 5) --
+    if (args.changed_since or args.all) and args.paths:
+        flag = "--all" if args.all else "--changed-since"
+        print(f"error: {flag} cannot be combined with PATH arguments", file=sys.stderr)
+        return 2
+    paths: list[Path] = list(args.paths)
+    skipped: str | None = None
+    if args.changed_since:
+        from b03lint.changes import SKIP_MESSAGE, GitError, changed_migrations
+
+        folder = config.path("migrations")
+        if folder is not None and folder.is_dir():
+            try:
+                paths = changed_migrations(args.changed_since, folder, Path.cwd())
+            except GitError as exc:
+                print(f"error: --changed-since {args.changed_since}: {exc}", file=sys.stderr)
+                return 2
+            if not paths:
+                skipped = SKIP_MESSAGE
+    baseline: Path | Literal["auto"] | None = "auto"
+    if args.no_baseline:
+        baseline = None
+    elif args.baseline is not None:
+        baseline = args.baseline.resolve()
+    if skipped is not None:
+        from b03lint.engine import Result
+
+        result = Result(skipped=skipped)
+    else:
+        result = lint(config, paths, rev=args.rev, select=_split(args.select),
+                      ignore=_split(args.ignore), debug=args.debug, baseline=baseline)
     to_terminal = args.output is None and sys.stdout.isatty()
     color = args.color == "always" or (args.color == "auto" and to_terminal
                                        and "NO_COLOR" not in os.environ)
@@ -69,4 +115,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     else:
         sys.stdout.write(text)
+    if result.skipped and (args.output is not None or args.output_format not in SAYS_SKIPPED):
+        # the job log must say it (guide 5.2), without breaking a machine format on stdout
+        print(result.skipped, file=sys.stdout if args.output is not None else sys.stderr)
     return result.exit_code
