@@ -140,7 +140,7 @@ def normalize_sql(text: str, path: str) -> Normalized:
     from pglast.parser import ParseError, parse_sql
 
     from b03lint.readers.sql import read_sql, split_statements
-    from b03lint.schema.emit import _sequence_of, schema_sql_blocks
+    from b03lint.schema.emit import schema_sql_blocks, sequence_of
     from b03lint.schema.replay import fold
 
     # psql meta-commands (pg_dump writes \restrict / \unrestrict since 17.6): blanked, so
@@ -173,7 +173,7 @@ def normalize_sql(text: str, path: str) -> Normalized:
         out.warnings.append(ToolError(conflict.message, conflict.loc.path, conflict.loc.line))
     schema = replay.schema
     owned = {seq for t in schema.tables.values() for c in t.columns.values()
-             if (seq := _sequence_of(c.default)) is not None}
+             if (seq := sequence_of(c.default)) is not None}
     owned |= {s.removeprefix("public.") for s in owned}
     others: list[tuple[int, str, str]] = []
     for start, end in spans:

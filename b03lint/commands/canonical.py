@@ -43,14 +43,15 @@ def print_error(message: str, path: str | None = None, line: int | None = None,
     print(text, file=sys.stderr)
 
 
-def invariants_section(text: str, shown: str) -> str:
+def invariants_section(text: str, shown: str) -> tuple[str, int]:
     """The ``invariants:`` section of a canonical YAML document exactly as written (with
-    the comment lines right above it), or ``""``. Raises ``YamlError`` for invalid YAML."""
+    the comment lines right above it) and the line it starts at; ``("", 0)`` when there is
+    none. Raises ``YamlError`` for invalid YAML."""
     from b03lint.yamlio import parse
 
     root = parse(text, shown)
     if not isinstance(root.value, dict) or "invariants" not in root.value:
-        return ""
+        return "", 0
     start = root.value["invariants"].line
     after = [n.line for k, n in root.value.items() if k != "invariants" and n.line > start]
     lines = text.splitlines()
@@ -64,7 +65,7 @@ def invariants_section(text: str, shown: str) -> str:
             section.pop()
     while section and not section[-1].strip():
         section.pop()
-    return "\n".join(section) + "\n"
+    return "\n".join(section) + "\n", first + 1
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -99,11 +100,11 @@ def _export(args: argparse.Namespace) -> int:
     source: Path | None = args.output
     if source is None or not source.is_file():
         source = config.path("canonical_yaml")
-    kept = ""
+    kept, kept_line, shown_source = "", 0, ""
     if source is not None and source.is_file():
         shown_source = display_path(source)
         try:
-            kept = invariants_section(source.read_text(encoding="utf-8-sig"), shown_source)
+            kept, kept_line = invariants_section(source.read_text(encoding="utf-8-sig"), shown_source)
         except (OSError, UnicodeDecodeError) as exc:
             print_error(f"cannot read the existing YAML: {exc}", shown_source)
             return 2
@@ -111,14 +112,21 @@ def _export(args: argparse.Namespace) -> int:
             print_error(f"cannot keep its invariants: {exc}", exc.path, exc.line)
             return 2
     text = schema_to_yaml(schema, invariants=False)
+    kept_at = 0  # the line the kept section starts at in the new text
     if kept:
-        text += "\n" + kept
+        text += "\n"
+        kept_at = text.count("\n") + 1
+        text += kept
     shown_out = display_path(args.output) if args.output is not None else "<stdout>"
     try:
         result = load_canonical_yaml(text, shown_out)
     except CanonicalError as exc:
-        print_error(f"the exported YAML would not be valid, nothing written: {exc}", exc.path,
-               exc.line)
+        path, line = exc.path, exc.line
+        if kept and line is not None and line >= kept_at:
+            # a kept invariant no longer fits the SQL: point at it where it is written
+            path, line = shown_source, line - kept_at + kept_line
+        print_error(f"the exported YAML would not be valid, nothing written: {exc}", path,
+                    line)
         return 2
     tenant = str(config.get("tenant_column"))
     for inv, problem in check_invariants(schema, result.invariants, tenant_column=tenant):

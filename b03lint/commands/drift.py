@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,17 +92,25 @@ def _where(origin: Any) -> str:
     return f"{text}, revision {origin.revision}" if origin.revision else text
 
 
-def entry_yaml(ident: str, dev: Deviation) -> str:
-    """One register entry (a YAML list item indented for ``entries:``) for ``dev``."""
+def entry_yaml(ident: str, dev: Deviation, related: Sequence[Deviation] = ()) -> str:
+    """One register entry (a YAML list item indented for ``entries:``) for ``dev`` and the
+    ``related`` deviations that share a name with it."""
     from b03lint.schema.emit import yaml_scalar
 
     canonical = (f"as declared at {_where(dev.expected)}" if dev.expected is not None
                  else "not in the canonical schema")
-    state = dev.message + (f" (introduced at {_where(dev.actual)})"
-                           if dev.actual is not None else "")
+    states = []
+    for d in (dev, *related):
+        states.append(d.message + (f" (introduced at {_where(d.actual)})"
+                                   if d.actual is not None else ""))
+    state = "; ".join(states)
+    also: list[str] = []
+    for name in (*dev.aliases, *(n for d in related for n in (d.object, *d.aliases))):
+        if name != dev.object and name not in also:
+            also.append(name)
     lines = [f"  - id: {ident}", f"    object: {yaml_scalar(dev.object)}"]
-    if dev.aliases:
-        lines.append(f"    also: [{', '.join(yaml_scalar(a) for a in dev.aliases)}]")
+    if also:
+        lines.append(f"    also: [{', '.join(yaml_scalar(a) for a in also)}]")
     lines += [
         f"    drift_type: {yaml_scalar(DRIFT_TYPES.get(dev.kind, dev.kind))}",
         f"    canonical_truth: {yaml_scalar(canonical)}",
@@ -111,9 +120,12 @@ def entry_yaml(ident: str, dev: Deviation) -> str:
         "    status: open",
         "    adr: null",
     ]
-    revision = dev.actual.revision if dev.actual is not None else None
-    if revision:
-        lines.append(f"    revisions: [{yaml_scalar(revision)}]")
+    revisions: list[str] = []
+    for d in (dev, *related):
+        if d.actual is not None and d.actual.revision and d.actual.revision not in revisions:
+            revisions.append(d.actual.revision)
+    if revisions:
+        lines.append(f"    revisions: [{', '.join(yaml_scalar(r) for r in revisions)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -154,8 +166,7 @@ def _new(args: argparse.Namespace) -> int:
     if state.canonical.schema is None:
         print_error("no canonical schema is configured (canonical_sql or canonical_yaml)")
         return 2
-    chosen: list[Deviation] = []
-    covered: set[str] = set()
+    groups: list[list[Deviation]] = []
     skipped = 0
     for c in state.classified:
         dev = c.deviation
@@ -164,22 +175,24 @@ def _new(args: argparse.Namespace) -> int:
         if dev.kind == "unknown-object":
             skipped += 1
             continue
-        if dev.names() & covered:
-            continue
-        covered |= dev.names()
-        chosen.append(dev)
+        # deviations sharing a name are one entry (the register matches by any name)
+        group = next((g for g in groups if any(dev.names() & d.names() for d in g)), None)
+        if group is None:
+            groups.append([dev])
+        else:
+            group.append(dev)
     if skipped:
         print_error(f"{skipped} object(s) are unknown after unresolved operations; resolve "
                     "those first (they are not drift entries)", severity="warning")
-    if not chosen:
+    if not groups:
         print("# every deviation is registered", file=sys.stderr)
         return 0
     register = state.register or Register()
-    ids = register.next_ids(len(chosen))
+    ids = register.next_ids(len(groups))
     where = register.path or "the drift register"
-    print(f"# {len(chosen)} unregistered deviation(s); add under `entries:` of {where}")
-    for ident, dev in zip(ids, chosen, strict=True):
-        sys.stdout.write(entry_yaml(ident, dev))
+    print(f"# {len(groups)} unregistered deviation(s); add under `entries:` of {where}")
+    for ident, group in zip(ids, groups, strict=True):
+        sys.stdout.write(entry_yaml(ident, group[0], group[1:]))
     return 0
 
 

@@ -484,7 +484,7 @@ class _Sql:
         owned: list[str] = []
         if not self.normalized:
             for col in table.columns.values():
-                seq = _sequence_of(col.default)
+                seq = sequence_of(col.default)
                 if seq is not None:
                     out.append(f"CREATE SEQUENCE {_qualified(seq)};")
                     owned.append(f"ALTER SEQUENCE {_qualified(seq)} OWNED BY "
@@ -529,7 +529,7 @@ class _Sql:
 _NEXTVAL_RE = re.compile(r"nextval\('([A-Za-z_][A-Za-z0-9_$.]*)'(?:::regclass)?\)")
 
 
-def _sequence_of(default: str | None) -> str | None:
+def sequence_of(default: str | None) -> str | None:
     """The sequence a ``nextval('name'::regclass)`` default draws from (serial columns)."""
     match = _NEXTVAL_RE.fullmatch(default or "")
     return match.group(1) if match else None
