@@ -106,16 +106,10 @@ def load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migrat
 
     jobs = config.get("jobs")
     workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0)
-    parsed: list[MigrationFile] | None = None
     if workers > 1:
         parsed = _parse_parallel(todo, workers, cache)
-    if parsed is None:
-        parsed = []
-        for _i, shown, data, key in todo:
-            mf = _parse(shown, data)
-            if cache is not None:
-                cache.store(key, mf)
-            parsed.append(mf)
+    else:
+        parsed = [_parse_and_store(shown, data, key, cache) for _i, shown, data, key in todo]
     for (i, *_rest), mf in zip(todo, parsed, strict=True):
         out[i] = mf
     return [mf for mf in out if mf is not None]
@@ -147,38 +141,68 @@ def _pool_context() -> BaseContext | None:
 
 
 def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
-                    cache: Cache | None) -> list[MigrationFile] | None:
-    """Parse over ``workers`` processes, in order; ``None`` when processes cannot be
-    started here (the caller then parses serially)."""
-    from concurrent.futures import ProcessPoolExecutor
+                    cache: Cache | None) -> list[MigrationFile]:
+    """Parse over ``workers`` processes, in order: this process takes the first share
+    itself while ``workers - 1`` forked workers parse the rest (so two CPUs need one extra
+    process, not two). Whatever the workers cannot do (no processes here, a worker died)
+    is parsed in this process."""
+    from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     import b03lint.readers.python  # noqa: F401  (imported once, inherited by forked workers)
 
-    # a few chunks per worker balances uneven files without paying per-file IPC
-    size = max(1, math.ceil(len(todo) / (workers * 4)))
-    chunks = [[(shown, data) for _i, shown, data, _k in todo[start:start + size]]
-              for start in range(0, len(todo), size)]
+    own = math.ceil(len(todo) / workers)
+    rest = todo[own:]
+    # two chunks per worker: some balance for uneven files, little per-chunk overhead
+    size = max(1, math.ceil(len(rest) / ((workers - 1) * 2)))
+    spans = [(start, min(start + size, len(rest))) for start in range(0, len(rest), size)]
+    futures: list[Future[list[bytes]]] = []
+    pool: ProcessPoolExecutor | None = None
     try:
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=_pool_context()) as pool:
-            blobs = [blob for result in pool.map(_parse_chunk, chunks) for blob in result]
-    except (OSError, BrokenProcessPool, RuntimeError, pickle.PicklingError):
-        return None
-    parsed: list[MigrationFile] = []
-    for (_i, shown, data, key), blob in zip(todo, blobs, strict=True):
-        mf: MigrationFile | None = None
-        if blob:
-            try:
-                value = pickle.loads(blob)
-                mf = value if isinstance(value, MigrationFile) else None
-            except Exception:
-                mf = None
-        if mf is None:
-            mf = _parse(shown, data)
-            if cache is not None:
-                cache.store(key, mf)
-        elif cache is not None:
-            cache.store_bytes(key, blob)
-        parsed.append(mf)
+        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=_pool_context())
+        futures = [pool.submit(_parse_chunk, [(shown, data) for _i, shown, data, _k in
+                                              rest[a:b]]) for a, b in spans]
+    except (OSError, RuntimeError, BrokenProcessPool):
+        futures = []
+    try:
+        parsed = [_parse_and_store(shown, data, key, cache) for _i, shown, data, key in
+                  todo[:own]]
+        pending: list[Future[list[bytes]] | None] = [*futures] or [None] * len(spans)
+        for (a, b), future in zip(spans, pending, strict=True):
+            blobs: list[bytes] = []
+            if future is not None:
+                try:
+                    blobs = future.result()
+                except (OSError, RuntimeError, BrokenProcessPool, pickle.PicklingError):
+                    blobs = []
+            if len(blobs) != b - a:
+                blobs = [b""] * (b - a)
+            for (_i, shown, data, key), blob in zip(rest[a:b], blobs, strict=True):
+                parsed.append(_from_worker(shown, data, key, blob, cache))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return parsed
+
+
+def _parse_and_store(shown: str, data: bytes, key: str, cache: Cache | None) -> MigrationFile:
+    mf = _parse(shown, data)
+    if cache is not None:
+        cache.store(key, mf)
+    return mf
+
+
+def _from_worker(shown: str, data: bytes, key: str, blob: bytes,
+                 cache: Cache | None) -> MigrationFile:
+    """A worker's pickled result (written to the cache as is), or a parse in this process
+    when the worker could not deliver one."""
+    if blob:
+        try:
+            value = pickle.loads(blob)
+        except Exception:
+            value = None
+        if isinstance(value, MigrationFile):
+            if cache is not None:
+                cache.store_bytes(key, blob)
+            return value
+    return _parse_and_store(shown, data, key, cache)

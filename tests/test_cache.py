@@ -1,0 +1,305 @@
+"""The content-hash cache (b03lint/cache.py) as the loader uses it: hits, misses,
+invalidation, self-healing, tampering, display paths, and two runs writing at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import b03lint.cache
+import b03lint.readers.python
+from b03lint.cache import MAGIC, Cache, salt_for
+from b03lint.config import Config, load_config
+from b03lint.loader import NAMESPACE, load_files
+from b03lint.operations import MigrationFile
+
+REPO = Path(__file__).resolve().parent.parent
+
+PYPROJECT = """\
+[tool.b03lint]
+migrations = "versions"
+"""
+
+FIRST = '''\
+"""create tenants"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("tenants", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("name", sa.Text()))
+
+
+def downgrade():
+    op.drop_table("tenants")
+'''
+
+SECOND = '''\
+"""add a column"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade():
+    op.add_column("tenants", sa.Column("plan", sa.String(20), nullable=True))
+
+
+def downgrade():
+    op.drop_column("tenants", "plan")
+'''
+
+
+@pytest.fixture(autouse=True)
+def _private_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the per-user cache secret inside the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "versions").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "versions" / "0001_tenants.py").write_text(FIRST)
+    (root / "versions" / "0002_plan.py").write_text(SECOND)
+    return root
+
+
+@pytest.fixture()
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The display paths the Python reader is called with (the reader itself still runs)."""
+    seen: list[str] = []
+    real = b03lint.readers.python.read_migration
+
+    def counting(path: str, data: bytes) -> MigrationFile:
+        seen.append(path)
+        return real(path, data)
+
+    monkeypatch.setattr(b03lint.readers.python, "read_migration", counting)
+    yield seen
+
+
+def _items(root: Path) -> list[tuple[str, Path]]:
+    files = sorted((root / "versions").glob("*.py"))
+    return [(f"versions/{p.name}", p) for p in files]
+
+
+def _load(root: Path, config: Config | None = None) -> list[MigrationFile]:
+    return load_files(_items(root), config or load_config(root))
+
+
+def _entries(root: Path) -> list[Path]:
+    return sorted(p for p in (root / ".b03lint_cache").glob("*/*") if p.is_file())
+
+
+def test_second_run_reads_the_cache_not_the_files(project: Path, calls: list[str]) -> None:
+    first = _load(project)
+    assert calls == ["versions/0001_tenants.py", "versions/0002_plan.py"]
+    assert len(_entries(project)) == 2
+    calls.clear()
+    second = _load(project)
+    assert calls == []
+    assert second == first
+    assert [mf.path for mf in second] == ["versions/0001_tenants.py", "versions/0002_plan.py"]
+
+
+def test_the_cache_folder_says_what_it_is(project: Path) -> None:
+    _load(project)
+    folder = project / ".b03lint_cache"
+    assert (folder / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (folder / "CACHEDIR.TAG").read_bytes().startswith(b"Signature: 8a477f597d28d172")
+
+
+def test_changed_content_is_a_miss(project: Path, calls: list[str]) -> None:
+    _load(project)
+    calls.clear()
+    changed = SECOND.replace('"plan"', '"tier"')
+    (project / "versions" / "0002_plan.py").write_text(changed)
+    files = _load(project)
+    assert calls == ["versions/0002_plan.py"]
+    assert "tier" in repr(files[1].upgrade_ops)
+
+
+def test_a_new_version_invalidates(project: Path, calls: list[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _load(project)
+    calls.clear()
+    monkeypatch.setattr(b03lint.cache, "__version__", "999.0.0")
+    _load(project)
+    assert len(calls) == 2
+    calls.clear()
+    _load(project)
+    assert calls == []
+
+
+def test_a_changed_configuration_invalidates(project: Path, calls: list[str]) -> None:
+    _load(project)
+    calls.clear()
+    config = load_config(project)
+    config.set("tenant_column", "account_id", "test")
+    _load(project, config)
+    assert len(calls) == 2
+
+
+def test_run_only_settings_share_the_cache(project: Path, calls: list[str]) -> None:
+    _load(project)
+    calls.clear()
+    config = load_config(project)
+    config.set("jobs", 1, "flag --jobs")
+    _load(project, config)
+    assert calls == []
+
+
+def test_edited_b03lint_source_invalidates(project: Path) -> None:
+    config = load_config(project)
+    assert salt_for(config, stamp="a") != salt_for(config, stamp="b")
+    assert salt_for(config) == salt_for(config)
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+    pytest.param(lambda data: b"", id="empty"),
+    pytest.param(lambda data: b"\x00garbage" * 40, id="garbage"),
+    pytest.param(lambda data: data[:-1] + bytes([data[-1] ^ 1]), id="one-bit-flipped"),
+    pytest.param(lambda data: MAGIC + b"\x00" * 32 + b"not a pickle", id="bad-signature"),
+])
+def test_a_corrupt_entry_is_ignored_and_rewritten(
+        project: Path, calls: list[str], damage: Callable[[bytes], bytes]) -> None:
+    first = _load(project)
+    for entry in _entries(project):
+        entry.write_bytes(damage(entry.read_bytes()))
+    calls.clear()
+    assert _load(project) == first
+    assert len(calls) == 2
+    calls.clear()
+    assert _load(project) == first  # healed: the rewritten entries are good again
+    assert calls == []
+
+
+def test_an_unreadable_entry_is_a_miss(project: Path, calls: list[str]) -> None:
+    first = _load(project)
+    for entry in _entries(project):
+        entry.unlink()
+        entry.mkdir()  # reading it fails with IsADirectoryError; replacing it fails too
+    calls.clear()
+    assert _load(project) == first
+    assert len(calls) == 2
+
+
+def test_a_pickle_signed_by_someone_else_is_never_loaded(project: Path,
+                                                         calls: list[str]) -> None:
+    """A cache folder committed to a repository must not run code when unpickled."""
+    _load(project)
+    config = load_config(project)
+    stranger = Cache(project / ".b03lint_cache", salt_for(config), b"s" * 32)
+    marker = project / "pwned"
+
+    class Evil:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, (f"touch {marker}",))
+
+    for entry in _entries(project):
+        stranger.store(entry.name, Evil())
+    calls.clear()
+    _load(project)
+    assert not marker.exists()
+    assert len(calls) == 2
+
+
+def test_the_same_bytes_under_two_paths_keep_their_own_paths(project: Path) -> None:
+    copy = project / "versions" / "copy"
+    copy.mkdir()
+    (copy / "0001_tenants.py").write_text(FIRST)
+    config = load_config(project)
+    items = [("versions/0001_tenants.py", project / "versions" / "0001_tenants.py"),
+             ("versions/copy/0001_tenants.py", copy / "0001_tenants.py")]
+    for _ in range(2):  # cold, then from the cache
+        a, b = load_files(items, config)
+        assert a.path == "versions/0001_tenants.py"
+        assert b.path == "versions/copy/0001_tenants.py"
+        assert {op.loc.path for op in b.operations} == {"versions/copy/0001_tenants.py"}
+
+
+def test_cache_off_writes_nothing(project: Path, calls: list[str]) -> None:
+    config = load_config(project)
+    config.set("cache", False, "flag --no-cache")
+    _load(project, config)
+    _load(project, config)
+    assert not (project / ".b03lint_cache").exists()
+    assert len(calls) == 4
+
+
+def test_a_cache_folder_that_cannot_be_made_is_not_an_error(project: Path,
+                                                            calls: list[str]) -> None:
+    (project / "blocker").write_text("a file where the folder should be")
+    config = load_config(project)
+    config.set("cache_dir", "blocker/cache", "test")
+    assert len(_load(project, config)) == 2
+    assert len(_load(project, config)) == 2
+    assert len(calls) == 4
+
+
+def test_the_key_names_namespace_path_and_content() -> None:
+    keys = {Cache.key(NAMESPACE, "a.py", "00"), Cache.key(NAMESPACE, "b.py", "00"),
+            Cache.key(NAMESPACE, "a.py", "01"), Cache.key("canonical", "a.py", "00")}
+    assert len(keys) == 4
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"]}
+    return subprocess.run([sys.executable, "-m", "b03lint", "check", "--output-format",
+                           "json", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_flag_no_cache(project: Path) -> None:
+    done = _cli(project, "--no-cache")
+    assert done.returncode == 0, done.stderr
+    assert not (project / ".b03lint_cache").exists()
+    assert _cli(project).returncode == 0
+    assert (project / ".b03lint_cache").is_dir()
+
+
+def test_two_runs_writing_the_same_cache_at_once(tmp_path: Path) -> None:
+    """Two processes fill an empty cache concurrently: both succeed with the same report,
+    and a third run, served from what they wrote, reports the same again."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    root = generate(tmp_path / "chain", 150)
+    env = {**os.environ, "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"]}
+    cmd = [sys.executable, "-m", "b03lint", "check", "--output-format", "json", "--jobs", "1"]
+    for _attempt in range(2):  # twice: the second time both race on rewriting entries
+        procs = [subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        for p, (_out, err) in zip(procs, outs, strict=True):
+            assert p.returncode == 0, err
+        assert outs[0][0] == outs[1][0]
+        report = json.loads(outs[0][0])
+        assert report["verdict"] == "PASS"
+        assert report["summary"]["files"] == 150
+        entries = list((root / ".b03lint_cache").glob("*/*"))
+        assert len(entries) == 150  # no temporary file left behind
+        for entry in entries:
+            entry.write_bytes(entry.read_bytes()[:10])  # and heal again next time
+    for entry in (root / ".b03lint_cache").glob("*/*"):
+        entry.unlink()
+    cold = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    warm = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert cold.stdout == warm.stdout == outs[0][0]

@@ -1,0 +1,155 @@
+"""Parallel parsing: the same files, in the same order, whichever way they were read."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import b03lint.loader as loader
+from b03lint.config import Config, load_config
+from b03lint.engine import discover, display_path
+from b03lint.operations import MigrationFile
+
+REPO = Path(__file__).resolve().parent.parent
+N = 240
+#: the loader's tuned thresholds, before the fixture below lowers them
+TUNED = (loader.PARALLEL_MIN_FILES, loader.MIN_FILES_PER_WORKER)
+
+
+@pytest.fixture(autouse=True)
+def _private_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    # in-process tests go parallel whatever the tuned threshold is
+    monkeypatch.setattr(loader, "PARALLEL_MIN_FILES", 20)
+    monkeypatch.setattr(loader, "MIN_FILES_PER_WORKER", 10)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated chain, with a canonical schema that disagrees with it in places (so the
+    reports compared below hold findings all over the chain, not just PASS)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    root = generate(tmp_path_factory.mktemp("parallel") / "chain", N)
+    canonical = root / "db" / "schema" / "canonical_schema.sql"
+    text = canonical.read_text()
+    canonical.write_text(text.replace("DEFAULT now()", "DEFAULT clock_timestamp()")
+                         .replace("'abandoned'", "'ignored'"))
+    return root
+
+
+def _items(root: Path) -> list[tuple[str, Path]]:
+    paths = discover(root / "alembic" / "versions", [])
+    return sorted((display_path(p, root), p) for p in paths)
+
+
+def _config(root: Path, jobs: int, cache: bool) -> Config:
+    config = load_config(root)
+    config.set("jobs", jobs, "test")
+    config.set("cache", cache, "test")
+    config.set("cache_dir", str(root.parent / f"cache-{os.getpid()}"), "test")
+    return config
+
+
+@pytest.fixture()
+def parallel_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many files each call of the parallel path got."""
+    seen: list[int] = []
+    real = loader._parse_parallel
+
+    def spy(todo: list[tuple[int, str, bytes, str]], workers: int,
+            cache: object) -> list[MigrationFile]:
+        seen.append(len(todo))
+        return real(todo, workers, cache)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "_parse_parallel", spy)
+    yield seen
+
+
+def test_parallel_equals_serial_in_process(chain: Path, parallel_calls: list[int]) -> None:
+    items = _items(chain)
+    serial = loader.load_files(items, _config(chain, 1, cache=False))
+    assert parallel_calls == []
+    parallel = loader.load_files(items, _config(chain, 2, cache=False))
+    assert parallel_calls == [N]
+    assert [mf.path for mf in parallel] == [shown for shown, _p in items]
+    assert parallel == serial
+
+
+def test_part_cached_part_parallel(chain: Path, parallel_calls: list[int],
+                                   tmp_path: Path) -> None:
+    items = _items(chain)
+    config = _config(chain, 2, cache=True)
+    config.set("cache_dir", str(tmp_path / "cache"), "test")
+    first_half = loader.load_files(items[: N // 2], config)
+    both = loader.load_files(items, config)
+    assert parallel_calls == [N // 2, N // 2]  # the second run parsed only the other half
+    assert both[: N // 2] == first_half
+    assert both == loader.load_files(items, _config(chain, 1, cache=False))
+    assert loader.load_files(items, config) == both  # all from the cache now
+    assert parallel_calls == [N // 2, N // 2]
+
+
+def test_no_processes_available_falls_back_to_serial(chain: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoProcesses:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
+    items = _items(chain)
+    assert (loader.load_files(items, _config(chain, 2, cache=False))
+            == loader.load_files(items, _config(chain, 1, cache=False)))
+
+
+def test_a_bad_result_from_a_worker_is_parsed_again_here(chain: Path) -> None:
+    shown, path = _items(chain)[0]
+    data = path.read_bytes()
+    expected = loader.read_file(path, shown)
+    for blob in (b"", b"\x80\x05garbage", b"\x80\x05K\x01."):  # empty, broken, an int
+        assert loader._from_worker(shown, data, "", blob, None) == expected
+
+
+def test_plan_workers() -> None:
+    assert loader.plan_workers(10_000, 1) == 1
+    assert loader.plan_workers(loader.PARALLEL_MIN_FILES - 1, 4) == 1
+    assert loader.plan_workers(10_000, 4) == 4
+    assert loader.plan_workers(loader.PARALLEL_MIN_FILES, 8) <= max(
+        1, loader.PARALLEL_MIN_FILES // loader.MIN_FILES_PER_WORKER)
+    automatic = loader.plan_workers(10_000, 0)
+    assert 1 <= automatic <= min(loader.available_cpus(), loader.MAX_AUTO_JOBS)
+
+
+def _json(root: Path, *args: str) -> str:
+    env = {**os.environ}
+    done = subprocess.run([sys.executable, "-m", "b03lint", "check", "--output-format", "json",
+                           *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr  # the canonical schema was made to disagree
+    return done.stdout
+
+
+def test_cli_jobs_1_and_jobs_2_report_identically(chain: Path) -> None:
+    # with the real thresholds, the CLI runs below do go parallel
+    assert TUNED[0] <= N and N // TUNED[1] >= 2
+    serial = _json(chain, "--no-cache", "--jobs", "1")
+    assert '"findings": []' not in serial
+    assert _json(chain, "--no-cache", "--jobs", "2") == serial
+    assert _json(chain, "--jobs", "2") == serial  # filling the cache in parallel
+    assert _json(chain, "--jobs", "1") == serial  # and reading it back
+
+
+def test_cli_rejects_negative_jobs(chain: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "b03lint", "check", "--jobs", "-1"],
+                          cwd=chain, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--jobs" in done.stderr
