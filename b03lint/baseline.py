@@ -7,8 +7,9 @@ each entry that no longer occurs as an info finding of rule ``S004``
 (``stale-baseline-entry``) at the entry's line in the baseline file.
 
 A fingerprint is the rule code, the file's path relative to the project root, the schema
-object and the whitespace-folded text of the offending line, never its number: it survives
-lines inserted above it, re-indentation and edits elsewhere in the file. A file renamed, or
+object and the text of the offending line with all whitespace removed, never its number:
+it survives lines inserted above it, re-indentation, re-spacing and edits elsewhere in the
+file. A file renamed, or
 the offending line edited, makes the finding new. Each entry has a ``count``: two identical
 findings need two matches. Info findings are an audit trail (waived destructive DDL, what
 could not be resolved) and are never baselined.
@@ -82,11 +83,17 @@ def relative_path(shown: str, root: Path) -> str:
         return Path(shown).as_posix()
 
 
+def anchor_text(line: str) -> str:
+    """The offending line's text as a fingerprint sees it: without any whitespace, so
+    that re-indenting or re-spacing (a formatter run) keeps the finding's identity."""
+    return "".join(line.split())
+
+
 def fingerprint(finding: Finding, root: Path, sources: SourceLines) -> str:
     """The finding's identity across line shifts and unrelated edits (see the module
     docstring)."""
     anchored = replace(finding, path=relative_path(finding.path, root))
-    return anchored.fingerprint(sources.line(finding.path, finding.line))
+    return anchored.fingerprint(anchor_text(sources.line(finding.path, finding.line)))
 
 
 @dataclass

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any, ClassVar
 
+from b03lint.baseline import anchor_text
 from b03lint.findings import Finding
 from b03lint.operations import Severity
 from b03lint.rules.base import Example, Option, Rule
@@ -132,7 +133,7 @@ def _baseline_file(path: str, line_text: str, code: str, obj: str) -> str:
     """A one-entry baseline file for the S004 examples."""
     probe = Finding(code=code, rule="", severity="blocking", message="", path=path, line=1,
                     object=obj)
-    entry = {"code": code, "count": 1, "fingerprint": probe.fingerprint(line_text),
+    entry = {"code": code, "count": 1, "fingerprint": probe.fingerprint(anchor_text(line_text)),
              "line": 10, "message": "drop column t.a", "path": path, "rule": "drop-column"}
     return ('{\n  "version": 1,\n  "findings": [\n    ' + json.dumps(entry, sort_keys=True)
             + "\n  ]\n}\n")
