@@ -586,7 +586,8 @@ class _Compiler:
         parts: list[tuple[str, str | None, str]] = []
         fields: list[str] = []
         for literal, field_name, spec_text, conversion in parsed:
-            if field_name is not None and (not field_name or conversion):
+            if field_name is not None and (not field_name or conversion or "[" in field_name
+                                           or field_name[0].isdigit()):
                 raise self.error(message_node, "message fields are written {field.path}, "
                                                "without positions or conversions")
             if field_name:

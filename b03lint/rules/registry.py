@@ -103,6 +103,8 @@ class Registry:
         if problems:
             raise RegistryError(f"rule {rule.code or rule.__name__} from {where}: "
                                 + "; ".join(problems))
+        if self.by_code.get(rule.code) is rule:
+            return  # the same class reached twice (a module and its RULES): one rule
         for clash in (self.by_code.get(rule.code), self.by_name.get(rule.name)):
             if clash is not None and clash is not rule:
                 raise RegistryError(
