@@ -1,0 +1,334 @@
+"""A throwaway local PostgreSQL cluster: ``initdb`` in a temporary folder, ``pg_ctl start``,
+trust authentication, ``fsync=off``. ``b03lint rebuild`` without ``--database-url`` runs on
+one, and the test suite's ``pg_cluster`` fixture is one (``tests/pgcluster.py``).
+
+PostgreSQL refuses to run as root. When b03lint runs as root (CI containers often do), the
+server runs as the ``postgres`` OS user if it exists, otherwise as a dedicated system user
+(created with ``useradd --system`` when ``create_os_user`` is set, as the tests do), otherwise
+as ``nobody``; the temporary folder is handed to that user.
+
+Two ways to listen:
+
+- ``tcp=True`` (the tests): 127.0.0.1 on a free port, plus a Unix socket in the folder;
+- ``tcp=False`` (``b03lint rebuild``): only a Unix socket in a folder of mode 0700 that
+  belongs to the server's OS user, so no other local user can reach the trust-authenticated
+  server while it runs.
+
+Usage::
+
+    with PostgresCluster() as cluster:
+        url = cluster.create_database("scratch")   # postgresql://postgres@127.0.0.1:PORT/scratch
+
+The cluster is stopped (``pg_ctl stop -m immediate``) and its folder removed on ``stop()``,
+when the ``with`` block exits (also on errors and Ctrl-C) and, as a last resort, at
+interpreter exit. The server runs in its own session, so a Ctrl-C in the terminal reaches
+b03lint (which then stops the server), not the server directly.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import glob
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+#: the superuser role ``initdb`` creates (independent of the OS user running the server)
+SUPERUSER = "postgres"
+#: the system user created when running as root on a machine without a ``postgres`` user
+DEDICATED_OS_USER = "b03lint-pg"
+#: the port number of the socket file when the cluster does not listen on TCP
+SOCKET_ONLY_PORT = 5432
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class PostgresUnavailable(RuntimeError):
+    """PostgreSQL server binaries are not installed (or not usable) on this machine."""
+
+
+class PostgresClusterError(RuntimeError):
+    """The cluster could not be initialised or started; the message carries the log."""
+
+
+def find_bindir() -> Path | None:
+    """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``.
+
+    ``PG_BINDIR`` wins when set; then ``PATH`` (symlinks resolved, so that a
+    ``/usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb`` link finds its siblings);
+    then the newest ``/usr/lib/postgresql/*/bin`` (Debian/Ubuntu layout).
+    """
+    candidates: list[Path] = []
+    explicit = os.environ.get("PG_BINDIR")
+    if explicit:
+        candidates.append(Path(explicit))
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+        candidates.append(Path(on_path).parent)
+
+    def version_key(path: str) -> tuple[int, ...]:
+        version = Path(path).parent.name
+        return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+    for path in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key, reverse=True):
+        candidates.append(Path(path))
+    for folder in candidates:
+        if all(os.access(folder / name, os.X_OK) for name in ("initdb", "pg_ctl", "postgres")):
+            return folder
+    return None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the caller retries if it is taken meanwhile)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class _OsUser:
+    name: str
+    uid: int
+    gid: int
+
+
+def _server_os_user(create: bool) -> _OsUser | None:
+    """The unprivileged user to run the server as, or None to run as ourselves."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", DEDICATED_OS_USER):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return _OsUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    useradd = shutil.which("useradd")
+    if create and useradd:
+        subprocess.run(
+            [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             DEDICATED_OS_USER],
+            capture_output=True,
+            check=False,
+        )
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(DEDICATED_OS_USER)
+            return _OsUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError as exc:
+        raise PostgresUnavailable(
+            "running as root and no unprivileged OS user (postgres, "
+            f"{DEDICATED_OS_USER}, nobody) is available to run PostgreSQL"
+        ) from exc
+    return _OsUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+
+
+class PostgresCluster:
+    """One throwaway PostgreSQL cluster. Not started until :meth:`start` (or ``with``)."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, bindir: Path | None = None, *, start_timeout: int = 60,
+                 tcp: bool = True, create_os_user: bool = True) -> None:
+        found = bindir or find_bindir()
+        if found is None:
+            raise PostgresUnavailable(
+                "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH, "
+                "in $PG_BINDIR or in /usr/lib/postgresql/*/bin; install PostgreSQL "
+                "(e.g. `apt-get install postgresql`) or pass --database-url"
+            )
+        self.bindir: Path = found
+        self.start_timeout = start_timeout
+        self.tcp = tcp
+        self.create_os_user = create_os_user
+        self.port: int = 0
+        self.root: Path | None = None
+        self._os_user: _OsUser | None = None
+        self._running = False
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def datadir(self) -> Path:
+        return self._root() / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self._root() / "sock"
+
+    @property
+    def logfile(self) -> Path:
+        return self._root() / "server.log"
+
+    def _root(self) -> Path:
+        if self.root is None:
+            raise PostgresClusterError("the cluster has not been started")
+        return self.root
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> PostgresCluster:
+        """Initialise and start the cluster; returns ``self``. Cleans up if it fails
+        (also when interrupted)."""
+        if self._running:
+            return self
+        self._os_user = _server_os_user(self.create_os_user)
+        self.root = Path(tempfile.mkdtemp(prefix="b03lint-pg-"))
+        atexit.register(self.stop)
+        try:
+            self.socket_dir.mkdir(mode=0o700)
+            if self._os_user is not None:
+                for path in (self.root, self.socket_dir):
+                    os.chown(path, self._os_user.uid, self._os_user.gid)
+            self._initdb()
+            self._start_server()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _initdb(self) -> None:
+        result = self._run(
+            [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
+        )
+        if result.returncode != 0:
+            raise PostgresClusterError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+        settings = {
+            "listen_addresses": f"'{self.host}'" if self.tcp else "''",
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_permissions": "0700",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "50",
+            "shared_buffers": "32MB",
+            "log_min_messages": "warning",
+        }
+        with (self.datadir / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write("\n# b03lint throwaway cluster\n")
+            conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+
+    def _start_server(self) -> None:
+        last_error = ""
+        for _attempt in range(5):  # a port picked by free_port() can be taken meanwhile
+            self.port = free_port(self.host) if self.tcp else SOCKET_ONLY_PORT
+            result = self._run(
+                [str(self.bindir / "pg_ctl"), "start", "-w", "-t", str(self.start_timeout),
+                 "-D", str(self.datadir), "-l", str(self.logfile), "-o", f"-p {self.port}"],
+            )
+            if result.returncode == 0:
+                self._running = True
+                return
+            last_error = f"{result.stdout}\n{result.stderr}\n{self._read_log()}"
+            if not self.tcp or ("could not bind" not in last_error
+                                and "already in use" not in last_error):
+                break
+        raise PostgresClusterError(f"pg_ctl start failed:\n{last_error}")
+
+    def stop(self) -> None:
+        """Stop the server (immediate mode) and delete the folder. Safe to call twice."""
+        if self.root is None:
+            return
+        if self.datadir.exists() and (self.datadir / "postmaster.pid").exists():
+            self._run(
+                [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.datadir),
+                 "-m", "immediate", "-w", "-t", "30"],
+            )
+        self._running = False
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root = None
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> PostgresCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # ------------------------------------------------------------------ use
+
+    def url(self, dbname: str = "postgres") -> str:
+        """A libpq URL for ``dbname`` as the superuser, e.g. for ``DATABASE_URL``."""
+        if not self._running:
+            raise PostgresClusterError("the cluster is not running")
+        if self.tcp:
+            return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{dbname}"
+        return (f"postgresql://{SUPERUSER}@/{dbname}?host={quote(str(self.socket_dir), safe='/')}"
+                f"&port={self.port}")
+
+    def connect(self, dbname: str = "postgres", *, autocommit: bool = True) -> Any:
+        """A ``psycopg.Connection`` to ``dbname`` (psycopg 3 is imported lazily)."""
+        import psycopg
+
+        return psycopg.connect(self.url(dbname), autocommit=autocommit)
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` (dropping an old one of that name first); returns its URL."""
+        _check_identifier(name)
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name``, disconnecting its sessions; no error if it is missing."""
+        _check_identifier(name)
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    # ------------------------------------------------------------------ helpers
+
+    def _run(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        """Run a server binary as the unprivileged OS user, from inside the cluster folder
+        (the server must be able to read its working directory), in a session of its own
+        (a terminal's Ctrl-C must not reach the server behind our back)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        kwargs: dict[str, Any] = {}
+        if self._os_user is not None:
+            kwargs.update(user=self._os_user.uid, group=self._os_user.gid, extra_groups=[])
+            env["HOME"] = str(self._root())
+            env["USER"] = env["LOGNAME"] = self._os_user.name
+        return subprocess.run(
+            list(argv),
+            cwd=self._root(),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=self.start_timeout + 30,
+            start_new_session=True,
+            **kwargs,
+        )
+
+    def _read_log(self) -> str:
+        try:
+            return self.logfile.read_text(encoding="utf-8", errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+def _check_identifier(name: str) -> None:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain database name: {name!r}")
