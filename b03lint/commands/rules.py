@@ -161,10 +161,14 @@ def rule_markdown(registry: Registry, rule: type[Rule]) -> str:
 
 
 def _dedent(text: str) -> str:
+    """A docstring section as Markdown: dedented, reST's ``::`` before a code block
+    written as ``:`` (the indented block is a code block in Markdown too)."""
+    import re
     import textwrap
 
     first, _, rest = text.partition("\n")
-    return (first.strip() + ("\n" + textwrap.dedent(rest) if rest else "")).strip()
+    body = (first.strip() + ("\n" + textwrap.dedent(rest) if rest else "")).strip()
+    return re.sub(r"::$", ":", body, flags=re.MULTILINE)
 
 
 def render_markdown(registry: Registry, rules: list[type[Rule]] | None = None) -> str:
