@@ -1,0 +1,91 @@
+"""Helpers of the live-mode tests (``tests/test_live_*.py``): run the real command line
+in-process or as a subprocess, copy the bundled example to edit it, list scratch databases.
+Everything talks to the real server of the ``pg_cluster`` fixture; nothing is mocked."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgcluster import PostgresCluster
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAD = "202511171200"
+PRE_RECONCILIATION = "202511161130"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+def b03(*args: str, env: dict[str, str] | None = None) -> Run:
+    """``b03lint ARGS`` in this process (``DATABASE_URL`` unset unless ``env`` sets it)."""
+    from b03lint.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.environ.get("DATABASE_URL")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+        if saved is not None:
+            os.environ["DATABASE_URL"] = saved
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def b03_process(*args: str, cwd: Path = ROOT, **kwargs: Any) -> subprocess.Popen[str]:
+    """``b03lint ARGS`` as a child process (for signals), output piped."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.Popen([sys.executable, "-m", "b03lint", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+
+
+def copy_example(dest: Path) -> Path:
+    """The bundled example project (chain, canonical files, register, ADRs, config) in
+    ``dest``, to be edited by a test; returns its pyproject.toml."""
+    for name in ("alembic", "db", "docs", "rules"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dest / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("alembic.ini", "pyproject.toml"):
+        shutil.copy2(ROOT / name, dest / name)
+    return dest / "pyproject.toml"
+
+
+def scratch_databases(cluster: PostgresCluster) -> list[str]:
+    with cluster.connect() as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
+                            "'b03lint\\_scratch\\_%' ORDER BY 1").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def alembic_upgrade(url: str, rev: str = "head", root: Path = ROOT) -> None:
+    """The real ``alembic upgrade`` command, as the guide runs it."""
+    script = Path(sys.executable).with_name("alembic")
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "alembic"]
+    env = {**os.environ, "DATABASE_URL": url}
+    result = subprocess.run([*argv, "-c", str(root / "alembic.ini"), "upgrade", rev], cwd=root,
+                            env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
