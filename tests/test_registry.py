@@ -215,7 +215,7 @@ def test_rules_lists_built_in_and_project_rules(project: Path,
     assert lines["L001"][:5] == ["L001", "index-without-concurrently", "safety", "blocking",
                                  "off"]
     assert lines["TM001"][:5] == ["TM001", "team-rule", "project", "blocking", "on"]
-    code, out = run(["rules", "--output-format", "json", "safety", "TM001"], capsys)
+    code, out = run(["rules", "--output-format", "json", "L", "TM001"], capsys)
     rows = json.loads(out)
     assert [r["code"] for r in rows] == [f"L00{i}" for i in range(1, 8)] + ["TM001"]
     assert rows[-1]["origin"] == "rules/team.yaml:3" and rows[0]["enabled"] is False

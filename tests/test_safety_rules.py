@@ -175,27 +175,62 @@ def test_a_migration_without_parents_starts_from_an_empty_schema(project: Path) 
     assert safety(result) == []
 
 
-def test_the_replay_of_each_parent_is_computed_once_per_run(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    files = {"a0": mig("a0", None, CREATE)}
-    for i in range(1, 5):
-        files[f"b{i}"] = mig(f"b{i}", "a0", f'    op.create_index("ix_{i}", "events", ["code"])')
+def _project_of(root: Path) -> object:
+    """The engine's view of a chain, as rules get it."""
+    from b03lint.engine import Project
+    from b03lint.loader import load_files
+    from b03lint.rules.registry import default_registry
+
+    config = load_config(explicit=root / "pyproject.toml")
+    folder = config.path("migrations")
+    assert folder is not None
+    paths = sorted(folder.rglob("*.py"))
+    files = load_files([(p.relative_to(root).as_posix(), p) for p in paths], config)
+    return Project(config, default_registry(), files, None, None, [])
+
+
+def test_a_linear_chain_is_folded_once(project: Path) -> None:
+    from b03lint.rules.safety import _Before
+
+    files = {"a00": mig("a00", None, CREATE)}
+    for i in range(1, 30):
+        files[f"a{i:02d}"] = mig(f"a{i:02d}", f"a{i - 1:02d}",
+                                 f'    op.create_index("ix_{i}", "events", ["code"])')
+    result = check(project, files)
+    assert len(result.findings) == 29
+    before = _Before(_project_of(project))  # type: ignore[arg-type]
+    assert before.linear == set(files)
+    before.facts_after("a05")
+    assert before.folded and set(before.after) == set(files)
+    assert "ix_4" in before.after["a05"].indexes and "ix_5" in before.after["a05"].indexes
+    assert "ix_6" not in before.after["a05"].indexes
+
+
+def test_the_incremental_facts_equal_a_replay_of_each_revision(project: Path) -> None:
+    """Branches, a merge, and a chain that is linear again after it: for every revision
+    the facts equal those of replaying the chain up to it."""
+    from b03lint.contract import replay_chain
+    from b03lint.rules.safety import Facts, _Before
+
+    files = {
+        "a0": mig("a0", None, CREATE),
+        "b1": mig("b1", "a0", '    op.create_table("b", sa.Column("k", sa.Text()))'),
+        "c1": mig("c1", "a0", '    op.add_column("events", sa.Column("c", sa.Text()))'),
+        "c2": mig("c2", "c1", '    op.create_index("ix_c", "events", ["c"])'),
+        "m1": mig("m1", ("b1", "c2"), '    op.drop_index("ix_events_code")'),
+        "n1": mig("n1", "m1", '    op.rename_table("b", "bb")'),
+        "n2": mig("n2", "n1", '    op.drop_column("events", "code")'),
+    }
     for name, text in files.items():
         (project / "v" / f"{name}.py").write_text(text, encoding="utf-8")
-    from b03lint import engine
-
-    seen: list[dict[str, object]] = []
-    original = engine.Project.__init__
-
-    def spy(self: engine.Project, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        seen.append(self.memo)
-
-    monkeypatch.setattr(engine.Project, "__init__", spy)
-    result = lint(load_config(explicit=project / "pyproject.toml"), select=["L001"])
-    assert len(result.findings) == 4
-    (memo,) = seen
-    assert list(memo["safety:after"]) == ["a0"]  # type: ignore[call-overload]
+    proj = _project_of(project)
+    before = _Before(proj)  # type: ignore[arg-type]
+    # order a0 b1 c1 c2 m1 n1 n2: after b1 the fold holds exactly b1's schema; c1 and c2
+    # come after b1 without descending from it
+    assert before.linear == {"a0", "b1", "m1", "n1", "n2"}
+    for rev in files:
+        expected = Facts.of(replay_chain(proj.graph, rev).schema)  # type: ignore[attr-defined]
+        assert before.facts_after(rev) == expected, rev
 
 
 def test_volatile_functions_is_an_option(project: Path) -> None:
@@ -215,9 +250,10 @@ def test_volatile_functions_is_an_option(project: Path) -> None:
 
 def test_safety_rules_are_opt_in() -> None:
     registry = default_registry()
-    safety_rules = registry.select("safety")
+    safety_rules = registry.select("L")
     assert [r.code for r in safety_rules] == [f"L00{i}" for i in range(1, 8)]
     assert all(not r.default_enabled and r.category == "safety" for r in safety_rules)
+    assert set(safety_rules) <= set(registry.select("safety"))
     config = load_config(explicit=REPO / "pyproject.toml")
     assert not {r.code for r in safety_rules} & RuleSet.from_config(registry, config).enabled_codes
     config.set("extend_select", ["safety"], "test")

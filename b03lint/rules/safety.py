@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from b03lint.findings import Finding
@@ -21,10 +22,12 @@ from b03lint.operations import (
     CreateIndex,
     CreateTable,
     DropIndex,
+    Location,
     Operation,
     RenameColumn,
     RenameIndex,
     RenameTable,
+    Unresolved,
 )
 from b03lint.rules.base import Example, FileContext, Option, Rule
 
@@ -92,29 +95,92 @@ def _same_migration(body: str, title: str = "table created in the same migration
 # --------------------------------------------------------------------------- the schema before
 
 
-def _after(project: Project, revision: str) -> Schema | None:
-    """The schema the chain builds up to and including ``revision`` (memoised per run)."""
-    memo: dict[str, Schema | None] = project.memo.setdefault("safety:after", {})
-    if revision not in memo:
-        from b03lint.contract import replay_chain
+@dataclass(frozen=True)
+class Facts:
+    """What lock safety needs to know of a schema: its tables with their columns, and
+    which table each index is on."""
 
-        memo[revision] = (replay_chain(project.graph, revision).schema
-                          if revision in project.graph.nodes else None)
-    return memo[revision]
+    tables: dict[str, frozenset[str]]
+    indexes: dict[str, str]
+
+    @classmethod
+    def of(cls, schema: Schema) -> Facts:
+        return cls({name: frozenset(t.columns) for name, t in schema.tables.items()},
+                   {name: idx.table for name, idx in schema.indexes.items()})
 
 
-def schemas_before(ctx: FileContext) -> list[Schema]:
-    """The schema(s) this migration starts from: one per parent revision (a merge has
-    several; a base revision starts from an empty schema, i.e. none)."""
+class _Before:
+    """The schema after each revision, computed once per run.
+
+    One fold walks the whole chain in graph order and notes the facts after every
+    revision whose ancestors are exactly the revisions before it in that order (every
+    revision of a linear chain, and again after each merge): there, the running schema is
+    the schema that revision leaves. Other revisions (branch tips) are replayed on their
+    own with :func:`b03lint.contract.replay_chain`, memoised. So a linear chain of n
+    revisions costs one fold, not n.
+    """
+
+    def __init__(self, project: Project):
+        self.project = project
+        graph = project.graph
+        self.position = {rev: i for i, rev in enumerate(graph.order)}
+        bits: dict[str, int] = {}
+        for i, rev in enumerate(graph.order):
+            mask = 1 << i
+            for parent in graph.parents.get(rev, ()):
+                mask |= bits.get(parent, 0)
+            bits[rev] = mask
+        #: revisions after which the running fold is exactly their schema
+        self.linear = {rev for i, rev in enumerate(graph.order) if bits[rev].bit_count() == i + 1}
+        self.after: dict[str, Facts] = {}
+        self.folded = False
+
+    def facts_after(self, revision: str) -> Facts | None:
+        if revision not in self.position:
+            return None  # in a cycle, or unknown: not replayable
+        if revision in self.linear and not self.folded:
+            self._fold()
+        if revision not in self.after:
+            from b03lint.contract import replay_chain
+
+            self.after[revision] = Facts.of(replay_chain(self.project.graph, revision).schema)
+        return self.after[revision]
+
+    def _fold(self) -> None:
+        from b03lint.schema.replay import _Folder
+
+        self.folded = True
+        graph = self.project.graph
+        folder = _Folder("lock safety")
+        for rev in graph.order:
+            mf = graph.nodes[rev]
+            folder.revision = rev
+            ops: list[Operation] = list(mf.upgrade_ops)
+            if not mf.readable:  # as replay_chain does
+                ops = [Unresolved(loc=Location(mf.path, 1, 0),
+                                  reason="the file could not be read")]
+            for op in ops:
+                folder.apply(op)
+            if rev in self.linear:
+                self.after[rev] = Facts.of(folder.schema)
+
+
+def schemas_before(ctx: FileContext) -> list[Facts]:
+    """The facts of the schema(s) this migration starts from: one per parent revision (a
+    merge has several; a base revision starts from an empty schema, i.e. none)."""
     mf = ctx.file
-    graph = ctx.project.graph
+    project = ctx.project
+    graph = project.graph
     if mf.revision is None or graph.nodes.get(mf.revision) is not mf:
         return []  # no revision, or a duplicate: where it runs is not known
-    out: list[Schema] = []
+    before = project.memo.get("safety:before")
+    if not isinstance(before, _Before):
+        before = project.memo["safety:before"] = _Before(project)
+    out: list[Facts] = []
     for parent in graph.parents.get(mf.revision, ()):
-        schema = _after(ctx.project, parent)
-        if schema is not None:
-            out.append(schema)
+        facts = before.facts_after(parent)
+        if facts is not None:
+            out.append(facts)
     return out
 
 
@@ -134,7 +200,7 @@ def existing_table(ctx: FileContext, op: Operation, table: str) -> bool:
             return False
         if isinstance(earlier, RenameTable) and earlier.new_name == table:
             table = earlier.table
-    return any(table in s.tables for s in schemas_before(ctx))
+    return any(table in facts.tables for facts in schemas_before(ctx))
 
 
 def existing_column(ctx: FileContext, op: Operation, table: str, column: str) -> bool:
@@ -149,11 +215,7 @@ def existing_column(ctx: FileContext, op: Operation, table: str, column: str) ->
             column = earlier.column
         if isinstance(earlier, RenameTable) and earlier.new_name == table:
             table = earlier.table
-    for s in schemas_before(ctx):
-        t = s.tables.get(table)
-        if t is not None and column in t.columns:
-            return True
-    return False
+    return any(column in facts.tables.get(table, ()) for facts in schemas_before(ctx))
 
 
 def existing_index_table(ctx: FileContext, op: Operation, name: str) -> str | None:
@@ -163,10 +225,9 @@ def existing_index_table(ctx: FileContext, op: Operation, name: str) -> str | No
             return None
         if isinstance(earlier, RenameIndex) and earlier.new_name == name:
             name = earlier.name
-    for s in schemas_before(ctx):
-        idx = s.indexes.get(name)
-        if idx is not None:
-            return idx.table
+    for facts in schemas_before(ctx):
+        if name in facts.indexes:
+            return facts.indexes[name]
     return None
 
 
