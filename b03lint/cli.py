@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "check": "b03lint.commands.check",
     "rules": "b03lint.commands.rules",
     "rule": "b03lint.commands.rule",
+    "reconcile": "b03lint.commands.reconcile",
     "canonical": "b03lint.commands.canonical",
     "schema": "b03lint.commands.schema",
     "drift": "b03lint.commands.drift",

@@ -71,6 +71,13 @@ def _classify(dev: Deviation, register: Register | None, graph: RevisionGraph,
                       f"registered as {entry.id} resolved by {resolving}, but still present")
 
 
+def classify(dev: Deviation, register: Register | None, graph: RevisionGraph,
+             revision: str | None) -> Classified:
+    """Classify one deviation against the drift register exactly as the static check does
+    (live mode classifies the deviations it finds in a real database with it)."""
+    return _classify(dev, register, graph, revision)
+
+
 def analyze(project: Project) -> ContractState:
     """Compute (once per run) the contract state; errors land in ``project.errors``."""
     cached = project.memo.get("contract")

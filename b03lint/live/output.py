@@ -1,0 +1,91 @@
+"""What the live commands print: the findings as ``check`` prints them, a summary naming
+the database, the JSON report (``--output FILE.json`` in DESIGN.md's shape), and exit codes
+0/1/2 (130 when interrupted). Everything goes through :func:`~b03lint.live.redact.scrub`;
+an internal error shows a (scrubbed) traceback with ``--debug`` and never an unscrubbed one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from b03lint.engine import Result
+from b03lint.live import LiveError
+from b03lint.live.redact import scrub
+
+
+def render_text(result: Result, subject: str, notes: Sequence[str] = ()) -> str:
+    lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.severity} {f.message}"
+             for f in result.findings]
+    lines += [str(e) for e in result.errors]
+    lines += [f"note: {n}" for n in notes]
+    counts = result.counts()
+    tail = f"; {len(result.errors)} error(s)" if result.errors else ""
+    lines.append(f"{result.verdict}: {counts['blocking']} blocking, {counts['warning']} "
+                 f"warning, {counts['info']} info; {subject}{tail}")
+    return scrub("\n".join(lines) + "\n")
+
+
+def emit(args: argparse.Namespace, result: Result, payload: dict[str, Any], subject: str,
+         notes: Sequence[str] = (), debug: str = "") -> int:
+    """Print the report (text or JSON), write ``--output`` (JSON); the exit code."""
+    if debug and getattr(args, "debug", False):
+        sys.stderr.write(scrub(debug))
+    document = scrub(json.dumps(payload, indent=2)) + "\n"
+    if getattr(args, "output_format", "text") == "json":
+        sys.stdout.write(document)
+    else:
+        sys.stdout.write(render_text(result, subject, notes))
+    output: Path | None = getattr(args, "output", None)
+    if output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            print(f"{output}: error: cannot write report: {exc.strerror}", file=sys.stderr)
+            return 2
+    return result.exit_code
+
+
+def guarded(args: argparse.Namespace, body: Callable[[], int]) -> int:
+    """Run a live command: clear messages, scrubbed tracebacks, 130 on Ctrl-C."""
+    try:
+        return body()
+    except KeyboardInterrupt:
+        print("b03lint: interrupted (scratch database and local server cleaned up)",
+              file=sys.stderr)
+        return 130
+    except LiveError as exc:
+        if getattr(args, "debug", False):
+            sys.stderr.write(scrub(traceback.format_exc()))
+        print(f"error: {scrub(str(exc))}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            sys.stderr.write(scrub(traceback.format_exc()))
+        print(scrub(f"b03lint: internal error: {type(exc).__name__}: {exc} "
+                    "(run with --debug for the traceback)"), file=sys.stderr)
+        return 2
+
+
+def parse_seconds(text: str) -> int:
+    """``30``, ``2.5``, ``500ms``, ``1min`` -> milliseconds (for ``argparse``)."""
+    value = text.strip().lower()
+    factor = 1000.0
+    for suffix, f in (("ms", 1.0), ("min", 60_000.0), ("s", 1000.0)):
+        if value.endswith(suffix):
+            value, factor = value[: -len(suffix)].strip(), f
+            break
+    try:
+        ms = float(value) * factor
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30, 500ms, "
+                                         "2min)") from None
+    if ms <= 0:
+        raise argparse.ArgumentTypeError("the timeout must be positive")
+    return int(ms)
