@@ -29,15 +29,17 @@ Layout, under the project's ``cache_dir`` (default ``.b03lint_cache/``)::
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
+import io
 import os
 import pickle
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from b03lint import __version__
 from b03lint.config import Config
@@ -56,6 +58,7 @@ _CACHEDIR_TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
                  b"# For information about cache directory tags see https://bford.info/cachedir/\n")
 
 
+@functools.lru_cache(maxsize=1)
 def code_stamp() -> str:
     """Path, size and modification time of every source file of the b03lint package: cheap
     (a few dozen ``stat`` calls) and it changes whenever the code that fills the cache does."""
@@ -86,6 +89,60 @@ def salt_for(config: Config, stamp: str | None = None) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
+# --------------------------------------------------------------------------- pickling
+
+#: class -> the slot setters of its dataclass fields, in order (None: not a slotted dataclass)
+_SETTERS: dict[type, tuple[tuple[str, ...], tuple[Any, ...]] | None] = {}
+
+
+def _slotted_fields(cls: type) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
+    """Field names and slot descriptors of a ``@dataclass(slots=True)`` class, or None."""
+    try:
+        return _SETTERS[cls]
+    except KeyError:
+        pass
+    found: tuple[tuple[str, ...], tuple[Any, ...]] | None = None
+    fields = cls.__dict__.get("__dataclass_fields__")
+    if fields is not None and "__slots__" in cls.__dict__:
+        import dataclasses
+        import types
+
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        descriptors = tuple(getattr(cls, n, None) for n in names)
+        if all(isinstance(d, types.MemberDescriptorType) for d in descriptors):
+            found = (names, descriptors)
+    _SETTERS[cls] = found
+    return found
+
+
+def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
+    """Unpickle a slotted dataclass: fill its slots directly. Frozen dataclasses otherwise
+    unpickle through ``dataclasses.fields()`` once per object, which made reading a warm
+    cache of 1,000 migrations (20,000 objects) about three times slower."""
+    obj: Any = object.__new__(cls)
+    spec = _slotted_fields(cls)
+    if spec is None:
+        raise pickle.UnpicklingError(f"{cls.__qualname__} is not a slotted dataclass")
+    for descriptor, value in zip(spec[1], values, strict=True):
+        descriptor.__set__(obj, value)
+    return obj
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        spec = _slotted_fields(type(obj))
+        if spec is None:
+            return NotImplemented
+        return _rebuild, (type(obj), tuple(d.__get__(obj) for d in spec[1]))
+
+
+def dumps(value: object) -> bytes:
+    """Pickle ``value`` for the cache (slotted dataclasses as their field values)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
 def _secret_dir() -> Path | None:
     base = os.environ.get("XDG_CACHE_HOME")
     if base:
@@ -100,8 +157,11 @@ def user_secret() -> bytes | None:
     """The per-user key that signs cache entries; created on first use (mode 0600).
     ``None`` when it can be neither read nor created: the cache is then off."""
     folder = _secret_dir()
-    if folder is None:
-        return None
+    return None if folder is None else _secret_in(folder)
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_in(folder: Path) -> bytes | None:
     path = folder / "secret"
     try:
         data = path.read_bytes()
@@ -212,7 +272,7 @@ class Cache:
 
     def store(self, key: str, value: object) -> None:
         try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = dumps(value)
         except Exception:
             return
         self.store_bytes(key, payload)
@@ -270,13 +330,30 @@ class Cache:
 
     # ------------------------------------------------------------------ memo
 
-    def memo(self, namespace: str, shown: str, data: bytes, expected: type[T],
+    def memo(self, namespace: str, shown: str, data: bytes, expected: type,
              compute: Callable[[], T]) -> T:
-        """``compute()``, or its cached value for these bytes at this display path."""
+        """``compute()``, or its cached value for these bytes at this display path (when
+        that value is an instance of ``expected``)."""
         key = self.key(namespace, shown, hashlib.sha256(data).hexdigest())
         cached = self.load(key, expected)
         if cached is not None:
-            return cached
+            return cast(T, cached)
         value = compute()
         self.store(key, value)
         return value
+
+
+def cached(config: Config, namespace: str, path: Path, shown: str, expected: type,
+           compute: Callable[[], T]) -> T:
+    """``compute()`` for the file at ``path`` (shown as ``shown``), or the value cached for
+    its current bytes. For whole-file results that are costly to rebuild, such as the
+    canonical schema parsed from SQL. Exceptions of ``compute`` propagate and are never
+    cached; with the cache off, or the file unreadable, it is simply ``compute()``."""
+    cache = Cache.open(config)
+    if cache is None:
+        return compute()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return compute()
+    return cache.memo(namespace, shown, data, expected, compute)

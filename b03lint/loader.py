@@ -121,10 +121,12 @@ def load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migrat
 def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[bytes]:
     """Worker side: parse each file and hand it back pickled (the same bytes go into the
     cache, so a file is pickled once). An empty result means "parse it in the parent"."""
+    from b03lint.cache import dumps
+
     out: list[bytes] = []
     for shown, data in chunk:
         try:
-            out.append(pickle.dumps(_parse(shown, data), protocol=pickle.HIGHEST_PROTOCOL))
+            out.append(dumps(_parse(shown, data)))
         except Exception:
             out.append(b"")
     return out
@@ -150,6 +152,7 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
     from concurrent.futures.process import BrokenProcessPool
 
     import b03lint.readers.python  # noqa: F401  (imported once, inherited by forked workers)
+    from b03lint.cache import dumps  # noqa: F401  (likewise)
 
     own = math.ceil(len(todo) / workers)
     rest = todo[own:]

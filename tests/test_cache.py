@@ -295,7 +295,8 @@ def test_two_runs_writing_the_same_cache_at_once(tmp_path: Path) -> None:
         assert report["verdict"] == "PASS"
         assert report["summary"]["files"] == 150
         entries = list((root / ".b03lint_cache").glob("*/*"))
-        assert len(entries) == 150  # no temporary file left behind
+        assert not [e for e in entries if e.name.startswith(".tmp-")]
+        assert len(entries) == 151  # 150 migrations and the parsed canonical SQL
         for entry in entries:
             entry.write_bytes(entry.read_bytes()[:10])  # and heal again next time
     for entry in (root / ".b03lint_cache").glob("*/*"):
@@ -303,3 +304,30 @@ def test_two_runs_writing_the_same_cache_at_once(tmp_path: Path) -> None:
     cold = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     warm = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert cold.stdout == warm.stdout == outs[0][0]
+
+
+def test_the_parsed_canonical_schema_is_cached(project: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from b03lint.schema import canonical
+
+    sql = project / "canonical.sql"
+    sql.write_text("CREATE TABLE tenants (id integer PRIMARY KEY, name text);\n")
+    config = load_config(project)
+    config.set("canonical_sql", str(sql), "test")
+    parsed: list[str] = []
+    real = canonical.load_sql
+
+    def counting(path: Path, shown: str) -> object:
+        parsed.append(shown)
+        return real(path, shown)
+
+    monkeypatch.setattr(canonical, "load_sql", counting)
+    first = canonical.load(config)
+    second = canonical.load(config)
+    assert len(parsed) == 1
+    assert second.sql == first.sql and second.sql is not None
+    assert second.sql.tables.keys() == {"tenants"}
+    sql.write_text("CREATE TABLE tenants (id integer PRIMARY KEY, plan text);\n")
+    third = canonical.load(config)
+    assert len(parsed) == 2
+    assert third.sql is not None and "plan" in third.sql.tables["tenants"].columns
