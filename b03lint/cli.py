@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "normalize": "b03lint.commands.normalize",
     "config": "b03lint.commands.config",
     "baseline": "b03lint.commands.baseline",
+    "show": "b03lint.commands.show",
 }
 
 
