@@ -1,0 +1,394 @@
+"""Benchmark b03lint against ``alembic upgrade head --sql | squawk`` on generated chains.
+
+    .venv/bin/python bench/run.py            # full run (a few minutes), writes bench/RESULTS.md
+    .venv/bin/python bench/run.py --quick    # N = 10, 100 only, fewer repetitions, no write
+    .venv/bin/python bench/run.py --threshold  # where parallel parsing starts to pay
+
+Every figure is the median of several runs of a fresh process, measured in this one run
+on this machine (``python -c pass`` too, so the targets compare like with like). Peak RSS
+comes from ``wait4`` of each run (the largest process of the run, workers included).
+Python runs with bytecode writing allowed (``PYTHONDONTWRITEBYTECODE`` is removed), as it is
+on a developer's machine; one untimed run warms the bytecode and the OS file cache first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from generate import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent
+START = "<!-- results:start -->"
+END = "<!-- results:end -->"
+
+
+def tool(name: str) -> str:
+    candidate = BIN / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"bench: {name} not found (pip install -e '.[live]' squawk-cli)")
+    return found
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Sample:
+    seconds: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+    codes: list[int] = field(default_factory=list)
+
+    @property
+    def ms(self) -> float:
+        return statistics.median(self.seconds) * 1000
+
+    @property
+    def rss_mb(self) -> float:
+        return max(self.rss_kb) / 1024 if self.rss_kb else 0.0
+
+    @property
+    def runs(self) -> int:
+        return len(self.seconds)
+
+
+def run_once(cmds: Sequence[Sequence[str]], cwd: Path) -> tuple[float, int, int]:
+    """Run a pipeline (``cmds[0] | cmds[1] | ...``, output discarded); return wall seconds,
+    peak RSS (KiB, largest process) and the first command's exit code."""
+    env = child_env()
+    start = time.perf_counter()
+    procs: list[subprocess.Popen[bytes]] = []
+    stdin = subprocess.DEVNULL
+    for i, cmd in enumerate(cmds):
+        last = i == len(cmds) - 1
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=stdin,
+                             stdout=subprocess.DEVNULL if last else subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        if procs and procs[-1].stdout is not None:
+            procs[-1].stdout.close()  # the next process owns the pipe now
+        procs.append(p)
+        stdin = p.stdout  # type: ignore[assignment]
+    rss = 0
+    codes = []
+    for p in procs:
+        _pid, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        codes.append(p.returncode)
+        rss = max(rss, usage.ru_maxrss)
+    return time.perf_counter() - start, rss, codes[0]
+
+
+def measure(cmds: Sequence[Sequence[str]], cwd: Path, repeat: int,
+            before: Callable[[int], None] | None = None) -> Sample:
+    sample = Sample()
+    for i in range(repeat):
+        if before is not None:
+            before(i)
+        seconds, rss, code = run_once(cmds, cwd)
+        sample.seconds.append(seconds)
+        sample.rss_kb.append(rss)
+        sample.codes.append(code)
+    return sample
+
+
+def clear_cache(root: Path) -> None:
+    shutil.rmtree(root / ".b03lint_cache", ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Row:
+    what: str
+    n: str
+    sample: Sample | None
+    extra: str = ""
+    target: str = ""
+    verdict: str = ""
+
+    def cells(self) -> list[str]:
+        s = self.sample
+        return [self.what, self.n, f"{s.ms:,.0f}" if s else "", str(s.runs) if s else "",
+                f"{s.rss_mb:,.0f}" if s else "", self.extra, self.target, self.verdict]
+
+
+HEADER = ["measurement", "revisions", "median ms", "runs", "peak RSS MB", "derived",
+          "target", "verdict"]
+
+
+def verdict(ok: bool) -> str:
+    return "**PASS**" if ok else "**MISS**"
+
+
+def changed_file(root: Path) -> Path:
+    """The file a developer is editing: the newest revision that holds SQL (so the check
+    pays for the SQL parser too), as pre-commit hands it to the hook."""
+    files = sorted((root / "alembic" / "versions").rglob("*.py"), key=lambda p: p.name)
+    with_sql = [p for p in files if "op.execute(" in p.read_text()]
+    return (with_sql or files)[-1]
+
+
+def repeats(n: int, quick: bool) -> int:
+    if quick:
+        return 3
+    return 9 if n <= 100 else 5 if n <= 1000 else 3
+
+
+def bench(sizes: list[int], quick: bool, workdir: Path) -> tuple[list[Row], list[str]]:
+    b03 = tool("b03lint")
+    alembic = tool("alembic")
+    squawk = tool("squawk")
+    py = sys.executable
+    rows: list[Row] = []
+    problems: list[str] = []
+
+    roots = {}
+    for n in sorted(set(sizes) | {100}):
+        roots[n] = generate(workdir / f"chain_{n}", n)
+    # warm bytecode and the OS file cache (untimed)
+    for n, root in roots.items():
+        run_once([[b03, "check", "--no-cache"]], root)
+        if n <= 1000:
+            run_once([[alembic, "upgrade", "head", "--sql"], [squawk]], root)
+
+    base = measure([[py, "-c", "pass"]], REPO, 21 if not quick else 5)
+    rows.append(Row("`python -c pass`", "", base, "1.0x (the unit)"))
+
+    # ---- one changed migration, the way the pre-commit hook runs it
+    root = roots[100]
+    target = changed_file(root)
+    shown = target.relative_to(root).as_posix()
+    original = target.read_bytes()
+    r = repeats(100, quick) + 2
+    try:
+        clear_cache(root)
+        cold = measure([[b03, "check", "--no-cache", shown]], root, r)
+        run_once([[b03, "check"]], root)  # the rest of the chain cached
+
+        def edit(i: int) -> None:
+            target.write_bytes(original + f"\n# edited by the benchmark ({i})\n".encode())
+
+        warm = measure([[b03, "check", shown]], root, r, before=edit)
+    finally:
+        target.write_bytes(original)
+    for label, s, limit in (("no cache", cold, 20), ("rest of chain cached", warm, 6)):
+        ratio = s.ms / base.ms
+        rows.append(Row(f"pre-commit: `b03lint check <1 file>`, {label}", "100", s,
+                        f"{ratio:.1f}x python", f"<= {limit}x python", verdict(ratio <= limit)))
+        if set(s.codes) != {0}:
+            problems.append(f"pre-commit ({label}) exited {sorted(set(s.codes))}")
+
+    # ---- the whole chain
+    per_rev: dict[int, float] = {}
+    results: dict[tuple[int, str], Sample] = {}
+    for n in sizes:
+        root = roots[n]
+        k = repeats(n, quick)
+        for jobs in (1, 2):
+            s = measure([[b03, "check", "--jobs", str(jobs)]], root, k,
+                        before=lambda _i, root=root: clear_cache(root))
+            results[(n, f"cold{jobs}")] = s
+        run_once([[b03, "check"]], root)
+        for jobs in (1, 2):
+            results[(n, f"warm{jobs}")] = measure([[b03, "check", "--jobs", str(jobs)]],
+                                                  root, k)
+        pipeline = measure([[alembic, "upgrade", "head", "--sql"], [squawk]], root,
+                           k if n <= 1000 else max(1, k - 1))
+        results[(n, "pipe")] = pipeline
+        for key in ("cold1", "cold2", "warm1", "warm2"):
+            if set(results[(n, key)].codes) != {0}:
+                problems.append(f"N={n} {key} exited {sorted(set(results[(n, key)].codes))}")
+        if set(pipeline.codes) != {0}:
+            problems.append(f"N={n} alembic --sql exited {sorted(set(pipeline.codes))}")
+        per_rev[n] = results[(n, "cold1")].ms / n
+
+    for n in sizes:
+        cold1, cold2 = results[(n, "cold1")], results[(n, "cold2")]
+        warm1, warm2 = results[(n, "warm1")], results[(n, "warm2")]
+        pipe = results[(n, "pipe")]
+        best_cold = min(cold1.ms, cold2.ms)
+        rows.append(Row("whole chain `b03lint check`, cold (empty cache), 1 process", str(n),
+                        cold1, f"{cold1.ms / n:.2f} ms/revision"))
+        ratio = pipe.ms / cold2.ms
+        tgt, ok = ("", "")
+        if n == 1000:
+            tgt, ok = ">= 5x faster than pipeline", verdict(ratio >= 5)
+        rows.append(Row("whole chain `b03lint check`, cold (empty cache), 2 processes", str(n),
+                        cold2, f"pipeline / this = {ratio:.1f}x", tgt, ok))
+        for label, s in (("1 process", warm1), ("2 processes", warm2)):
+            tgt, ok = ("", "")
+            share = s.ms / best_cold
+            if n == 1000:
+                tgt, ok = "< 0.10 of cold", verdict(share < 0.10)
+            rows.append(Row(f"whole chain `b03lint check`, warm (cached), {label}", str(n), s,
+                            f"{share:.2f} of cold", tgt, ok))
+        rows.append(Row("`alembic upgrade head --sql \\| squawk`", str(n), pipe,
+                        f"{pipe.ms / n:.2f} ms/revision"))
+
+    if 1000 in per_rev and 5000 in per_rev:
+        growth = per_rev[5000] / per_rev[1000]
+        rows.append(Row("time per revision, cold 1 process: N=5000 / N=1000", "5000", None,
+                        f"{growth:.2f}", "within 20% (<= 1.20)", verdict(growth <= 1.20)))
+        peak = max(results[(5000, key)].rss_mb for key in ("cold1", "cold2", "warm1", "warm2"))
+        rows.append(Row("peak RSS of any b03lint run", "5000", None, f"{peak:,.0f} MB",
+                        "< 300 MB", verdict(peak < 300)))
+    return rows, problems
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
+    lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def facts() -> list[str]:
+    def out(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
+                                  timeout=30).stdout.strip()
+        except OSError:
+            return "?"
+
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = out(["git", "rev-parse", "--short", "HEAD"])
+    dirty = " (with uncommitted changes)" if out(["git", "status", "--porcelain"]) else ""
+    from b03lint import __version__
+
+    return [
+        f"- date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- machine: `nproc` = {out(['nproc'])}, {model}, {platform.system()} "
+        f"{platform.release()}",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- b03lint {__version__} at {commit}{dirty}; {out([tool('alembic'), '--version'])}; "
+        f"{out([tool('squawk'), '--version'])}",
+        f"- load average before the run: {os.getloadavg()[0]:.2f}",
+    ]
+
+
+def wait_for_quiet(max_load: float, max_wait: float) -> None:
+    deadline = time.monotonic() + max_wait
+    while os.getloadavg()[0] > max_load and time.monotonic() < deadline:
+        print(f"bench: load average {os.getloadavg()[0]:.2f} > {max_load}; waiting",
+              file=sys.stderr)
+        time.sleep(10)
+
+
+def write_results(path: Path, body: str) -> None:
+    block = f"{START}\n{body}\n{END}"
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        if START in text and END in text:
+            text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _m: block, text,
+                          flags=re.S)
+            path.write_text(text, encoding="utf-8")
+            return
+    path.write_text(f"# Benchmark results\n\n{block}\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- threshold
+
+
+def threshold(workdir: Path) -> None:
+    """Parse k files in one process and in 2 (fork) workers, no cache: where does a second
+    process start to pay? (Informs ``PARALLEL_MIN_FILES`` in b03lint/loader.py.)"""
+    code = r"""
+import sys, time
+from pathlib import Path
+import b03lint.loader as L
+from b03lint.config import load_config
+from b03lint.engine import discover, display_path
+root = Path(sys.argv[1]); k = int(sys.argv[2]); jobs = int(sys.argv[3])
+L.PARALLEL_MIN_FILES = 1; L.MIN_FILES_PER_WORKER = 1
+cfg = load_config(root); cfg.set("cache", False, "bench"); cfg.set("jobs", jobs, "bench")
+items = sorted((display_path(p, root), p) for p in discover(root / "alembic/versions", []))
+items = items[:k]
+import b03lint.readers.python, b03lint.readers.sql
+t = time.perf_counter(); L.load_files(items, cfg); print((time.perf_counter() - t) * 1000)
+"""
+    root = generate(workdir / "chain_threshold", 400)
+    print("| files | 1 process ms | 2 processes ms | 2 / 1 |\n|---|---|---|---|")
+    def once(k: int, jobs: int) -> float:
+        # one load per process: every run of b03lint starts with cold reader caches
+        return float(subprocess.run([sys.executable, "-c", code, str(root), str(k), str(jobs)],
+                                    capture_output=True, text=True, check=True,
+                                    env=child_env()).stdout)
+
+    for k in (10, 20, 40, 60, 80, 120, 160, 320):
+        ms = [statistics.median(once(k, j) for _ in range(7)) for j in (1, 2)]
+        print(f"| {k} | {ms[0]:.1f} | {ms[1]:.1f} | {ms[1] / ms[0]:.2f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="N = 10 and 100 only, 3 repetitions; RESULTS.md is not written")
+    parser.add_argument("--sizes", default="10,100,1000,5000",
+                        help="chain sizes (default: 10,100,1000,5000)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/b03lint-bench"),
+                        help="where the generated chains go (default: /tmp/b03lint-bench)")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--max-load", type=float, default=0.7,
+                        help="wait until the 1-minute load average is below this "
+                             "(default: 0.7): other work on the machine skews timings")
+    parser.add_argument("--max-wait", type=float, default=300,
+                        help="give up waiting after this many seconds and run anyway")
+    parser.add_argument("--threshold", action="store_true",
+                        help="measure where parallel parsing pays, then exit")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.threshold:
+        threshold(args.workdir)
+        return 0
+    sizes = [10, 100] if args.quick else [int(s) for s in args.sizes.split(",")]
+    wait_for_quiet(args.max_load, args.max_wait)
+    started = time.perf_counter()
+    head = facts()
+    rows, problems = bench(sizes, args.quick, args.workdir)
+    elapsed = time.perf_counter() - started
+    body = "\n".join([*head, f"- load average after the run: {os.getloadavg()[0]:.2f}; "
+                            f"benchmark wall time: {elapsed:.0f} s", "", table(rows)])
+    if problems:
+        body += "\n\nProblems during the run:\n" + "\n".join(f"- {p}" for p in problems)
+    print(body)
+    if not args.quick and not args.no_write:
+        write_results(args.out, body)
+        print(f"\nwritten to {args.out}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
