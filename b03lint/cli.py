@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "config": "b03lint.commands.config",
     "baseline": "b03lint.commands.baseline",
     "show": "b03lint.commands.show",
+    "graph": "b03lint.commands.graph",
 }
 
 
