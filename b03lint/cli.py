@@ -13,20 +13,25 @@ from collections.abc import Sequence
 
 from b03lint import __version__
 
-#: subcommand -> module; adding a command is one line here and one module
-COMMANDS: dict[str, str] = {
-    "check": "b03lint.commands.check",
-    "rules": "b03lint.commands.rules",
-    "rule": "b03lint.commands.rule",
-    "reconcile": "b03lint.commands.reconcile",
-    "canonical": "b03lint.commands.canonical",
-    "schema": "b03lint.commands.schema",
-    "drift": "b03lint.commands.drift",
-    "normalize": "b03lint.commands.normalize",
-    "config": "b03lint.commands.config",
-    "baseline": "b03lint.commands.baseline",
-    "show": "b03lint.commands.show",
-    "graph": "b03lint.commands.graph",
+#: subcommand -> (module, one-line summary). Adding a command is one line here and one
+#: module; only the chosen command's module is imported, so `b03lint check` never pays for
+#: the live-database or reporting commands.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("b03lint.commands.check", "lint the migration chain (the default command)"),
+    "rules": ("b03lint.commands.rules", "list every rule"),
+    "rule": ("b03lint.commands.rule", "print one rule's documentation"),
+    "config": ("b03lint.commands.config", "print the effective configuration"),
+    "baseline": ("b03lint.commands.baseline", "write the current findings to a baseline"),
+    "canonical": ("b03lint.commands.canonical", "export the canonical YAML; print its hash"),
+    "schema": ("b03lint.commands.schema", "print the schema the chain builds at a revision"),
+    "drift": ("b03lint.commands.drift", "the drift register: Markdown table, new entries"),
+    "normalize": ("b03lint.commands.normalize", "normalise canonical SQL or a pg_dump"),
+    "show": ("b03lint.commands.show", "everything known about one schema object"),
+    "graph": ("b03lint.commands.graph", "draw the revision graph"),
+    "report": ("b03lint.commands.report", "write a self-contained HTML report"),
+    "reconcile": ("b03lint.commands.reconcile",
+                  "live database vs canonical; or --emit-migration"),
+    "rebuild": ("b03lint.commands.rebuild", "scratch rebuild with alembic, then compare"),
 }
 
 
@@ -36,13 +41,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``chosen``'s module is imported and given its arguments (every
+    command when None, for documentation and tests)."""
     parser = _Parser(prog="b03lint", description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--version", action="version", version=f"b03lint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module_name in COMMANDS.items():
+    for name, (module_name, summary) in COMMANDS.items():
+        if chosen is not None and name != chosen:
+            sub.add_parser(name, help=summary, add_help=False)
+            continue
         module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(name, help=summary, description=module.HELP)
         p.add_argument("--debug", action="store_true",
                        help="show tracebacks of internal errors")
         module.add_arguments(p)
@@ -55,8 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first not in COMMANDS and not {"-h", "--help", "--version"} & set(args_list):
         args_list.insert(0, "check")  # `b03lint` alone, or `b03lint FILE...`, is a check
-    parser = build_parser()
+    chosen = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else "")
     args = parser.parse_args(args_list)
+    if not hasattr(args, "_module"):
+        parser.print_help()
+        return 0
     from b03lint.config import ConfigError
 
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from b03lint.commands.common import add_project_arguments, project_config
 
-HELP = ("compare a live database (--database-url or DATABASE_URL) with the canonical schema; "
-        "read-only")
+HELP = ("compare a live database (--database-url or DATABASE_URL) with the canonical schema, "
+        "read-only; or, with --emit-migration, write the static reconciliation migration")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,9 +31,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE.json",
                    help="also write the JSON report (version, verdict, findings, errors) here")
     add_project_arguments(p)
+    static = p.add_argument_group(
+        "static reconciliation (no database)",
+        "--emit-migration writes a new Alembic revision that turns the schema the chain "
+        "builds (at --rev, default the head) into the canonical schema")
+    static.add_argument("--emit-migration", action="store_true",
+                        help="write the reconciliation migration instead of reading a database")
+    static.add_argument("--message", default="reconcile with the canonical schema",
+                        help="the revision's message (and file name slug)")
+    static.add_argument("--rev", metavar="REV",
+                        help="build on this revision instead of the head")
+    static.add_argument("--adr", metavar="ADR-ID",
+                        help="the ADR its destructive steps' waivers cite when the drift "
+                             "register names none")
+    static.add_argument("--output-dir", type=Path, metavar="DIR",
+                        help="where to write it (default: beside the revision it builds on)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.emit_migration:
+        from b03lint import emit_migration
+
+        return emit_migration.run(project_config(args), rev=args.rev, message=args.message,
+                                  adr=args.adr, output_dir=args.output_dir)
     from b03lint.live.output import guarded
 
     return guarded(args, lambda: _live(args))
