@@ -62,6 +62,10 @@ def triggered(rule: type[Rule], result: Result) -> list[Finding]:
 
 def check_example(rule: type[Rule], example: Example, *, invalid: bool,
                   registry: Registry | None = None) -> list[str]:
+    if getattr(rule, "live", False):  # reported from a real database: b03lint rebuild
+        from b03lint.live.examples import check_live_example
+
+        return check_live_example(rule, example, invalid=invalid)
     result = run_example(rule, example, registry)
     hits = triggered(rule, result)
     # with an expected line, the finding must be in the example file at that line;

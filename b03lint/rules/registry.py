@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "b03lint.rules.graph",
     "b03lint.rules.destructive",
     "b03lint.rules.contract",
+    "b03lint.rules.live",
     "b03lint.rules.safety",
     "b03lint.rules.suppression",
 )

@@ -1,0 +1,91 @@
+"""`b03lint rebuild`: rebuild the chain on a scratch database and check the result."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from b03lint.commands.common import add_project_arguments, project_config
+
+HELP = ("alembic upgrade a scratch database (on --database-url's server, or a throwaway local "
+        "cluster) and compare it with the canonical schema and the static replay")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from b03lint.live.introspect import DEFAULT_TIMEOUT_MS
+    from b03lint.live.output import parse_seconds
+
+    p.add_argument("--database-url", metavar="URL",
+                   help="a server to create the scratch database on (default: $DATABASE_URL, "
+                        "else a throwaway local cluster); the database in the URL is only "
+                        "used to connect")
+    p.add_argument("--rev", default="head", metavar="REV",
+                   help="upgrade to this revision (id, prefix, head; default: head)")
+    p.add_argument("--roundtrip", action="store_true",
+                   help="then downgrade and upgrade again, one revision at a time (guide 6)")
+    p.add_argument("--steps", type=_positive, metavar="N",
+                   help="round-trip the last N revisions (default: down to "
+                        "baseline_revision, else all)")
+    p.add_argument("--probes", action="store_true",
+                   help="INSERT every allowed and some forbidden value of each canonical "
+                        "CHECK value set, each rolled back (guide 3.4)")
+    p.add_argument("--evidence", type=Path, metavar="DIR",
+                   help="write the guide's artefacts (rebuild log, psql verification, JSON "
+                        "report, downgrade log) into DIR")
+    p.add_argument("--alembic-ini", type=Path, metavar="PATH",
+                   help="the Alembic configuration (default: alembic.ini next to "
+                        "pyproject.toml)")
+    p.add_argument("--schema", default="public", metavar="NAME",
+                   help="the PostgreSQL schema to read (default: public)")
+    p.add_argument("--statement-timeout", type=parse_seconds, default=DEFAULT_TIMEOUT_MS,
+                   metavar="SECONDS", dest="statement_timeout_ms",
+                   help="statement timeout of catalog reads and probes (default: 30)")
+    p.add_argument("--output-format", choices=("text", "json"), default="text",
+                   help="what to print on standard output (default: text)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE.json",
+                   help="also write the JSON report here")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every command run (the rebuild log) on standard error")
+    add_project_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from b03lint.live.output import guarded
+
+    return guarded(args, lambda: _rebuild(args))
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from b03lint.live import rebuild
+    from b03lint.live.output import emit
+
+    config = project_config(args)
+    url = args.database_url or os.environ.get("DATABASE_URL", "").strip() or None
+    opts = rebuild.Options(
+        url=url, rev=args.rev, schema=args.schema, roundtrip=args.roundtrip,
+        steps=args.steps, probes=args.probes, evidence=args.evidence,
+        alembic_ini=args.alembic_ini.resolve() if args.alembic_ini else None,
+        statement_timeout_ms=args.statement_timeout_ms, verbose=args.verbose)
+    outcome = rebuild.rebuild(config, opts)
+    parts = [f"scratch rebuild at {outcome.revision or args.rev}"]
+    if outcome.database:
+        parts.append(f"on {outcome.database.rsplit('/', 1)[0]}" if url else
+                     "on a throwaway local cluster")
+    if outcome.probes:
+        parts.append(f"{len(outcome.probes)} probe(s)")
+    if args.roundtrip:
+        parts.append("round trip")
+    notes = [f"evidence written to {args.evidence}"] if outcome.evidence_files else []
+    return emit(args, outcome.result, outcome.to_json(), ", ".join(parts) +
+                " vs the canonical schema and the static replay", notes, outcome.debug)

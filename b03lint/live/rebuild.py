@@ -1,0 +1,664 @@
+"""``b03lint rebuild``: the guide's scratch rebuild (sections 3.1, 4.2, 6), automated.
+
+1. A uniquely named scratch database (``b03lint_scratch_<random>``) on the server of
+   ``--database-url``, or on a throwaway local cluster (:mod:`b03lint.live.localpg`) when
+   there is none. An existing database is never touched.
+2. ``alembic upgrade REV`` through Alembic's API (``alembic.config.Config`` of the project's
+   ``alembic.ini``, ``alembic.command``), with ``DATABASE_URL`` set for ``env.py``.
+3. Introspection, then two comparisons: with the canonical schema (the contract rules,
+   classified by the drift register as of REV) and with b03lint's static replay at REV
+   (``M001``: the replay is wrong).
+4. Optionally the behavioural probes (``M002``) and the downgrade/upgrade round trip
+   (``M003`` failures, ``M004`` residues); optionally the evidence artefacts.
+
+The scratch database is dropped (its other sessions terminated first) and the local cluster
+stopped on success, on failure, on Ctrl-C and on SIGTERM. Failures of the environment (no
+server, a lost connection, a statement timeout, a missing privilege) are errors (exit 2)
+with one clear, password-free line; a migration that raises is a finding (``M003``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import secrets
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from b03lint.config import Config
+from b03lint.contract import classify, replay_chain
+from b03lint.engine import Result
+from b03lint.findings import Finding, ToolError, sort_findings
+from b03lint.live import LiveError, MigrationFailure, require
+from b03lint.live.compare import Context, contract_findings, load_context, replay_findings
+from b03lint.live.connect import Target, explain
+from b03lint.live.evidence import Evidence, table
+from b03lint.live.introspect import DEFAULT_TIMEOUT_MS, introspect
+from b03lint.live.probes import ProbeOutcome
+from b03lint.live.redact import scrub
+from b03lint.operations import Location
+from b03lint.schema.diff import Deviation
+from b03lint.schema.model import Schema
+
+if TYPE_CHECKING:
+    from b03lint.live.localpg import PostgresCluster
+
+SCRATCH_PREFIX = "b03lint_scratch_"
+_RUNNING_RE = re.compile(r"Running (upgrade|downgrade) (\S+) -> (\S+)")
+
+
+@dataclass
+class Options:
+    url: str | None = None
+    rev: str = "head"
+    schema: str = "public"
+    roundtrip: bool = False
+    #: revisions to round-trip (None: down to ``baseline_revision``, else all)
+    steps: int | None = None
+    probes: bool = False
+    evidence: Path | None = None
+    alembic_ini: Path | None = None
+    statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    verbose: bool = False
+
+
+@dataclass
+class Outcome:
+    result: Result = field(default_factory=Result)
+    #: the scratch database (label, no credentials)
+    database: str = ""
+    revision: str | None = None
+    probes: list[ProbeOutcome] = field(default_factory=list)
+    evidence_files: list[str] = field(default_factory=list)
+    #: scrubbed traceback of the failure, for --debug
+    debug: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.result.to_json()
+        out["mode"] = "rebuild"
+        out["database"] = self.database
+        out["revision"] = self.revision
+        out["probes"] = [
+            {"table": o.probe.table, "column": o.probe.column,
+             "constraint": o.probe.constraint, "value": o.probe.value,
+             "expected": "accepted" if o.probe.allowed else "rejected",
+             "outcome": ("accepted" if o.accepted else "rejected" if o.accepted is False
+                         else "inconclusive"),
+             "error": o.error}
+            for o in self.probes]
+        return out
+
+
+# --------------------------------------------------------------------------- signals
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C (``KeyboardInterrupt``), so that cleanup runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """No interruption while creating or cleaning up: a second Ctrl-C must not leave a
+    database or a server behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+# --------------------------------------------------------------------------- server
+
+
+@contextlib.contextmanager
+def server(url: str | None, ev: Evidence) -> Iterator[Target]:
+    """The server to work on: ``url``'s, or a throwaway local cluster (stopped and removed
+    on exit)."""
+    if url:
+        yield Target.parse(url)
+        return
+    from subprocess import SubprocessError
+
+    from b03lint.live.localpg import PostgresCluster, PostgresClusterError, PostgresUnavailable
+
+    try:
+        cluster = PostgresCluster(tcp=False, create_os_user=False)
+    except PostgresUnavailable as exc:
+        raise LiveError(f"no --database-url and no local PostgreSQL to start: {exc}") from None
+    ev.command(f"initdb + pg_ctl start (throwaway local cluster, {cluster.bindir})")
+    try:
+        with shielded():
+            cluster.start()
+        assert cluster.root is not None
+        ev.note(f"local cluster running in {cluster.root} (socket only)")
+        yield Target.parse(cluster.url("postgres"))
+    except (PostgresClusterError, PostgresUnavailable, OSError, SubprocessError) as exc:
+        raise LiveError(scrub(f"cannot start a local PostgreSQL: {exc}")) from None
+    finally:
+        _stop(cluster, ev)
+
+
+def _stop(cluster: PostgresCluster, ev: Evidence) -> None:
+    with shielded():
+        if cluster.root is not None:
+            ev.command("pg_ctl stop -m immediate (and remove the cluster folder)")
+        cluster.stop()
+
+
+class Scratch:
+    """A scratch database of our own: created only if the name is free, dropped by us."""
+
+    def __init__(self, server: Target, ev: Evidence):
+        self.server = server
+        self.ev = ev
+        self.name = SCRATCH_PREFIX + secrets.token_hex(6)
+        self.created = False
+
+    @property
+    def target(self) -> Target:
+        return self.server.with_dbname(self.name)
+
+    def create(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with self.server.connect() as conn:
+            try:
+                found = conn.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s",
+                                     (self.name,)).fetchone()
+                if found:
+                    raise LiveError(f"database {self.name} already exists on "
+                                    f"{self.server.label()}; b03lint never touches an "
+                                    "existing database")
+                self.ev.command(f"createdb {self.name}")
+                with shielded():
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(
+                        sql.Identifier(self.name)))
+                    self.created = True
+            except psycopg.errors.DuplicateDatabase:
+                raise LiveError(f"database {self.name} already exists on "
+                                f"{self.server.label()}; b03lint never touches an existing "
+                                "database") from None
+            except psycopg.Error as exc:
+                raise explain(exc, f"cannot create the scratch database on "
+                                   f"{self.server.label()}") from None
+
+    def drop(self) -> str | None:
+        """Drop it (terminating its other sessions first); the error message if that
+        failed."""
+        if not self.created:
+            return None
+        import psycopg
+        from psycopg import sql
+
+        with shielded():
+            self.ev.command(f"dropdb {self.name}")
+            last = ""
+            for attempt in range(3):
+                try:
+                    with self.server.connect() as conn:
+                        conn.execute("SELECT pg_catalog.pg_terminate_backend(pid) FROM "
+                                     "pg_catalog.pg_stat_activity WHERE datname = %s AND pid "
+                                     "<> pg_catalog.pg_backend_pid()", (self.name,))
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(self.name)))
+                    self.created = False
+                    return None
+                except LiveError as exc:
+                    last = str(exc)
+                except psycopg.Error as exc:
+                    last = str(explain(exc, "DROP DATABASE"))
+                time.sleep(0.2 * (attempt + 1))
+        message = (f"could not drop the scratch database {self.name} on "
+                   f"{self.server.label()}: {last}; drop it by hand")
+        self.ev.note(message)
+        return scrub(message)
+
+
+# --------------------------------------------------------------------------- alembic
+
+
+def _down_revisions(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+class AlembicRunner:
+    """Alembic's API on one database: ``DATABASE_URL`` is set for ``env.py`` during each
+    command, and everything Alembic and the migrations print is captured into the log."""
+
+    def __init__(self, ini: Path, target: Target, ev: Evidence, ctx: Context):
+        require("alembic")
+        from alembic.config import Config as AlembicConfig
+        from alembic.script import ScriptDirectory
+
+        if not ini.is_file():
+            raise LiveError(f"{ini}: Alembic configuration not found (pass --alembic-ini)")
+        self.ini = ini
+        self.target = target
+        self.ev = ev
+        self.ctx = ctx
+        self.cfg = AlembicConfig(str(ini), stdout=io.StringIO())
+        location = self.cfg.get_main_option("script_location")
+        if location and ":" not in location and not os.path.isabs(location):
+            # relative to the folder of alembic.ini (where `alembic` is run), not our cwd
+            self.cfg.set_main_option("script_location",
+                                     str(ini.parent.resolve() / location).replace("%", "%%"))
+        try:
+            self.script = ScriptDirectory.from_config(self.cfg)
+        except Exception as exc:
+            raise LiveError(scrub(f"{ini}: Alembic cannot read the migration scripts: "
+                                  f"{exc}")) from None
+        files = {}
+        for rev, mf in ctx.project.graph.nodes.items():
+            with contextlib.suppress(OSError):
+                files[os.path.realpath(mf.path)] = rev
+        self.files = files
+        #: commands also go to the round-trip log (guide 6.2) while this is set
+        self.in_roundtrip = False
+
+    def known(self, rev: str) -> bool:
+        try:
+            return self.script.get_revision(rev) is not None
+        except Exception:
+            return False
+
+    def parents(self, rev: str) -> tuple[str, ...]:
+        script = self.script.get_revision(rev)
+        return _down_revisions(script.down_revision if script is not None else None)
+
+    def migrate(self, verb: str, rev: str) -> None:
+        """``alembic upgrade|downgrade rev``; raises :class:`MigrationFailure` when a
+        migration fails, :class:`LiveError` when the environment does."""
+        from alembic import command
+
+        log = self.in_roundtrip
+        self.ev.command(f"DATABASE_URL={self.target.label()} alembic -c {self.ini.name} "
+                        f"{verb} {rev}", roundtrip=log)
+        captured = io.StringIO()
+        old = os.environ.get("DATABASE_URL")
+        os.environ["DATABASE_URL"] = self.target.url()
+        try:
+            with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+                getattr(command, verb)(self.cfg, rev)
+        except Exception as exc:
+            self.ev.output(captured.getvalue(), roundtrip=log)
+            raise self._failure(verb, rev, exc, captured.getvalue()) from None
+        finally:
+            if old is None:
+                os.environ.pop("DATABASE_URL", None)
+            else:
+                os.environ["DATABASE_URL"] = old
+        self.ev.output(captured.getvalue(), roundtrip=log)
+
+    def _failure(self, verb: str, rev: str, exc: BaseException, log: str) -> Exception:
+        import psycopg
+        from alembic.util import CommandError
+
+        db = _db_error(exc)
+        doing = f"alembic {verb} {rev}"
+        if db is not None and _environmental(db):
+            return explain(db, doing)
+        frame = None
+        for fs in traceback.extract_tb(exc.__traceback__):
+            if os.path.realpath(fs.filename) in self.files:
+                frame = fs
+        revision = self.files.get(os.path.realpath(frame.filename)) if frame else None
+        if revision is None:
+            running = _RUNNING_RE.findall(log)
+            if running:
+                kind, old, new = running[-1]
+                revision = new if kind == "upgrade" else old
+        if revision is None and isinstance(exc, CommandError):
+            return LiveError(scrub(f"{doing}: {exc}"))
+        detail = (" ".join(str(db).split()) if isinstance(db, psycopg.Error)
+                  else f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        path = None
+        if revision is not None and revision in self.ctx.project.graph.nodes:
+            path = self.ctx.project.graph.nodes[revision].path
+        return MigrationFailure(verb, rev, revision, scrub(detail), path,
+                                frame.lineno if frame else None)
+
+
+def _db_error(exc: BaseException) -> BaseException | None:
+    """The psycopg error behind ``exc`` (SQLAlchemy wraps it in ``.orig``)."""
+    import psycopg
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, psycopg.Error):
+            return e
+        orig = getattr(e, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None, e.__cause__,
+                 e.__context__]
+    return None
+
+
+def _environmental(err: BaseException) -> bool:
+    """Errors of the environment (exit 2), not of a migration (a finding)."""
+    from psycopg import errors
+
+    if isinstance(err, errors.OperationalError | errors.InsufficientPrivilege):
+        # lost connections, shutdowns, cancels and timeouts, missing privileges
+        return not isinstance(err, errors.LockNotAvailable | errors.DeadlockDetected)
+    return isinstance(err, errors.InterfaceError)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def rebuild(config: Config, opts: Options) -> Outcome:
+    """The whole run; never raises for the environment (errors land in the result),
+    except ``KeyboardInterrupt`` after cleanup."""
+    outcome = Outcome()
+    result = outcome.result
+    ev = Evidence(echo=_stderr() if opts.verbose else None)
+    try:
+        require("psycopg", "alembic")
+        ctx = load_context(config)
+        _Run(config, opts, ctx, outcome, ev).run()
+    except LiveError as exc:
+        result.errors.append(ToolError(scrub(str(exc))))
+        outcome.debug = scrub(traceback.format_exc())
+    finally:
+        result.findings = sort_findings(result.findings)
+        result.errors = [ToolError(scrub(e.message), e.path, e.line, e.column)
+                         for e in result.errors]
+        ev.report = outcome.to_json()
+        if opts.evidence is not None:
+            try:
+                outcome.evidence_files = ev.write(opts.evidence)
+            except OSError as exc:
+                result.errors.append(ToolError(f"cannot write evidence: {exc.strerror}",
+                                               str(opts.evidence)))
+    return outcome
+
+
+def _stderr() -> Any:
+    import sys
+
+    return sys.stderr
+
+
+class _Run:
+    def __init__(self, config: Config, opts: Options, ctx: Context, outcome: Outcome,
+                 ev: Evidence):
+        self.config = config
+        self.opts = opts
+        self.ctx = ctx
+        self.outcome = outcome
+        self.result = outcome.result
+        self.ev = ev
+        self.db: Target | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def add(self, finding: Finding | None) -> None:
+        if finding is not None:
+            self.result.findings.append(finding)
+
+    def snapshot(self) -> Schema:
+        assert self.db is not None
+        import psycopg
+
+        try:
+            with self.db.connect() as conn:
+                return introspect(conn, self.db.label(), schema=self.opts.schema,
+                                  statement_timeout_ms=self.opts.statement_timeout_ms).schema
+        except psycopg.Error as exc:
+            raise explain(exc, f"cannot read the catalog of {self.db.label()}") from None
+
+    def revision_loc(self, revision: str | None, function: str | None = None) -> Location:
+        graph = self.ctx.project.graph
+        if revision is None or revision not in graph.nodes:
+            return Location(str(self.opts.alembic_ini or "alembic.ini"), 1, 0)
+        path = graph.nodes[revision].path
+        line = 1
+        if function is not None:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                text = Path(path).read_text(encoding="utf-8")
+                m = re.search(rf"^def {function}\b", text, re.MULTILINE)
+                if m:
+                    line = text[: m.start()].count("\n") + 1
+        return Location(path, line, 0)
+
+    def failed(self, failure: MigrationFailure) -> None:
+        where = f"{failure.revision}" if failure.revision else "a revision"
+        loc = (Location(failure.path, failure.line, 0) if failure.path and failure.line
+               else self.revision_loc(failure.revision, failure.verb))
+        self.add(self.ctx.finding(
+            "M003", loc, f"alembic {failure.verb} {failure.target} failed in {where}: "
+                         f"{failure.detail}",
+            object=failure.revision, data={"revision": failure.revision,
+                                           "phase": failure.verb}))
+        self.ev.note(f"FAILED: alembic {failure.verb} {failure.target} ({where}): "
+                     f"{failure.detail}", roundtrip=True)
+
+    # ------------------------------------------------------------------ steps
+
+    def run(self) -> None:
+        ctx, opts, result = self.ctx, self.opts, self.result
+        state = ctx.state
+        result.errors.extend(ctx.errors)
+        if state.canonical.schema is None and not result.errors:
+            result.errors.append(ToolError("no canonical schema is configured (set "
+                                           "canonical_sql or canonical_yaml)"))
+        graph = ctx.project.graph
+        try:
+            target = graph.resolve(opts.rev)
+        except KeyError as exc:
+            result.errors.append(ToolError(f"--rev: {exc.args[0]}"))
+            return
+        if target == "base":
+            result.errors.append(ToolError("--rev base: nothing to rebuild"))
+            return
+        if result.errors:
+            return
+        self.outcome.revision = target
+        ini = opts.alembic_ini or self.config.root / "alembic.ini"
+        with interruptible(), contextlib.ExitStack() as stack:
+            srv = stack.enter_context(server(opts.url, self.ev))
+            scratch = Scratch(srv, self.ev)
+            stack.callback(self._drop, scratch)
+            scratch.create()
+            self.db = scratch.target
+            self.outcome.database = self.db.label()
+            runner = AlembicRunner(ini, self.db, self.ev, ctx)
+            if not runner.known(target):
+                raise LiveError(f"Alembic ({ini.name}) does not know revision {target}, which "
+                                f"b03lint read from {graph.nodes[target].path}")
+            self.build(runner, target)
+
+    def _drop(self, scratch: Scratch) -> None:
+        error = scratch.drop()
+        if error:
+            self.result.errors.append(ToolError(error))
+
+    def build(self, runner: AlembicRunner, target: str) -> None:
+        from b03lint.live import roundtrip
+
+        opts = self.opts
+        steps: list[roundtrip.Step] = []
+        refs: dict[str, Schema] = {}
+        try:
+            if opts.roundtrip:
+                baseline = self.config.get("baseline_revision")
+                if baseline:
+                    try:
+                        baseline = self.ctx.project.graph.resolve(str(baseline))
+                    except KeyError:
+                        baseline = None
+                steps = roundtrip.plan(runner.parents, target, opts.steps,
+                                       str(baseline) if baseline else None)
+                refs = roundtrip.build_references(steps, runner.migrate, self.snapshot, self.ev)
+            if target not in refs:
+                runner.migrate("upgrade", target)
+                refs[target] = self.snapshot()
+        except MigrationFailure as failure:
+            self.failed(failure)
+            return
+        live = refs[target]
+        self.ev.note(f"introspected {len(live.tables)} table(s), {len(live.indexes)} "
+                     f"index(es) of schema {opts.schema} at {target}")
+        self.compare(live, target)
+        self.verification()
+        if opts.probes:
+            self.probe(live, target)
+        if opts.roundtrip:
+            self.ev.note(f"round trip of {len(steps)} revision(s): "
+                         f"{', '.join(s.revision for s in steps)}", roundtrip=True)
+            runner.in_roundtrip = True
+            try:
+                residues, failures = roundtrip.walk(steps, refs, runner.migrate, self.snapshot,
+                                                    self.ev)
+            finally:
+                runner.in_roundtrip = False
+            for failed in failures:
+                self.failed(failed)
+            for residue in residues:
+                loc = self.revision_loc(residue.revision, residue.phase)
+                self.add(self.ctx.finding(
+                    "M004", loc, residue.message(), object=residue.objects[0] if len(
+                        residue.objects) == 1 else residue.revision,
+                    data={"revision": residue.revision, "phase": residue.phase,
+                          "objects": residue.objects}))
+
+    def compare(self, live: Schema, target: str) -> None:
+        assert self.db is not None
+        self.result.findings += contract_findings(self.ctx, live, target)
+        replay = replay_chain(self.ctx.project.graph, target, f"replay at {target}")
+        mismatches = replay_findings(self.ctx, live, replay, target, self.db.label())
+        self.result.findings += mismatches
+        self.ev.note(f"live vs canonical and vs the static replay at {target}: "
+                     f"{len(mismatches)} replay difference(s)")
+
+    def probe(self, live: Schema, target: str) -> None:
+        import psycopg
+
+        from b03lint.live import probes
+
+        assert self.db is not None
+        canonical = self.ctx.state.canonical.schema
+        assert canonical is not None
+        history = probes.value_history(self.ctx.project.files)
+        planned = probes.plan(canonical, live, history)
+        self.ev.command(f"behavioural probes: {len(planned)} INSERT(s), each in a savepoint "
+                        "rolled back at once")
+        try:
+            with self.db.connect(autocommit=False) as conn:
+                outcomes = probes.run(conn, planned, live,
+                                      tenant_column=str(self.config.get("tenant_column")),
+                                      statement_timeout_ms=self.opts.statement_timeout_ms)
+        except psycopg.Error as exc:
+            raise explain(exc, f"behavioural probes on {self.db.label()}") from None
+        self.outcome.probes = outcomes
+        self.ev.verification("-- Behavioural probes (guide 3.4): each INSERT in a SAVEPOINT, "
+                             "rolled back at once")
+        for o in outcomes:
+            self.ev.verification("\n".join(o.statements) or "-- (no statement)")
+            self.ev.verification(f"-- => {o.describe()}\n")
+        replay = replay_chain(self.ctx.project.graph, target)
+        state = self.ctx.state
+        for o in outcomes:
+            if o.ok:
+                continue
+            p = o.probe
+            origin = None
+            for schema in (replay.schema, live, canonical):
+                t = schema.tables.get(p.table)
+                con = next((c for c in t.constraints.values()
+                            if c.kind == "check" and c.enum_column == p.column), None) if t else None
+                if con is not None and con.origin is not None:
+                    origin = con.origin
+                    break
+            loc = origin.loc if origin is not None else Location(self.db.label(), 0, 0)
+            if o.accepted is None:
+                message = f"probe inconclusive: {o.describe()}"
+                severity: Any = "warning"
+                note = ""
+            else:
+                verdict = ("allowed value rejected" if p.allowed else
+                           "forbidden value accepted")
+                message = (f"{verdict}: {p.table}.{p.column} = '{p.value}' was "
+                           f"{'accepted' if o.accepted else 'rejected'}; canonical "
+                           f"{p.constraint} {'allows' if p.allowed else 'does not allow'} it")
+                if o.error:
+                    message += f" ({o.error})"
+                item = classify(Deviation("probe", f"{p.table}.{p.column}", message,
+                                          aliases=(p.constraint, f"{p.table}.{p.constraint}")),
+                                state.register, self.ctx.project.graph, target)
+                severity = item.severity
+                note = f" [{item.note}]" if item.note else ""
+            data: dict[str, object] = {"value": p.value, "allowed": p.allowed,
+                                       "outcome": o.describe(), "constraint": p.constraint}
+            if origin is not None and origin.revision:
+                data["revision"] = origin.revision
+            self.add(self.ctx.finding("M002", loc, message + note,
+                                      object=f"{p.table}.{p.column}", severity=severity,
+                                      data=data))
+
+    def verification(self) -> None:
+        """The guide's psql checks (4.4): index definitions, RLS."""
+        assert self.db is not None
+        import psycopg
+
+        try:
+            with self.db.connect() as conn:
+                indexes = conn.execute(
+                    "SELECT tablename, indexname, indexdef FROM pg_catalog.pg_indexes "
+                    "WHERE schemaname = %s ORDER BY tablename, indexname",
+                    (self.opts.schema,)).fetchall()
+                rls = conn.execute(
+                    "SELECT c.relname AS table_name, c.relrowsecurity AS row_security, "
+                    "c.relforcerowsecurity AS force_row_security FROM pg_catalog.pg_class c "
+                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+                    (self.opts.schema,)).fetchall()
+        except psycopg.Error as exc:
+            raise explain(exc, f"verification queries on {self.db.label()}") from None
+        self.ev.verification(f"-- {self.db.label()}: index definitions (INCLUDE columns "
+                             "shown), guide 4.4")
+        self.ev.verification("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE "
+                             f"schemaname = '{self.opts.schema}' ORDER BY 1, 2;")
+        self.ev.verification(table(["tablename", "indexname", "indexdef"], indexes) + "\n")
+        self.ev.verification("-- row level security (enabled and forced), guide 4.3")
+        self.ev.verification("SELECT c.relname AS table_name, c.relrowsecurity AS row_security,"
+                             " c.relforcerowsecurity AS force_row_security FROM pg_class c "
+                             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
+                             f"'{self.opts.schema}' AND c.relkind IN ('r', 'p') ORDER BY 1;")
+        self.ev.verification(table(["table_name", "row_security", "force_row_security"], rls)
+                             + "\n")
