@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Zero-drift confirmation of a live database (implementation guide, section 3.4):
+
+    python scripts/validate-schema-compliance.py \\
+        --database-url postgresql://.../skeldir_b03_recon \\
+        --output artifacts/phase2-validation.json
+
+A thin wrapper over ``b03lint reconcile --database-url URL --output FILE``: the live
+catalog is compared with the canonical schema (read-only), registered drift behaves as in
+``b03lint check``, and the JSON report gets the ``severity`` the guide expects: ``PASS``
+or ``BLOCKING`` (the report's verdict; ``ERROR`` when the comparison could not be done).
+The last line printed is ``severity=<value>``. Exit codes are b03lint's: 0 PASS,
+1 BLOCKING, 2 error. Other arguments (``--schema``, ``--config``, ...) are handed to
+``b03lint reconcile`` unchanged; without ``--database-url``, ``DATABASE_URL`` is used.
+
+b03lint is imported when this interpreter has it (the repository's own copy is found too),
+else the ``b03lint`` executable on PATH or in the repository's ``.venv`` is run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _in_process() -> bool:
+    """Whether this interpreter can run b03lint's live mode itself."""
+    try:
+        import psycopg  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        import b03lint.cli
+    except ImportError:
+        sys.path.insert(0, str(REPO))
+        try:
+            import b03lint.cli  # noqa: F401
+        except ImportError:
+            return False
+    return True
+
+
+def run_b03lint(args: list[str]) -> int:
+    if _in_process():
+        from b03lint.cli import main as b03lint_main
+
+        return b03lint_main(args)
+    for candidate in (shutil.which("b03lint"), REPO / ".venv" / "bin" / "b03lint"):
+        if candidate and Path(candidate).exists():
+            return subprocess.run([str(candidate), *args], check=False).returncode
+    print("error: b03lint is not installed for this Python and not on PATH "
+          "(pip install 'b03lint[live]')", file=sys.stderr)
+    return 2
+
+
+def severity(report: dict[str, object], code: int) -> str:
+    if code == 2 or report.get("errors"):
+        return "ERROR"
+    return str(report.get("verdict") or ("PASS" if code == 0 else "BLOCKING"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="validate-schema-compliance.py",
+        description="Compare a live database with the canonical schema (b03lint reconcile) "
+                    "and write the JSON report with severity PASS or BLOCKING.")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="the database to check (default: $DATABASE_URL)")
+    parser.add_argument("--output", type=Path, metavar="FILE.json",
+                        help="where to write the JSON report (parent folders are created)")
+    known, rest = parser.parse_known_args(argv)
+    url = known.database_url or os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        parser.error("no database: pass --database-url URL or set DATABASE_URL")
+    with tempfile.TemporaryDirectory(prefix="b03lint-compliance-") as tmp:
+        output: Path = known.output or Path(tmp) / "report.json"
+        code = run_b03lint(["reconcile", "--database-url", url, "--output", str(output),
+                            *rest])
+        report: dict[str, object] = {}
+        if output.exists():
+            try:
+                loaded = json.loads(output.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                print(f"{output}: error: cannot read the report: {exc}", file=sys.stderr)
+                return 2
+            if isinstance(loaded, dict):
+                report = loaded
+        value = severity(report, code)
+        if report:
+            report["severity"] = value
+            output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    findings = report.get("findings")
+    blocking = sum(1 for f in (findings if isinstance(findings, list) else [])
+                   if isinstance(f, dict) and f.get("severity") == "blocking")
+    where = f" ({known.output})" if known.output is not None and report else ""
+    print(f"severity={value}: {blocking} blocking divergence(s){where}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
