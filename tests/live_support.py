@@ -54,12 +54,14 @@ def b03(*args: str, env: dict[str, str] | None = None) -> Run:
     return Run(code, out.getvalue(), err.getvalue())
 
 
-def b03_process(*args: str, cwd: Path = ROOT, **kwargs: Any) -> subprocess.Popen[str]:
-    """``b03lint ARGS`` as a child process (for signals), output piped."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+def b03_process(*args: str, cwd: Path = ROOT,
+                env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``b03lint ARGS`` as a child process (for signals), output piped; ``DATABASE_URL``
+    unset unless ``env`` (the whole environment) sets it."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     return subprocess.Popen([sys.executable, "-m", "b03lint", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def copy_example(dest: Path) -> Path:

@@ -1,0 +1,296 @@
+"""Live-mode hardening: passwords never leak (output, errors, --debug, artefacts), and a
+failed connection, a server that goes away, a statement timeout, a missing privilege, Ctrl-C
+and SIGTERM each end with a clear message, the right exit code and no scratch database or
+local server left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from live_support import (
+    HEAD,
+    ROOT,
+    Run,
+    alembic_upgrade,
+    b03,
+    b03_process,
+    copy_example,
+    scratch_databases,
+)
+from pgcluster import PostgresCluster
+
+from b03lint.live.redact import remember, remember_url, scrub
+
+CONFIG = str(ROOT / "pyproject.toml")
+PASSWORD = "Pw-S3cret/with:odd@chars%"
+ROLE = "b03_secret_role"
+
+
+@pytest.fixture(scope="module")
+def secret_role(pg_cluster: PostgresCluster) -> Iterator[str]:
+    """A role with a password (the test cluster trusts local connections, so the password is
+    never checked, but it is in every URL these tests use)."""
+    with pg_cluster.connect() as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {ROLE}")
+        conn.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{PASSWORD}'")
+    yield ROLE
+    with pg_cluster.connect() as conn:
+        conn.execute(f"DROP OWNED BY {ROLE}; DROP ROLE IF EXISTS {ROLE}")
+
+
+def secret_url(cluster: PostgresCluster, dbname: str = "postgres", *,
+               port: int | None = None) -> str:
+    return (f"postgresql://{ROLE}:{quote(PASSWORD, safe='')}@127.0.0.1:"
+            f"{port or cluster.port}/{dbname}")
+
+
+def assert_no_password(*texts: str) -> None:
+    for text in texts:
+        assert PASSWORD not in text
+        assert quote(PASSWORD, safe="") not in text
+        assert "S3cret" not in text
+
+
+def sleeping_example(tmp_path: Path) -> str:
+    """The example plus a revision after the head that sleeps for a minute."""
+    config = copy_example(tmp_path)
+    (tmp_path / "alembic" / "versions" / "202512010000_sleep.py").write_text(f'''"""Sleep."""
+from alembic import op
+
+revision = "202512010000"
+down_revision = "{HEAD}"
+
+
+def upgrade() -> None:
+    op.execute("SELECT pg_sleep(60)")
+
+
+def downgrade() -> None:
+    pass
+''', encoding="utf-8")
+    return str(config)
+
+
+def wait_for_sleep(cluster: PostgresCluster, timeout: float = 60) -> int:
+    """The pid of the backend running the sleeping migration in a scratch database."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with cluster.connect() as conn:
+            row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE "
+                               "'b03lint\\_scratch\\_%' AND query LIKE '%pg_sleep(60)%' "
+                               "AND state = 'active'").fetchone()
+        if row:
+            return int(row[0])
+        time.sleep(0.1)
+    raise AssertionError("the sleeping migration never started")
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+def test_scrub_masks_every_spelling() -> None:
+    remember_url("postgresql://u:hunter2%2Fx@h/db")
+    remember("another-secret")
+    text = scrub("postgresql://u:hunter2%2Fx@h/db failed; password=hunter2/x "
+                 "PGPASSWORD='another-secret' and 'hunter2/x' alone; host=h password = abc")
+    assert "hunter2" not in text and "another-secret" not in text and "abc" not in text
+    assert "postgresql://u:***@h/db" in text
+    assert scrub("plain text, no secrets") == "plain text, no secrets"
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_connection_failure_never_shows_the_password(pg_cluster: PostgresCluster,
+                                                     secret_role: str, tmp_path: Path) -> None:
+    url = secret_url(pg_cluster, "no_such_database")
+    for args in (("reconcile", "--database-url", url), ("reconcile", "--debug"),
+                 ("rebuild", "--database-url", secret_url(pg_cluster, port=1),
+                  "--evidence", str(tmp_path / "ev")),
+                 ("rebuild", "--debug", "--database-url", secret_url(pg_cluster, port=1))):
+        run = b03(*args, "--config", CONFIG, env={"DATABASE_URL": url})
+        assert run.code == 2, run.text
+        assert "error:" in run.text
+        assert_no_password(run.out, run.err)
+        if "reconcile" in args:
+            assert 'database "no_such_database" does not exist' in run.text
+        else:
+            assert "cannot connect to postgresql://127.0.0.1:1/postgres" in run.text
+        if "--debug" in args:
+            assert "Traceback" in run.err
+    for artefact in (tmp_path / "ev").iterdir():
+        assert_no_password(artefact.read_text(encoding="utf-8"))
+
+
+def test_missing_createdb_privilege(pg_cluster: PostgresCluster, secret_role: str,
+                                    tmp_path: Path) -> None:
+    run = b03("rebuild", "--database-url", secret_url(pg_cluster), "--config", CONFIG,
+              "--evidence", str(tmp_path))
+    assert run.code == 2
+    assert "missing privilege: permission denied to create database" in run.out
+    assert_no_password(run.out, run.err,
+                       *(p.read_text(encoding="utf-8") for p in tmp_path.iterdir()))
+    assert scratch_databases(pg_cluster) == []
+
+
+def test_a_successful_run_with_a_password_url(pg_cluster: PostgresCluster, secret_role: str,
+                                              tmp_path: Path) -> None:
+    # superuser: the example's chain cannot run as a plain owner (its FORCE ROW LEVEL
+    # SECURITY policies read app.current_tenant_id, unset during 202511141000's FK check)
+    with pg_cluster.connect() as conn:
+        conn.execute(f"ALTER ROLE {ROLE} SUPERUSER")
+    try:
+        run = b03("rebuild", "--database-url", secret_url(pg_cluster), "--config", CONFIG,
+                  "--probes", "--roundtrip", "--steps", "1", "--evidence", str(tmp_path),
+                  "--verbose")
+    finally:
+        with pg_cluster.connect() as conn:
+            conn.execute(f"ALTER ROLE {ROLE} NOSUPERUSER")
+    assert run.code == 0, run.text
+    assert len(list(tmp_path.iterdir())) == 4
+    assert_no_password(run.out, run.err,
+                       *(p.read_text(encoding="utf-8") for p in tmp_path.iterdir()))
+    assert scratch_databases(pg_cluster) == []
+
+
+def test_statement_timeout(pg_cluster: PostgresCluster) -> None:
+    """A lock held on alembic_version makes the catalog read wait: the timeout ends it."""
+    url = pg_cluster.create_database("timeout_db")
+    try:
+        alembic_upgrade(url, "head")
+        with pg_cluster.connect("timeout_db", autocommit=False) as locker:
+            locker.execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+            run = b03("reconcile", "--database-url", url, "--config", CONFIG,
+                      "--statement-timeout", "300ms")
+            locker.rollback()
+    finally:
+        pg_cluster.drop_database("timeout_db")
+    assert run.code == 2, run.text
+    assert "statement timeout exceeded" in run.out
+    assert "Traceback" not in run.text
+
+
+def test_missing_privilege_on_the_version_table(pg_cluster: PostgresCluster,
+                                                secret_role: str) -> None:
+    url = pg_cluster.create_database("privilege_db")
+    try:
+        alembic_upgrade(url, "head")
+        with pg_cluster.connect("privilege_db") as conn:
+            conn.execute(f"REVOKE ALL ON alembic_version FROM PUBLIC, {ROLE}")
+        run = b03("reconcile", "--database-url", secret_url(pg_cluster, "privilege_db"),
+                  "--config", CONFIG)
+    finally:
+        pg_cluster.drop_database("privilege_db")
+    assert run.code == 2, run.text
+    assert "missing privilege: permission denied for table alembic_version" in run.out
+    assert_no_password(run.out, run.err)
+
+
+def test_session_terminated_mid_run(pg_cluster: PostgresCluster, secret_role: str,
+                                    tmp_path: Path) -> None:
+    """The server side goes away under the migration: exit 2, clear message, no scratch."""
+    config = sleeping_example(tmp_path)
+    with pg_cluster.connect() as conn:
+        conn.execute(f"ALTER ROLE {ROLE} SUPERUSER")  # see test_a_successful_run_...
+    killed: list[int] = []
+
+    def terminate() -> None:
+        pid = wait_for_sleep(pg_cluster)
+        with pg_cluster.connect() as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        killed.append(pid)
+
+    watcher = threading.Thread(target=terminate, daemon=True)
+    watcher.start()
+    try:
+        run: Run = b03("rebuild", "--database-url", secret_url(pg_cluster), "--config", config)
+    finally:
+        watcher.join(timeout=70)
+        with pg_cluster.connect() as conn:
+            conn.execute(f"ALTER ROLE {ROLE} NOSUPERUSER")
+    assert killed, run.text
+    assert run.code == 2, run.text
+    assert "the server went away" in run.out
+    assert "alembic upgrade" in run.out
+    assert_no_password(run.out, run.err)
+    assert scratch_databases(pg_cluster) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_rebuild_drops_the_scratch_database(pg_cluster: PostgresCluster,
+                                                        tmp_path: Path, signum: int) -> None:
+    config = sleeping_example(tmp_path)
+    proc = b03_process("rebuild", "--database-url", pg_cluster.url(), "--config", config)
+    try:
+        wait_for_sleep(pg_cluster)
+        assert len(scratch_databases(pg_cluster)) == 1
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert scratch_databases(pg_cluster) == []
+
+
+def test_interrupted_rebuild_stops_the_local_cluster(pg_cluster: PostgresCluster,
+                                                     tmp_path: Path) -> None:
+    """Without a URL: Ctrl-C during the migration stops and removes the local server."""
+    config = sleeping_example(tmp_path)
+    proc = b03_process("rebuild", "--config", config, "--verbose")
+    assert proc.stderr is not None
+    root = None
+    try:
+        for line in proc.stderr:
+            found = re.search(r"# local cluster running in (\S+) \(socket only\)", line)
+            root = found.group(1) if found else root
+            if "alembic -c alembic.ini upgrade" in line:
+                break
+        assert root is not None and Path(root).exists()
+        time.sleep(1.5)  # into the sleeping migration
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert not Path(root).exists()
+    running = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True,
+                             check=False).stdout
+    assert root not in running
+
+
+def test_missing_live_extra_is_a_clear_error(tmp_path: Path) -> None:
+    """Without psycopg (hidden from the child interpreter), live commands say what to
+    install; `check` does not need it."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('psycopg', 'alembic'):\n"
+        "            raise ImportError('blocked for the test: ' + name)\n"
+        "sys.meta_path.insert(0, _Block())\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    env.pop("DATABASE_URL", None)
+    for command in ("reconcile", "rebuild"):
+        proc = b03_process(command, "--database-url", "postgresql://u:pw-secret-1@h/db",
+                           "--config", CONFIG, env=env)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2, (out, err)
+        assert "install b03lint[live]" in out + err
+        assert "pw-secret-1" not in out + err
+    check = b03_process("check", "--config", CONFIG, env=env)
+    out, err = check.communicate(timeout=120)
+    assert "ModuleNotFoundError" not in err and "blocked for the test" not in err, err
