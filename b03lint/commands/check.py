@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         folder = config.path("migrations")
         if folder is not None and folder.is_dir():
             try:
-                paths = changed_migrations(args.changed_since, folder, Path.cwd())
+                paths = changed_migrations(args.changed_since, folder, config.root)
             except GitError as exc:
                 print(f"error: --changed-since {args.changed_since}: {exc}", file=sys.stderr)
                 return 2
