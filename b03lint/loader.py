@@ -112,6 +112,8 @@ def load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migrat
         parsed = [_parse_and_store(shown, data, key, cache) for _i, shown, data, key in todo]
     for (i, *_rest), mf in zip(todo, parsed, strict=True):
         out[i] = mf
+    if cache is not None:
+        cache.flush()
     return [mf for mf in out if mf is not None]
 
 

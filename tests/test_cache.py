@@ -101,17 +101,26 @@ def _load(root: Path, config: Config | None = None) -> list[MigrationFile]:
     return load_files(_items(root), config or load_config(root))
 
 
-def _entries(root: Path) -> list[Path]:
-    return sorted(p for p in (root / ".b03lint_cache").glob("*/*") if p.is_file())
+def _packs(root: Path) -> list[Path]:
+    return sorted(p for p in (root / ".b03lint_cache").glob("*/pack-*.bin") if p.is_file())
+
+
+def _keys(root: Path) -> set[str]:
+    """Every entry in the cache of ``root``'s configuration, as a fresh run sees it."""
+    cache = Cache.open(load_config(root))
+    assert cache is not None
+    return set(cache._load_index())
 
 
 def test_second_run_reads_the_cache_not_the_files(project: Path, calls: list[str]) -> None:
     first = _load(project)
     assert calls == ["versions/0001_tenants.py", "versions/0002_plan.py"]
-    assert len(_entries(project)) == 2
+    assert len(_packs(project)) == 1  # one file per run, not one per entry
+    assert len(_keys(project)) == 2
     calls.clear()
     second = _load(project)
     assert calls == []
+    assert len(_packs(project)) == 1  # nothing new: nothing written
     assert second == first
     assert [mf.path for mf in second] == ["versions/0001_tenants.py", "versions/0002_plan.py"]
 
@@ -176,33 +185,57 @@ def test_edited_b03lint_source_invalidates(project: Path) -> None:
     pytest.param(lambda data: data[:-1] + bytes([data[-1] ^ 1]), id="one-bit-flipped"),
     pytest.param(lambda data: MAGIC + b"\x00" * 32 + b"not a pickle", id="bad-signature"),
 ])
-def test_a_corrupt_entry_is_ignored_and_rewritten(
+def test_a_corrupt_pack_is_ignored_and_rewritten(
         project: Path, calls: list[str], damage: Callable[[bytes], bytes]) -> None:
     first = _load(project)
-    for entry in _entries(project):
-        entry.write_bytes(damage(entry.read_bytes()))
+    (damaged,) = _packs(project)
+    damaged.write_bytes(damage(damaged.read_bytes()))
     calls.clear()
     assert _load(project) == first
     assert len(calls) == 2
+    assert damaged not in _packs(project)  # removed, and a good pack written instead
+    assert len(_packs(project)) == 1
     calls.clear()
     assert _load(project) == first  # healed: the rewritten entries are good again
     assert calls == []
 
 
-def test_an_unreadable_entry_is_a_miss(project: Path, calls: list[str]) -> None:
+def test_an_unreadable_pack_is_a_miss(project: Path, calls: list[str]) -> None:
     first = _load(project)
-    for entry in _entries(project):
-        entry.unlink()
-        entry.mkdir()  # reading it fails with IsADirectoryError; replacing it fails too
+    for pack in _packs(project):
+        pack.unlink()
+        pack.mkdir()  # reading it fails with IsADirectoryError
     calls.clear()
     assert _load(project) == first
     assert len(calls) == 2
+    calls.clear()
+    assert _load(project) == first
+    assert calls == []
+
+
+def test_an_entry_that_does_not_unpickle_is_recomputed(project: Path,
+                                                       calls: list[str]) -> None:
+    first = _load(project)
+    cache = Cache.open(load_config(project))
+    assert cache is not None
+    for key in cache._load_index():
+        cache.store_bytes(key, b"\x80\x05not a pickle")
+    cache.flush()
+    calls.clear()
+    assert _load(project) == first
+    assert len(calls) == 2
+    calls.clear()
+    assert _load(project) == first
+    assert calls == []
 
 
 def test_a_pickle_signed_by_someone_else_is_never_loaded(project: Path,
                                                          calls: list[str]) -> None:
     """A cache folder committed to a repository must not run code when unpickled."""
     _load(project)
+    keys = _keys(project)
+    for pack in _packs(project):
+        pack.unlink()
     config = load_config(project)
     stranger = Cache(project / ".b03lint_cache", salt_for(config), b"s" * 32)
     marker = project / "pwned"
@@ -211,8 +244,10 @@ def test_a_pickle_signed_by_someone_else_is_never_loaded(project: Path,
         def __reduce__(self) -> tuple[object, ...]:
             return (os.system, (f"touch {marker}",))
 
-    for entry in _entries(project):
-        stranger.store(entry.name, Evil())
+    for key in keys:
+        stranger.store(key, Evil())
+    stranger.flush()
+    assert len(_packs(project)) == 1
     calls.clear()
     _load(project)
     assert not marker.exists()
@@ -294,13 +329,13 @@ def test_two_runs_writing_the_same_cache_at_once(tmp_path: Path) -> None:
         report = json.loads(outs[0][0])
         assert report["verdict"] == "PASS"
         assert report["summary"]["files"] == 150
-        entries = list((root / ".b03lint_cache").glob("*/*"))
-        assert not [e for e in entries if e.name.startswith(".tmp-")]
-        assert len(entries) == 151  # 150 migrations and the parsed canonical SQL
-        for entry in entries:
-            entry.write_bytes(entry.read_bytes()[:10])  # and heal again next time
-    for entry in (root / ".b03lint_cache").glob("*/*"):
-        entry.unlink()
+        files = list((root / ".b03lint_cache").glob("*/*"))
+        assert not [f for f in files if f.name.startswith(".tmp-")]
+        assert len(_keys(root)) == 151  # 150 migrations and the parsed canonical SQL
+        for pack in _packs(root):
+            pack.write_bytes(pack.read_bytes()[:10])  # and heal again next time
+    for pack in _packs(root):
+        pack.unlink()
     cold = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     warm = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert cold.stdout == warm.stdout == outs[0][0]
@@ -331,3 +366,33 @@ def test_the_parsed_canonical_schema_is_cached(project: Path,
     third = canonical.load(config)
     assert len(parsed) == 2
     assert third.sql is not None and "plan" in third.sql.tables["tenants"].columns
+
+
+def test_packs_are_compacted(project: Path, calls: list[str]) -> None:
+    """Edits leave stale entries and one pack per run; the packs stay few and the stale
+    entries go."""
+    import b03lint.cache as cache_module
+
+    second = project / "versions" / "0002_plan.py"
+    for i in range(cache_module.MAX_PACKS + 3):
+        second.write_text(SECOND + f"# edit {i}\n")
+        _load(project)
+        assert len(_packs(project)) <= cache_module.MAX_PACKS
+    keys = _keys(project)
+    assert len(keys) < cache_module.MAX_PACKS + 2
+    calls.clear()
+    _load(project)
+    assert calls == []
+
+
+def test_stale_entries_are_dropped_when_they_are_the_majority(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import b03lint.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MIN_STALE", 1)
+    _load(project)
+    second = project / "versions" / "0002_plan.py"
+    for i in range(4):
+        second.write_text(SECOND + f"# edit {i}\n")
+        _load(project)
+    assert len(_keys(project)) <= 4  # the 2 live entries, and at most 2 stale ones
