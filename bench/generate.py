@@ -29,6 +29,7 @@ import argparse
 import random
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,9 @@ STATUS_SETS = (
     ("draft", "sent", "paid", "void"),
     ("queued", "running", "done", "failed", "cancelled"),
 )
+#: what a revision kind returns: slug, title, why, upgrade body, downgrade body, and
+#: whether it uses ``postgresql.`` types
+Made = tuple[str, str, str, list[str], list[str], bool]
 POLICY_USING = "tenant_id = current_setting('app.current_tenant_id')::uuid"
 
 
@@ -148,7 +152,7 @@ class Chain:
 
     # ----------------------------------------------------------------- revision kinds
 
-    def create_table(self) -> tuple[str, str, str, list[str], list[str], bool]:
+    def create_table(self) -> Made:
         k = len(self.tables) + 1
         noun = NOUNS[k % len(NOUNS)]
         name = f"{noun}s_{k:04d}"
@@ -218,7 +222,7 @@ class Chain:
                f"A lookup table of {noun}s shared by every tenant")
         return f"create_{name}", f"Create {name}", why, body, down, True
 
-    def add_column(self) -> tuple[str, str, str, list[str], list[str], bool]:
+    def add_column(self) -> Made:
         t = self.pick_table()
         variants = [
             ("text", "sa.Text()", True, None, None),
@@ -228,8 +232,9 @@ class Chain:
             ("numeric(12,2)", "sa.Numeric(precision=12, scale=2)", True, None, None),
             ("boolean", "sa.Boolean()", False, "false", 'sa.text("false")'),
         ]
-        body, down = [], []
-        names = []
+        body: list[str] = []
+        down: list[str] = []
+        names: list[str] = []
         for _ in range(self.rng.randint(1, 3)):
             sql, py, nullable, dsql, dpy = self.rng.choice(variants)
             col = Column(self.fresh(t, "attr"), sql, py, nullable=nullable,
@@ -241,7 +246,7 @@ class Chain:
         return (f"add_{'_'.join(names)}_to_{t.name}", f"Add {', '.join(names)} to {t.name}",
                 f"Reporting reads {', '.join(names)} of {t.name}", body, down, False)
 
-    def create_index(self) -> tuple[str, str, str, list[str], list[str], bool]:
+    def create_index(self) -> Made:
         t = self.pick_table(tenant_only=True)
         name = f"ix_{t.name}_{self.fresh(t, 'perf')}"
         include = [c.name for c in t.columns if c.name in ("amount_cents", "name")]
@@ -271,7 +276,7 @@ class Chain:
                 f"The dashboard filters {t.name} by tenant and status, newest first",
                 body, down, False)
 
-    def batch(self) -> tuple[str, str, str, list[str], list[str], bool]:
+    def batch(self) -> Made:
         t = self.pick_table()
         col = Column(self.fresh(t, "code"), "varchar(32)", "sa.String(length=32)",
                      nullable=False, default_sql="'none'", default_py="'none'")
@@ -294,7 +299,7 @@ class Chain:
         return (f"batch_{t.name}_{col.name}", f"Add {col.name} to {t.name} in a batch",
                 f"Imports need a {col.name} on {t.name}", body, down, False)
 
-    def check(self) -> tuple[str, str, str, list[str], list[str], bool]:
+    def check(self) -> Made:
         t = self.pick_table()
         name = f"ck_{t.name}_status_valid"
         if any(n == name for n, _ in t.checks):
@@ -309,7 +314,7 @@ class Chain:
                 f"{t.name}.status only takes the values the state machine knows", body, down,
                 False)
 
-    def execute_sql(self) -> tuple[str, str, str, list[str], list[str], bool]:
+    def execute_sql(self) -> Made:
         t = self.pick_table(tenant_only=True)
         col = Column(self.fresh(t, "score"), "numeric(6,3)", "", nullable=True)
         t.columns.append(col)
@@ -335,7 +340,8 @@ class Chain:
     # ----------------------------------------------------------------- the chain
 
     def build(self) -> None:
-        kinds = [self.add_column, self.create_index, self.batch, self.check, self.execute_sql]
+        kinds: list[Callable[[], Made]] = [self.add_column, self.create_index, self.batch,
+                                           self.check, self.execute_sql]
         head = None
         i = 0
         while len(self.revisions) < self.n:
@@ -356,15 +362,15 @@ class Chain:
             head = self._add(make, (head,) if head else ())
             i += 1
 
-    def _kind(self, kinds: list) -> object:  # type: ignore[type-arg]
+    def _kind(self, kinds: list[Callable[[], Made]]) -> Callable[[], Made]:
         return self.rng.choice(kinds)
 
     def _folder(self) -> str:
         k = len(self.revisions)
         return f"part_{k // 250:03d}/batch_{(k // 50) % 5}"
 
-    def _add(self, make: object, parents: tuple[str, ...]) -> str:
-        slug, title, why, body, down, pg = make()  # type: ignore[operator]
+    def _add(self, make: Callable[[], Made], parents: tuple[str, ...]) -> str:
+        slug, title, why, body, down, pg = make()
         rev = Revision(self.new_rev_id(), parents, slug[:60], title, why, body, down,
                        self._folder(), pg or any("postgresql." in line for line in body))
         self.revisions.append(rev)

@@ -61,12 +61,17 @@ def child_env() -> dict[str, str]:
 @dataclass
 class Sample:
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
     codes: list[int] = field(default_factory=list)
 
     @property
     def ms(self) -> float:
         return statistics.median(self.seconds) * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.median(self.cpu) * 1000
 
     @property
     def rss_mb(self) -> float:
@@ -77,9 +82,10 @@ class Sample:
         return len(self.seconds)
 
 
-def run_once(cmds: Sequence[Sequence[str]], cwd: Path) -> tuple[float, int, int]:
+def run_once(cmds: Sequence[Sequence[str]], cwd: Path) -> tuple[float, float, int, int]:
     """Run a pipeline (``cmds[0] | cmds[1] | ...``, output discarded); return wall seconds,
-    peak RSS (KiB, largest process) and the first command's exit code."""
+    CPU seconds (user + system, every process and its workers), peak RSS (KiB, largest
+    process) and the first command's exit code."""
     env = child_env()
     start = time.perf_counter()
     procs: list[subprocess.Popen[bytes]] = []
@@ -94,13 +100,15 @@ def run_once(cmds: Sequence[Sequence[str]], cwd: Path) -> tuple[float, int, int]
         procs.append(p)
         stdin = p.stdout  # type: ignore[assignment]
     rss = 0
+    cpu = 0.0
     codes = []
     for p in procs:
         _pid, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         codes.append(p.returncode)
         rss = max(rss, usage.ru_maxrss)
-    return time.perf_counter() - start, rss, codes[0]
+        cpu += usage.ru_utime + usage.ru_stime
+    return time.perf_counter() - start, cpu, rss, codes[0]
 
 
 def measure(cmds: Sequence[Sequence[str]], cwd: Path, repeat: int,
@@ -109,8 +117,9 @@ def measure(cmds: Sequence[Sequence[str]], cwd: Path, repeat: int,
     for i in range(repeat):
         if before is not None:
             before(i)
-        seconds, rss, code = run_once(cmds, cwd)
+        seconds, cpu, rss, code = run_once(cmds, cwd)
         sample.seconds.append(seconds)
+        sample.cpu.append(cpu)
         sample.rss_kb.append(rss)
         sample.codes.append(code)
     return sample
@@ -134,12 +143,13 @@ class Row:
 
     def cells(self) -> list[str]:
         s = self.sample
-        return [self.what, self.n, f"{s.ms:,.0f}" if s else "", str(s.runs) if s else "",
+        return [self.what, self.n, f"{s.ms:,.0f}" if s else "",
+                f"{s.cpu_ms:,.0f}" if s else "", str(s.runs) if s else "",
                 f"{s.rss_mb:,.0f}" if s else "", self.extra, self.target, self.verdict]
 
 
-HEADER = ["measurement", "revisions", "median ms", "runs", "peak RSS MB", "derived",
-          "target", "verdict"]
+HEADER = ["measurement", "revisions", "median wall ms", "median CPU ms", "runs",
+          "peak RSS MB", "derived", "target", "verdict"]
 
 
 def verdict(ok: bool) -> str:
@@ -210,10 +220,12 @@ def bench(sizes: list[int], quick: bool, workdir: Path) -> tuple[list[Row], list
     for n in sizes:
         root = roots[n]
         k = repeats(n, quick)
+        def empty_cache(_i: int, root: Path = root) -> None:
+            clear_cache(root)
+
         for jobs in (1, 2):
-            s = measure([[b03, "check", "--jobs", str(jobs)]], root, k,
-                        before=lambda _i, root=root: clear_cache(root))
-            results[(n, f"cold{jobs}")] = s
+            results[(n, f"cold{jobs}")] = measure([[b03, "check", "--jobs", str(jobs)]], root,
+                                                  k, before=empty_cache)
         run_once([[b03, "check"]], root)
         for jobs in (1, 2):
             results[(n, f"warm{jobs}")] = measure([[b03, "check", "--jobs", str(jobs)]],
