@@ -34,8 +34,15 @@ CONTRADICTIONS = frozenset({
     "constraint-name", "constraint-differs", "enum-values", "index-name", "index-shape",
     "policy-differs",
 })
-#: revisions beyond which the per-revision scan is skipped (marks then come from the
-#: analysis at head and the drift register's ``revisions``)
+#: operations that only add to the schema: a revision made of these alone cannot remove
+#: a contradiction, so the scan need not look just before it
+ADDITIVE = frozenset({
+    "create_table", "add_column", "create_index", "add_constraint", "create_policy",
+    "enable_rls", "force_rls", "create_enum_type", "alter_enum_add_value", "create_schema",
+    "data_change", "other_statement", "validate_constraint",
+})
+#: most revisions the scan diffs at (beyond, marks come from the analysis at head and the
+#: drift register's ``revisions`` only)
 SCAN_LIMIT = 400
 
 
@@ -114,9 +121,10 @@ def _mark(project: Project, view: GraphView, scan_limit: int) -> None:
             add(dev.actual.revision, dev.kind, dev.object, c.entry.id if c.entry else None,
                 True)
     canonical = state.canonical.schema
-    if canonical is not None and len(graph.order) <= scan_limit:
+    checkpoints = scan_points(graph)
+    if canonical is not None and len(checkpoints) <= scan_limit:
         tenant = str(project.config.get("tenant_column"))
-        for rev in graph.order:
+        for rev in checkpoints:
             replay = replay_chain(graph, rev)
             for dev in diff(replay.schema, canonical, tenant_column=tenant,
                             unknown_tables=replay.unknown_tables):
@@ -136,6 +144,19 @@ def _mark(project: Project, view: GraphView, scan_limit: int) -> None:
                     add(rev, "registered", entry.object, entry.id, entry.status == "open")
     for mark in found.values():
         view.marks.setdefault(mark.revision, []).append(mark)
+
+
+def scan_points(graph: RevisionGraph) -> list[str]:
+    """The revisions to diff at to find every contradiction the chain ever had: the
+    parents of each revision that may remove or change something (a contradiction present
+    anywhere survives until such a revision), in graph order. The heads are covered by
+    the analysis at head."""
+    points: set[str] = set()
+    for rev in graph.order:
+        ops = graph.nodes[rev].upgrade_ops
+        if any(op.kind not in ADDITIVE for op in ops) or not graph.nodes[rev].readable:
+            points.update(graph.parents.get(rev, ()))
+    return [rev for rev in graph.order if rev in points]
 
 
 # --------------------------------------------------------------------------- text
