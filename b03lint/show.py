@@ -1035,8 +1035,11 @@ def render_text(r: ShowResult) -> str:
         else ""
     out = [f"{ref.kind} {ref.name}{table}", ""]
 
+    configured = r.canonical_sql_path is not None or r.canonical_yaml_path is not None
     out.append("Canonical truth")
-    if not r.in_canonical:
+    if not configured:
+        out.append("  no canonical schema is configured (canonical_sql, canonical_yaml)")
+    elif not r.in_canonical:
         out.append("  not in the canonical schema")
     governing = r.canonical_sql or r.canonical_yaml
     for f in governing:
@@ -1074,8 +1077,8 @@ def render_text(r: ShowResult) -> str:
         note = f" [{d.note}]" if d.note else ""
         out.append(f"  {d.severity}: {d.message}{canon}{where}{note}")
     if not r.deviations:
-        out.append("  none: the chain matches the canonical schema" if r.in_canonical
-                   or not r.exists else "  none")
+        out.append("  none: no canonical schema to compare with" if not configured
+                   else "  none: the chain matches the canonical schema")
     out.append("")
 
     out.append("Drift register")

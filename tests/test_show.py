@@ -320,6 +320,7 @@ def test_text_output_without_canonical_or_register(tmp_path: Path,
     assert main(["show", "ix_t_id"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("index ix_t_id on table t\n")
-    assert "not in the canonical schema" in out
+    assert "no canonical schema is configured" in out
+    assert "none: no canonical schema to compare with" in out
     assert "b1  versions/b1.py:11: create index ix_t_id on t (id)" in out
     assert "Drift register\n  no entry" in out
