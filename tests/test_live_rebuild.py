@@ -214,3 +214,21 @@ def test_unknown_revision_is_an_error(pg_cluster: PostgresCluster) -> None:
     run = rebuild(pg_cluster, "--rev", "nope")
     assert run.code == 2
     assert "unknown revision 'nope'" in run.out
+
+
+def test_an_env_py_that_ignores_database_url_is_caught(pg_cluster: PostgresCluster,
+                                                      tmp_path: Path) -> None:
+    """Alembic must have migrated the scratch database, not the one env.py hard-codes."""
+    config = copy_example(tmp_path)
+    decoy = pg_cluster.create_database("decoy_db")
+    env_py = tmp_path / "alembic" / "env.py"
+    source = env_py.read_text(encoding="utf-8")
+    env_py.write_text(source.replace(
+        "    url = database_url()\n    if url is None:",
+        f"    url = sqlalchemy_url({decoy!r})\n    if url is None:"), encoding="utf-8")
+    try:
+        run = rebuild(pg_cluster, config=str(config))
+    finally:
+        pg_cluster.drop_database("decoy_db")
+    assert run.code == 2, run.text
+    assert "alembic did not write to the scratch database" in run.out

@@ -21,7 +21,7 @@ from b03lint.findings import Finding, ToolError
 from b03lint.operations import Location, Severity
 from b03lint.rules.base import Rule
 from b03lint.rules.contract import ContractRule
-from b03lint.rules.registry import Registry, default_registry
+from b03lint.rules.registry import Registry, RegistryError, build_registry
 from b03lint.schema.diff import Deviation, diff
 from b03lint.schema.model import Schema
 from b03lint.schema.replay import Replay
@@ -62,13 +62,17 @@ class Context:
 
 
 def load_context(config: Config, rev: str | None = None) -> Context:
-    """Read the chain (statically) and the rule configuration; the contract is computed
-    on first use. A configuration the rules cannot use raises :class:`ConfigError`."""
+    """Read the chain (statically) and the rules of the run (built-ins, project rules, rule
+    packs, as ``check`` has them); the contract is computed on first use. A configuration
+    the rules cannot use raises :class:`ConfigError`."""
     from b03lint.config import ConfigError
     from b03lint.loader import load_files
 
     errors: list[ToolError] = []
-    registry = default_registry()
+    try:
+        registry = build_registry(config)
+    except RegistryError as exc:
+        raise ConfigError(str(exc), exc.path, exc.line) from None
     try:
         ruleset = RuleSet.from_config(registry, config)
     except (KeyError, ValueError) as exc:

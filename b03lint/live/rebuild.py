@@ -273,6 +273,10 @@ class AlembicRunner:
             # relative to the folder of alembic.ini (where `alembic` is run), not our cwd
             self.cfg.set_main_option("script_location",
                                      str(ini.parent.resolve() / location).replace("%", "%%"))
+        # for env.py files that read sqlalchemy.url instead of DATABASE_URL
+        driver_url = "postgresql+psycopg" + target.url().removeprefix("postgresql")
+        self.cfg.set_main_option("sqlalchemy.url", driver_url.replace("%", "%%"))
+        self.verified = False
         try:
             self.script = ScriptDirectory.from_config(self.cfg)
         except Exception as exc:
@@ -319,6 +323,26 @@ class AlembicRunner:
             else:
                 os.environ["DATABASE_URL"] = old
         self.ev.output(captured.getvalue(), roundtrip=log)
+        if verb == "upgrade" and not self.verified:
+            self._verify_target()
+
+    def _verify_target(self) -> None:
+        """Alembic must have written to the scratch database: an env.py that takes its URL
+        from elsewhere would have migrated another database."""
+        import psycopg
+
+        try:
+            with self.target.connect() as conn:
+                found = conn.execute("SELECT count(*) FROM pg_catalog.pg_class WHERE relname "
+                                     "= 'alembic_version' AND relkind IN ('r', 'p')").fetchone()
+        except psycopg.Error as exc:
+            raise explain(exc, f"cannot read {self.target.label()}") from None
+        if not found or not found[0]:
+            raise LiveError(f"alembic did not write to the scratch database "
+                            f"{self.target.label()}: its env.py must take the database from "
+                            "DATABASE_URL (or sqlalchemy.url), and the version table must be "
+                            "alembic_version")
+        self.verified = True
 
     def _failure(self, verb: str, rev: str, exc: BaseException, log: str) -> Exception:
         import psycopg
