@@ -68,7 +68,13 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
     """Paths relative to the working directory when below it, as ruff prints them."""
     cwd = cwd or Path.cwd()
     try:
-        return path.resolve().relative_to(cwd.resolve()).as_posix()
+        real = path.resolve(strict=True)
+    except (RuntimeError, OSError):
+        # missing, a dangling symlink or a symlink loop (RuntimeError before Python 3.13):
+        # name the link itself, not where it points
+        real = path.absolute().parent.resolve() / path.name
+    try:
+        return real.relative_to(cwd.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -212,7 +218,9 @@ def lint(
     chain_paths: dict[str, Path] = {}
     folder = config.path("migrations")
     if folder is None or not folder.is_dir():
-        errors.append(ToolError("migrations folder not found (set `migrations` in "
+        what = ("is not a folder" if folder is not None and folder.exists()
+                else "folder not found")
+        errors.append(ToolError(f"migrations {what} (set `migrations` in "
                                 "[tool.b03lint] or pass --migrations)",
                                 display_path(folder) if folder else None))
     else:

@@ -57,22 +57,42 @@ def parse(text: str, path: str, max_bytes: int = 20_000_000) -> Node:
                 raise YamlError("YAML anchors and aliases are not allowed in this file", path,
                                 mark.line + 1 if mark else None)
         root = yaml.compose(text, Loader=_Loader)
+        if root is None:
+            return Node(None, 1, "")
+        # constructing scalars can fail too (an unknown tag, a ``<<`` merge key)
+        return _convert(root, path, "", _Loader(""))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlError(f"invalid YAML: {exc.problem or exc}", path,
                         mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, ...)
+        line = text.count("\n", 0, exc.position) + 1 if exc.position is not None else None
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        raise YamlError(f"invalid YAML: {exc.reason} ({shown})", path, line) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}", path) from None
-    if root is None:
-        return Node(None, 1, "")
-    return _convert(root, path, "", _Loader(""))
 
 
-def _convert(node: yaml.Node, path: str, where: str, loader: Any) -> Node:
+#: deepest nesting of mappings and lists accepted (our formats need a handful of levels;
+#: a deeper document is refused before it can exhaust the interpreter's stack)
+MAX_DEPTH = 64
+
+
+def _convert(node: yaml.Node, path: str, where: str, loader: Any, depth: int = 0) -> Node:
     line = node.start_mark.line + 1
+    if depth > MAX_DEPTH:
+        raise YamlError(f"the document is nested more than {MAX_DEPTH} levels deep", path,
+                        line, where if len(where) <= 60 else where[:57] + "...")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise YamlError("YAML merge keys (<<) are not allowed in this file", path,
+                                key_node.start_mark.line + 1, where)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError("a mapping key must be a plain value, not a list or mapping",
+                                path, key_node.start_mark.line + 1, where)
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 key = str(key)
@@ -80,12 +100,12 @@ def _convert(node: yaml.Node, path: str, where: str, loader: Any) -> Node:
                 raise YamlError(f"duplicate key {key!r}", path, key_node.start_mark.line + 1,
                                 where)
             child = f"{where}.{key}" if where else key
-            converted = _convert(value_node, path, child, loader)
+            converted = _convert(value_node, path, child, loader, depth + 1)
             # a mapping entry is located at its key, where an author looks for it
             out[key] = Node(converted.value, key_node.start_mark.line + 1, child)
         return Node(out, line, where)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(item, path, f"{where}[{i}]", loader)
+        return Node([_convert(item, path, f"{where}[{i}]", loader, depth + 1)
                      for i, item in enumerate(node.value)], line, where)
     return Node(loader.construct_object(node, deep=True), line, where)
 

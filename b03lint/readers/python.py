@@ -1019,6 +1019,16 @@ class _Reader:
                         )
                     )
                     continue
+                # known only at run time: the file cannot be placed in the chain, so the
+                # chain-wide checks would silently run without it
+                mf.diagnostics.append(
+                    Diagnostic(
+                        code="I005",
+                        message="migration has no literal `revision` identifier: the file "
+                        "cannot be placed in the chain, which is checked without it",
+                        loc=loc,
+                    )
+                )
             else:
                 ids = self._id_tuple(value)
                 if name == "down_revision":

@@ -81,5 +81,7 @@ def summary(result: Result) -> str:
     hidden = "".join(f", {n} {what}" for n, what in (
         (result.suppressed, "suppressed"), (result.baselined, "accepted by the baseline"))
         if n)
-    return (f"{result.verdict}: {', '.join(parts)} in {result.files} file(s) "
+    # never "PASS" when something could not be read or checked (exit code 2)
+    verdict = "ERROR" if result.errors else result.verdict
+    return (f"{verdict}: {', '.join(parts)} in {result.files} file(s) "
             f"({result.operations} operation(s) checked{unresolved}{hidden}){tail}")
