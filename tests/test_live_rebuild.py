@@ -232,3 +232,18 @@ def test_an_env_py_that_ignores_database_url_is_caught(pg_cluster: PostgresClust
         pg_cluster.drop_database("decoy_db")
     assert run.code == 2, run.text
     assert "alembic did not write to the scratch database" in run.out
+
+
+def test_roundtrip_goes_down_to_the_baseline_revision(pg_cluster: PostgresCluster,
+                                                      tmp_path: Path) -> None:
+    config = copy_example(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[tool.b03lint]\n",
+                                   f'[tool.b03lint]\nbaseline_revision = "{PRE_RECONCILIATION}"\n',
+                                   1), encoding="utf-8")
+    evidence = tmp_path / "evidence"
+    run = rebuild(pg_cluster, "--roundtrip", "--evidence", str(evidence), config=str(config))
+    assert run.code == 0, run.text
+    log = (evidence / "phase5-downgrade.log").read_text(encoding="utf-8")
+    assert f"# round trip of 2 revision(s): {HEAD}, {PRE_RECONCILIATION}" in log
+    assert log.count("alembic -c alembic.ini downgrade") == 2
