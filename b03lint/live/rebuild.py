@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -119,18 +120,25 @@ def interruptible() -> Iterator[None]:
 
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
-    """No interruption while creating or cleaning up: a second Ctrl-C must not leave a
-    database or a server behind."""
+    """Ctrl-C and SIGTERM wait while creating or cleaning up (a second Ctrl-C must not
+    leave a database or a server behind); they take effect right after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    caught: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    old_int = signal.signal(signal.SIGINT, defer)
+    old_term = signal.signal(signal.SIGTERM, defer)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        if caught and sys.exc_info()[0] is None:
+            raise KeyboardInterrupt
 
 
 # --------------------------------------------------------------------------- server
@@ -153,13 +161,13 @@ def server(url: str | None, ev: Evidence) -> Iterator[Target]:
         raise LiveError(f"no --database-url and no local PostgreSQL to start: {exc}") from None
     ev.command(f"initdb + pg_ctl start (throwaway local cluster, {cluster.bindir})")
     try:
-        with shielded():
-            cluster.start()
-        assert cluster.root is not None
+        try:
+            with shielded():
+                cluster.start()
+        except (PostgresClusterError, PostgresUnavailable, OSError, SubprocessError) as exc:
+            raise LiveError(scrub(f"cannot start a local PostgreSQL: {exc}")) from None
         ev.note(f"local cluster running in {cluster.root} (socket only)")
         yield Target.parse(cluster.url("postgres"))
-    except (PostgresClusterError, PostgresUnavailable, OSError, SubprocessError) as exc:
-        raise LiveError(scrub(f"cannot start a local PostgreSQL: {exc}")) from None
     finally:
         _stop(cluster, ev)
 
@@ -433,8 +441,6 @@ def rebuild(config: Config, opts: Options) -> Outcome:
 
 
 def _stderr() -> Any:
-    import sys
-
     return sys.stderr
 
 
