@@ -174,3 +174,17 @@ def test_replay_conflict_points_at_the_failing_line(example: Path) -> None:
     found = _new_blocking(example)
     assert [f["code"] for f in found] == ["C013"]
     assert "no_such does not exist" in found[0]["message"]
+
+
+def test_check_written_inline_or_at_table_level_is_the_same_constraint() -> None:
+    from b03lint.readers.sql import read_sql
+    from b03lint.schema.diff import diff
+    from b03lint.schema.replay import fold
+
+    inline = fold([(None, read_sql("CREATE TABLE t (amount numeric CONSTRAINT "
+                                   "t_amount_check CHECK (amount > 0));", path="a.sql")
+                   .operations)], "a").schema
+    table_level = fold([(None, read_sql("CREATE TABLE t (amount numeric);\nALTER TABLE t ADD "
+                                        "CONSTRAINT t_amount_check CHECK (amount > 0);",
+                                        path="b.sql").operations)], "b").schema
+    assert diff(inline, table_level) == [] and diff(table_level, inline) == []

@@ -930,3 +930,16 @@ def test_helpers_agree_with_the_postgres_catalog(pg_database: str) -> None:
     written_score = [c for c in create.constraints if c.kind == "check" and c.name is None]
     assert normalize_expression(score_check) == normalize_expression(
         written_score[0].expression or "")
+
+
+def test_create_table_as_is_unresolved_not_silently_skipped() -> None:
+    """A table built from a query has columns nobody wrote down: the replay must treat it
+    as unknown, not miss it (found by the live comparison)."""
+    from b03lint.operations import OtherStatement, Unresolved
+    from b03lint.readers.sql import read_sql
+
+    ops = read_sql("CREATE TABLE snap AS SELECT 1 AS a;\nSELECT 2 INTO snap2;\n"
+                   "CREATE MATERIALIZED VIEW mv AS SELECT 1;", path="t.sql").operations
+    assert [(type(o), getattr(o, "table", None)) for o in ops] == [
+        (Unresolved, "snap"), (Unresolved, "snap2"), (OtherStatement, None)]
+    assert ops[1].loc.line == 2

@@ -1162,6 +1162,14 @@ class _Reader:
             return ops
         if isinstance(node, ast.DoStmt):
             return self.do_block(node, loc)
+        into = getattr(node, "into", None) or getattr(node, "intoClause", None)
+        if (isinstance(node, ast.CreateTableAsStmt | ast.SelectStmt) and into is not None
+                and isinstance(getattr(into, "rel", None), ast.RangeVar)
+                and getattr(node, "objtype", None) != enums.ObjectType.OBJECT_MATVIEW):
+            # a table whose columns come from a query: its shape is not known statically
+            return [Unresolved(reason="CREATE TABLE ... AS / SELECT INTO: the table's columns "
+                                      "come from a query", table=_rv_qual(into.rel),
+                               **kw)]
         relation = getattr(node, "relation", None)
         other_table = _rv_qual(relation) if isinstance(relation, ast.RangeVar) else None
         return [OtherStatement(statement=type(node).__name__, table=other_table, **kw)]

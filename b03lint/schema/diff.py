@@ -79,7 +79,9 @@ def _index_shape(idx: Index) -> tuple[Any, ...]:
 
 def _constraint_shape(c: Constraint) -> tuple[Any, ...]:
     ref = c.references
-    return (c.kind, c.columns,
+    # a CHECK is its expression: written inline it names its column, at table level not
+    columns = () if c.kind == "check" else c.columns
+    return (c.kind, columns,
             _norm_expr(c.expression) if c.enum_values is None else tuple(sorted(c.enum_values)),
             (ref.table, ref.columns, (ref.on_delete or "").lower() or None) if ref else None)
 
