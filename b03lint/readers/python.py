@@ -112,6 +112,25 @@ SNIPPET_LIMIT = 200
 UNROLL_LIMIT = 2000
 #: expressions nested deeper than this are not evaluated
 EVAL_DEPTH_LIMIT = 60
+#: a string *computed* by the reader (``+``, ``*``, ``%``, ``.format``, f-strings, ``join``,
+#: ``replace``, padding) may be at most this long, or twice the file's size when that is
+#: more; literals written in the file are not limited. Beyond, the value is not known
+#: statically: ``X = X + X`` twenty times in a 300-byte file would otherwise build 10 MB,
+#: and thirty times 10 GB.
+COMPUTED_TEXT_LIMIT = 1_000_000
+#: a computed integer may have at most this many bits (``X = X * X`` squares it)
+COMPUTED_INT_BITS = 4096
+#: a computed list, tuple or dict may hold at most this many items (``L = L + L``)
+COMPUTED_ITEMS_LIMIT = 100_000
+#: characters of SQL handed to the SQL reader per file, at least; or this many times the
+#: file's size when that is more. Executing one big constant in a loop or many times over
+#: would otherwise read far more SQL than the file holds; what exceeds the budget is
+#: reported as unresolved, never skipped silently.
+SQL_BUDGET = 1_000_000
+SQL_BUDGET_FACTOR = 2
+#: a width or precision this long in a format spec is not evaluated (``'%0400000000d'``)
+_HUGE_SPEC = re.compile(r"\d{5,}")
+_HUGE_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d{5,}|\d*\.(?:\*|\d{5,}))")
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -212,25 +231,42 @@ class _LiteralText(_Text):
 
 
 class _ConcatText(_Text):
-    __slots__ = ("_offsets", "_parts")
+    __slots__ = ("_flat", "_parts")
 
     def __init__(self, parts: list[_Text], at: Pos) -> None:
         super().__init__("".join(p.text for p in parts), at)
         self._parts = parts
-        offsets: list[int] = []
-        total = 0
-        for part in parts:
-            offsets.append(total)
-            total += len(part.text)
-        self._offsets = offsets
+        self._flat: tuple[list[int], list[_Text]] | None = None
+
+    def _leaves(self) -> tuple[list[int], list[_Text]]:
+        """The non-empty texts that are not concatenations, left to right, with their
+        offsets: computed once and iteratively, since ``X = X + "..."`` written a few
+        hundred times nests concatenations deeper than the recursion limit (and walking
+        down on every lookup would be quadratic)."""
+        if self._flat is None:
+            offsets: list[int] = []
+            leaves: list[_Text] = []
+            total = 0
+            stack: list[_Text] = [self]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, _ConcatText):
+                    stack.extend(reversed(node._parts))
+                elif node.text:
+                    offsets.append(total)
+                    leaves.append(node)
+                    total += len(node.text)
+            self._flat = (offsets, leaves)
+        return self._flat
 
     def _pos(self, index: int) -> Pos:
-        k = bisect_right(self._offsets, index) - 1
-        return self._parts[k].position(index - self._offsets[k])
+        offsets, leaves = self._leaves()
+        k = bisect_right(offsets, index) - 1
+        return leaves[k].position(index - offsets[k])
 
     def _end(self) -> Pos:
-        last = [p for p in self._parts if p.text]
-        return last[-1].position(len(last[-1].text)) if last else self.at
+        _offsets, leaves = self._leaves()
+        return leaves[-1].position(len(leaves[-1].text)) if leaves else self.at
 
 
 class _MappedText(_Text):
@@ -792,6 +828,10 @@ class _Reader:
         self._sql_module: object = None
         #: loop iterations left to unroll in this file (nested loops multiply)
         self._unroll_budget = UNROLL_LIMIT
+        #: longest string a computation may produce in this file
+        self._text_limit = max(COMPUTED_TEXT_LIMIT, 2 * len(data))
+        #: characters of SQL still to be read in this file
+        self._sql_budget = max(SQL_BUDGET, SQL_BUDGET_FACTOR * len(data))
 
     # ------------------------------------------------------------------ driver
 
@@ -1117,6 +1157,8 @@ class _Reader:
                     items.extend(inner.items)
                 else:
                     items.append(self._eval(elt, env, depth))
+                if len(items) > COMPUTED_ITEMS_LIMIT:
+                    return UNKNOWN
             return _Seq(tuple(items))
         if isinstance(expr, ast.Dict):
             pairs: list[tuple[object, object]] = []
@@ -1128,6 +1170,8 @@ class _Reader:
                     pairs.extend(inner.items)
                 else:
                     pairs.append((self._eval(k, env, depth), self._eval(v, env, depth)))
+                if len(pairs) > COMPUTED_ITEMS_LIMIT:
+                    return UNKNOWN
             return _Dict(tuple(pairs))
         if isinstance(expr, ast.JoinedStr):
             return self._eval_fstring(expr, env, depth)
@@ -1180,7 +1224,7 @@ class _Reader:
                 spec = ""
                 if part.format_spec is not None:
                     spec_value = self._eval(part.format_spec, env, depth)
-                    if not isinstance(spec_value, _Text):
+                    if not isinstance(spec_value, _Text) or _HUGE_SPEC.search(spec_value.text):
                         return UNKNOWN
                     spec = spec_value.text
                 try:
@@ -1189,7 +1233,17 @@ class _Reader:
                     return UNKNOWN
             else:
                 return UNKNOWN
-        return _FixedText("".join(pieces), self.src.start(expr))
+        return self._computed("".join(pieces), self.src.start(expr))
+
+    def _computed(self, text: str, at: Pos) -> object:
+        """A computed string, or UNKNOWN when it is longer than this file allows."""
+        return UNKNOWN if len(text) > self._text_limit else _FixedText(text, at)
+
+    def _number(self, value: object) -> object:
+        """A computed number, or UNKNOWN when it is an integer too large to be real."""
+        if isinstance(value, int) and value.bit_length() > COMPUTED_INT_BITS:
+            return UNKNOWN
+        return value
 
     def _eval_binop(self, expr: ast.BinOp, env: _Env, depth: int) -> object:
         left = self._eval(expr.left, env, depth)
@@ -1197,27 +1251,33 @@ class _Reader:
         at = self.src.start(expr)
         if isinstance(expr.op, ast.Add):
             if isinstance(left, _Text) and isinstance(right, _Text):
+                if len(left.text) + len(right.text) > self._text_limit:
+                    return UNKNOWN
                 return _ConcatText([left, right], at)
             if isinstance(left, _Seq) and isinstance(right, _Seq):
+                if len(left.items) + len(right.items) > COMPUTED_ITEMS_LIMIT:
+                    return UNKNOWN
                 return _Seq(left.items + right.items)
             if _is_number(left) and _is_number(right):
-                return left + right  # type: ignore[operator]
+                return self._number(left + right)  # type: ignore[operator]
             return UNKNOWN
         if isinstance(expr.op, ast.Mod) and isinstance(left, _Text):
             args = _python_value(right)
-            if args is _MISSING:
+            if args is _MISSING or _HUGE_PERCENT.search(left.text):
                 return UNKNOWN
             try:
-                return _FixedText(left.text % args, at)
-            except (TypeError, ValueError, KeyError):
+                return self._computed(left.text % args, at)
+            except (TypeError, ValueError, KeyError, OverflowError):
                 return UNKNOWN
         if isinstance(expr.op, ast.Mult):
             if isinstance(left, _Text) and isinstance(right, int) and 0 <= right <= 100:
+                if len(left.text) * right > self._text_limit:
+                    return UNKNOWN
                 return _FixedText(left.text * right, at)
             if _is_number(left) and _is_number(right):
-                return left * right  # type: ignore[operator]
+                return self._number(left * right)  # type: ignore[operator]
         if isinstance(expr.op, ast.Sub) and _is_number(left) and _is_number(right):
-            return left - right  # type: ignore[operator]
+            return self._number(left - right)  # type: ignore[operator]
         return UNKNOWN
 
     def _eval_compare(self, expr: ast.Compare, env: _Env, depth: int) -> object:
@@ -1314,6 +1374,8 @@ class _Reader:
                 return UNKNOWN
             return _strip(owner, method, chars)
         if method == "format":
+            if not _plain_format(owner.text):
+                return UNKNOWN
             kwargs: dict[str, object] = {}
             for kw in call.keywords:
                 value = _python_value(self._eval(kw.value, env, depth))
@@ -1321,21 +1383,33 @@ class _Reader:
                     return UNKNOWN
                 kwargs[kw.arg] = value
             try:
-                return _FixedText(owner.text.format(*args, **kwargs), at)
+                return self._computed(owner.text.format(*args, **kwargs), at)
             except (IndexError, KeyError, ValueError, TypeError, AttributeError):
                 return UNKNOWN
         if method == "join" and len(args) == 1 and isinstance(args[0], (list, tuple)):
-            if all(isinstance(a, str) for a in args[0]):
-                return _FixedText(owner.text.join(args[0]), at)
+            parts = args[0]
+            if all(isinstance(a, str) for a in parts):
+                size = sum(map(len, parts)) + len(owner.text) * max(len(parts) - 1, 0)
+                if size > self._text_limit:
+                    return UNKNOWN
+                return _FixedText(owner.text.join(parts), at)
             return UNKNOWN
         if method in ("lower", "upper", "title", "capitalize", "replace", "removeprefix",
                       "removesuffix", "ljust", "rjust", "center", "zfill"):
+            if method == "replace" and len(args) >= 2 and all(isinstance(a, str)
+                                                               for a in args[:2]):
+                old, new = cast(str, args[0]), cast(str, args[1])
+                grows = owner.text.count(old) * max(len(new) - len(old), 0)
+                if len(owner.text) + grows > self._text_limit:
+                    return UNKNOWN
+            if any(isinstance(a, int) and a > self._text_limit for a in args):
+                return UNKNOWN  # padding to a width longer than the limit
             try:
                 result = getattr(owner.text, method)(*args)
-            except (TypeError, ValueError, AttributeError):
+            except (TypeError, ValueError, AttributeError, OverflowError):
                 return UNKNOWN
             if isinstance(result, str):
-                return _FixedText(result, at)
+                return self._computed(result, at)
         return UNKNOWN
 
     def _eval_module_call(self, qual: str, call: ast.Call, env: _Env, depth: int) -> object:
@@ -1401,7 +1475,12 @@ class _Reader:
             if isinstance(args[0], _Text):
                 return args[0]
             py = _python_value(args[0])
-            return UNKNOWN if py is _MISSING else _FixedText(str(py), at)
+            if py is _MISSING:
+                return UNKNOWN
+            try:
+                return self._computed(str(py), at)
+            except ValueError:  # an integer past the interpreter's str() digit limit
+                return UNKNOWN
         if name == "range" and 1 <= len(args) <= 3 and all(_is_int(a) for a in args):
             ints = [a for a in args if isinstance(a, int)]
             rng = range(*ints)
@@ -2447,6 +2526,13 @@ class _Reader:
         sql = self._sql()
         if sql is None:
             raise _Unreadable("the SQL reader is not available")
+        if len(text.text) > self._sql_budget:
+            raise _Unreadable(
+                "not read: this file's SQL would exceed "
+                f"{max(SQL_BUDGET, SQL_BUDGET_FACTOR * len(self.data)):,} characters "
+                "(the same SQL executed many times over?)"
+            )
+        self._sql_budget -= len(text.text)
         source = text
 
         def position(offset: int) -> Pos:
@@ -3103,6 +3189,18 @@ def _python_value(value: object) -> object:
                 return _MISSING
         return result
     return _MISSING
+
+
+def _plain_format(template: str) -> bool:
+    """Whether ``template.format(...)`` is safe to evaluate: no nested replacement field
+    and no huge width or precision in any format spec."""
+    import string
+
+    try:
+        return not any(spec and ("{" in spec or _HUGE_SPEC.search(spec))
+                       for _lit, _field, spec, _conv in string.Formatter().parse(template))
+    except ValueError:
+        return False
 
 
 def _is_plain(value: object) -> bool:
