@@ -310,7 +310,10 @@ def test_module_side_effects_are_never_executed(tmp_path: Path) -> None:
     mf = read(src)
     assert not marker.exists()
     assert mf.revision == "side1"
-    assert [type(o) for o in mf.upgrade_ops] == [Unresolved, DropTable]
+    assert [type(o) for o in mf.upgrade_ops if o.phase == "upgrade"] == [Unresolved, DropTable]
+    # what the module body would do when imported is named too, never run (issue 8)
+    assert [(o.loc.line, o.phase) for o in mf.upgrade_ops if o.phase == "module"] == [
+        (4, "module"), (5, "module")]
     assert "module_that_does_not_exist" not in sys.modules
 
 

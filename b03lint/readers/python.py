@@ -427,6 +427,8 @@ _SA_CONV = frozenset(
      "sqlalchemy.sql.elements.quoted_name"}
 )
 #: op.* names that do not change anything by themselves
+#: methods that run SQL on whatever object they are called
+_EXECUTE_METHODS = frozenset({"execute", "exec_driver_sql", "executemany"})
 _OP_HARMLESS = frozenset(
     {"get_bind", "get_context", "f", "inline_literal", "implementation_for",
      "register_operation", "batch_alter_table"}
@@ -953,7 +955,12 @@ class _Reader:
             mf.message = first or None
         functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         meta: dict[str, tuple[ast.expr, ast.stmt]] = {}
+        #: the statement that last binds `upgrade` / `downgrade` (Python keeps the last)
+        bound: dict[str, ast.stmt] = {}
+        module_ops: list[Operation] = []
         for stmt in tree.body:
+            for name in _binds(stmt, ("upgrade", "downgrade")):
+                bound[name] = stmt
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 self._bind_import(stmt, env)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -969,8 +976,21 @@ class _Reader:
                     env.vars[name] = self._eval_safe(value, env)
                 if isinstance(stmt, ast.Assign):
                     self._bind_unpacking(stmt, env)
-        module_ops: list[Operation] = []
+            elif isinstance(stmt, ast.Expr) and not isinstance(stmt.value, ast.Constant):
+                self._module_call(stmt, module_ops)
         self._read_metadata(meta, module_ops)
+        for name in ("upgrade", "downgrade"):
+            func = functions.get(name)
+            last = bound.get(name)
+            if last is not None and last is not func:
+                # `upgrade = _impl`, a def inside `if`/`try`, an import: what Alembic would
+                # call is not a function this reader can see
+                functions.pop(name, None)
+                module_ops.append(Unresolved(
+                    loc=self.src.loc(last), phase="module", via=name,
+                    reason=f"`{name}` is not defined by a plain top-level `def`: the "
+                           "operations it performs are not read",
+                    snippet=self.src.snippet(last)))
         mf.upgrade_ops.extend(module_ops)
         for name, out in (("upgrade", mf.upgrade_ops), ("downgrade", mf.downgrade_ops)):
             func = functions.get(name)
@@ -982,6 +1002,25 @@ class _Reader:
                 mf.has_downgrade = True
             phase: Phase = "upgrade" if name == "upgrade" else "downgrade"
             self._read_function(func, phase, out)
+
+    def _module_call(self, stmt: ast.Expr, module_ops: list[Operation]) -> None:
+        """A call at module level runs when Alembic imports the file, outside
+        ``upgrade()``: whatever it would do to the schema is reported, never replayed."""
+        scratch: list[Operation] = []
+        try:
+            self._expression(stmt.value, self.module_env, "module", scratch)
+        except RecursionError:
+            scratch.append(Unresolved(loc=self.src.loc(stmt), phase="module",
+                                      reason="statement too deeply nested to read"))
+        for op in scratch:
+            if isinstance(op, Unresolved):
+                module_ops.append(op)
+            else:
+                module_ops.append(Unresolved(
+                    loc=op.loc, phase="module", via=op.via, table=op.table_name,
+                    reason=f"{op.describe()} at module level runs when the file is imported, "
+                           "outside upgrade(): it is not part of the replayed chain",
+                    snippet=self.src.snippet(stmt)))
 
     def _assignment_pairs(self, stmt: ast.Assign | ast.AnnAssign) -> list[tuple[str, ast.expr]]:
         if isinstance(stmt, ast.AnnAssign):
@@ -1842,6 +1881,9 @@ class _Reader:
         if isinstance(func, ast.Attribute) and qual is None:
             owner = self._eval_safe(func.value, env)
             return self._method_action(owner, func.attr, call, env, phase, out)
+        if qual == "alembic.context.execute":  # EnvironmentContext.execute: as op.execute
+            self._op_call("execute", call, env, phase, out, None)
+            return True
         if isinstance(target, _Func):
             what = "class" if target.is_class else "helper function"
             self._unresolved(
@@ -1865,6 +1907,47 @@ class _Reader:
             self._expression(a.value if isinstance(a, ast.Starred) else a, env, phase, out)
         for kw in call.keywords:
             self._expression(kw.value, env, phase, out)
+        for arg in [*call.args, *(kw.value for kw in call.keywords)]:
+            handed = self._operation_reference(arg, env)
+            if handed is not None:
+                self._unresolved(
+                    out, phase, arg,
+                    f"`{handed}` is handed to `{_clip(self.src.segment(call.func), 40)}()` "
+                    "as a value: when and with what it is called is not known statically",
+                    via=handed,
+                )
+
+    def _operation_reference(self, expr: ast.expr, env: _Env) -> str | None:
+        """The ``op.<name>`` that ``expr`` passes along without calling it (``op.drop_table``
+        itself, or a lambda calling it), or None. Calls inside ``expr`` are left to their
+        own reading: they are performed, and their arguments checked, on their own."""
+        stack: list[ast.AST] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Call):
+                continue
+            if isinstance(node, ast.Lambda):
+                for inner in ast.walk(node.body):
+                    if isinstance(inner, ast.Call):
+                        name = self._operation_name(inner.func, env)
+                        if name is not None:
+                            return name
+                continue
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                name = self._operation_name(node, env)
+                if name is not None:
+                    return name
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        return None
+
+    def _operation_name(self, node: ast.expr, env: _Env) -> str | None:
+        value = self._eval_safe(node, env)
+        if isinstance(value, _Module) and value.qual.startswith("alembic.op."):
+            name = value.qual[len("alembic.op."):]
+            if "." not in name and name not in _OP_HARMLESS:
+                return f"op.{name}"
+        return None
 
     def _harmless_qual(self, qual: str) -> bool:
         if qual.startswith("builtins."):
@@ -1893,6 +1976,10 @@ class _Reader:
                 self._execute(call, env, phase, out, via)
             else:
                 self._arguments(call, env, phase, out)
+            return True
+        if method in _EXECUTE_METHODS and isinstance(owner, (_Obj, _Node, _Stmt, _TextClause)):
+            # a Session, a raw DBAPI cursor, the migration context: SQL runs all the same
+            self._execute(call, env, phase, out, _clip(self.src.segment(call.func), 60))
             return True
         if isinstance(owner, _Node) and method in ("create", "drop"):
             return self._construct_ddl(owner, method, call, env, phase, out)
@@ -3146,6 +3233,29 @@ def _is_type(value: object) -> bool:
     return last.lower() in _SA_TYPES or last.lower() in ("enum", "array") or (
         qual.startswith("sqlalchemy.") and last[:1].isupper()
     )
+
+
+def _binds(stmt: ast.stmt, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` a module-level statement binds in the module's namespace: a
+    ``def`` or class (also inside an ``if``/``try``/``with``/loop), an assignment target,
+    an import alias. Function and class bodies are their own scopes and are not entered."""
+    found: list[str] = []
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        name: str | None = None
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = node.name
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            name = node.id
+        elif isinstance(node, ast.alias):
+            name = node.asname or node.name.split(".")[0]
+        if name in names and name not in found:
+            found.append(name)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                 ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def _outer_calls(expr: ast.expr) -> Iterator[ast.Call]:
