@@ -78,7 +78,11 @@ def relative_path(shown: str, root: Path) -> str:
     if not p.is_absolute():
         p = Path.cwd() / p
     try:
-        return p.resolve().relative_to(root.resolve()).as_posix()
+        real = p.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, dangling or a symlink loop: the link itself
+        real = p.absolute().parent.resolve() / p.name
+    try:
+        return real.relative_to(root.resolve()).as_posix()
     except ValueError:
         return Path(shown).as_posix()
 
