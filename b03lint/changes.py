@@ -92,8 +92,13 @@ def changed_migrations(ref: str, migrations: Path, cwd: Path) -> list[Path]:
     folder = migrations.resolve()
     out: list[Path] = []
     for path in changed_files(ref, cwd):
-        real = path.resolve()
-        if real.is_relative_to(folder) and is_revision_file(real) and real.is_file():
+        try:
+            real = path.resolve()
+        except RuntimeError:  # a symlink loop (before Python 3.13): the link itself
+            real = path.parent.resolve() / path.name
+        # a symlink that loops or dangles is kept: the engine reports it as unreadable
+        if real.is_relative_to(folder) and is_revision_file(real) and (
+                real.is_file() or path.is_symlink()):
             rel = real.relative_to(folder)
             if not any(part.startswith(".") for part in rel.parts[:-1]):
                 out.append(path)

@@ -232,7 +232,7 @@ def lint(
         for given in paths:
             if given.is_dir():
                 discovered = discover(given, errors)
-            elif given.exists():
+            elif given.exists() or given.is_symlink():  # a looping link: read, reported
                 discovered = [given]
             else:
                 errors.append(ToolError("no such file or folder", display_path(given)))

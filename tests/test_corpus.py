@@ -264,3 +264,23 @@ def test_text_summary_never_says_pass_when_the_check_could_not_complete(project:
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("ERROR: ") and "1 error(s)" in last, proc.stdout
     assert "PASS" not in proc.stdout
+
+
+def test_changed_since_with_a_symlink_loop(project: Path) -> None:
+    """CI mode (``--changed-since``) when the change is a symlink loop: the looping files
+    are reported as unreadable (exit 2), not a crash and not skipped."""
+    case = next(c for c in CASES if c["id"] == "file-symlink-loop")
+    build({**case, "symlinks": {}}, project)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t",
+           "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=project, check=True)
+    for rel, target in case["symlinks"].items():
+        os.symlink(target, project / rel)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "loop"], cwd=project, check=True)
+    code, report, _ = lint(project, "--changed-since", "HEAD~1")
+    assert code == 2
+    assert {(f["code"], f["path"]) for f in report["findings"]} == {
+        ("I002", "alembic/versions/a.py"), ("I002", "alembic/versions/b.py")}
