@@ -355,19 +355,11 @@ def run(config: Config, *, rev: str | None, message: str, adr: str | None,
     import sys
 
     from b03lint.contract import analyze
-    from b03lint.engine import Project, discover, display_path
-    from b03lint.findings import ToolError
-    from b03lint.loader import load_files
-    from b03lint.rules.registry import default_registry
+    from b03lint.engine import display_path, load_project
 
-    errors: list[ToolError] = []
-    folder = config.path("migrations")
-    if folder is None or not folder.is_dir():
-        print(f"error: migrations folder not found: {folder}", file=sys.stderr)
-        return 2
-    paths = discover(folder, errors)
-    files = load_files([(display_path(p), p) for p in paths], config)
-    project = Project(config, default_registry(), files, None, rev, errors)
+    project = load_project(config, rev)
+    errors = project.errors
+    files = project.files
     state = analyze(project)
     unreadable = [mf.path for mf in files if not mf.readable]
     for err in errors:

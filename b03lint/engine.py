@@ -17,7 +17,7 @@ from b03lint.findings import Finding, ToolError, sort_findings
 from b03lint.graph import RevisionGraph
 from b03lint.operations import MigrationFile, Severity, Unresolved
 from b03lint.rules.base import FileContext, Rule
-from b03lint.rules.registry import Registry, RegistryError, build_registry
+from b03lint.rules.registry import Registry, RegistryError, build_registry, default_registry
 
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
 
@@ -185,6 +185,41 @@ def _guard(rule: Rule, errors: list[ToolError], debug: bool,
         return []
 
 
+def chain_files(config: Config, errors: list[ToolError]) -> dict[str, Path]:
+    """Display path -> path of every revision file in the configured migrations folder;
+    a missing folder is an error (exit 2)."""
+    folder = config.path("migrations")
+    found: dict[str, Path] = {}
+    if folder is None or not folder.is_dir():
+        what = ("is not a folder" if folder is not None and folder.exists()
+                else "folder not found")
+        errors.append(ToolError(f"migrations {what} (set `migrations` in "
+                                "[tool.b03lint] or pass --migrations)",
+                                display_path(folder) if folder else None))
+        return found
+    for p in discover(folder, errors):
+        found.setdefault(display_path(p), p)
+    return found
+
+
+def load_project(config: Config, rev: str | None = None,
+                 registry: Registry | None = None) -> Project:
+    """Read the whole chain into a :class:`Project` without running any rule (for the
+    commands that query it: show, graph, report, schema, drift, reconcile). A missing
+    folder and unreadable files land in ``project.errors``."""
+    from b03lint.loader import load_files
+
+    errors: list[ToolError] = []
+    paths = chain_files(config, errors)
+    files = load_files(sorted(paths.items()), config)
+    for mf in files:
+        for d in mf.diagnostics:
+            if d.fatal:
+                errors.append(ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line,
+                                        d.loc.column + 1))
+    return Project(config, registry or default_registry(), files, None, rev, errors)
+
+
 def lint(
     config: Config,
     paths: Sequence[Path] = (),
@@ -215,17 +250,7 @@ def lint(
                                 str(config.pyproject) if config.pyproject else None))
         return result
 
-    chain_paths: dict[str, Path] = {}
-    folder = config.path("migrations")
-    if folder is None or not folder.is_dir():
-        what = ("is not a folder" if folder is not None and folder.exists()
-                else "folder not found")
-        errors.append(ToolError(f"migrations {what} (set `migrations` in "
-                                "[tool.b03lint] or pass --migrations)",
-                                display_path(folder) if folder else None))
-    else:
-        for p in discover(folder, errors):
-            chain_paths.setdefault(display_path(p), p)
+    chain_paths = chain_files(config, errors)
     targets: set[str] | None = None
     if paths:
         targets = set()

@@ -130,26 +130,9 @@ def entry_yaml(ident: str, dev: Deviation, related: Sequence[Deviation] = ()) ->
 
 
 def _project(config: Config, rev: str | None) -> Any:
-    from b03lint.engine import Project, discover, display_path
-    from b03lint.findings import ToolError
-    from b03lint.loader import load_files
-    from b03lint.rules.registry import default_registry
+    from b03lint.engine import load_project
 
-    errors: list[ToolError] = []
-    folder = config.path("migrations")
-    paths: dict[str, Path] = {}
-    if folder is None or not folder.is_dir():
-        errors.append(ToolError("migrations folder not found (set `migrations` in "
-                                "[tool.b03lint] or pass --migrations)",
-                                display_path(folder) if folder else None))
-    else:
-        paths = {display_path(p): p for p in discover(folder, errors)}
-    files = load_files([(shown, paths[shown]) for shown in sorted(paths)], config)
-    for mf in files:
-        for d in mf.diagnostics:
-            if d.fatal:
-                errors.append(ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line))
-    return Project(config, default_registry(), files, None, rev, errors)
+    return load_project(config, rev)
 
 
 def _new(args: argparse.Namespace) -> int:

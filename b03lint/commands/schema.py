@@ -25,22 +25,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from b03lint.contract import replay_chain
-    from b03lint.engine import discover, display_path
-    from b03lint.findings import ToolError
-    from b03lint.graph import RevisionGraph
-    from b03lint.loader import load_files
+    from b03lint.engine import display_path, load_project
     from b03lint.schema.emit import schema_to_sql, schema_to_yaml
 
     config = project_config(args)
-    folder = config.path("migrations")
-    if folder is None or not folder.is_dir():
-        print_error("migrations folder not found (set `migrations` in [tool.b03lint] or "
-                    "pass --migrations)", display_path(folder) if folder else None)
+    project = load_project(config)
+    errors, files, graph = project.errors, project.files, project.graph
+    if errors and not files:  # no chain to replay (a missing migrations folder)
+        for err in errors:
+            print(err, file=sys.stderr)
         return 2
-    errors: list[ToolError] = []
-    paths = {display_path(p): p for p in discover(folder, errors)}
-    files = load_files([(shown, paths[shown]) for shown in sorted(paths)], config)
-    graph = RevisionGraph.build(files)
     revision: str | None
     if args.at == "heads":
         revision = None

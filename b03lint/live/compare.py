@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from b03lint.config import Config
 from b03lint.contract import ContractState, analyze, classify
-from b03lint.engine import Project, RuleSet, discover, display_path
+from b03lint.engine import Project, RuleSet
 from b03lint.findings import Finding, ToolError
 from b03lint.operations import Location, Severity
 from b03lint.rules.base import Rule
@@ -66,9 +65,8 @@ def load_context(config: Config, rev: str | None = None) -> Context:
     packs, as ``check`` has them); the contract is computed on first use. A configuration
     the rules cannot use raises :class:`ConfigError`."""
     from b03lint.config import ConfigError
-    from b03lint.loader import load_files
+    from b03lint.engine import load_project
 
-    errors: list[ToolError] = []
     try:
         registry = build_registry(config)
     except RegistryError as exc:
@@ -78,18 +76,8 @@ def load_context(config: Config, rev: str | None = None) -> Context:
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"configuration: {exc.args[0] if exc.args else exc}",
                           str(config.pyproject) if config.pyproject else None) from None
-    folder = config.path("migrations")
-    paths: dict[str, Path] = {}
-    if folder is None or not folder.is_dir():
-        errors.append(ToolError("migrations folder not found (set `migrations` in "
-                                "[tool.b03lint] or pass --migrations)",
-                                display_path(folder) if folder else None))
-    else:
-        for p in discover(folder, errors):
-            paths.setdefault(display_path(p), p)
-    files = load_files(sorted(paths.items()), config)
-    project = Project(config, registry, files, None, rev, errors)
-    return Context(config, registry, ruleset, project, errors)
+    project = load_project(config, rev, registry)
+    return Context(config, registry, ruleset, project, project.errors)
 
 
 def _contract_rules(ctx: Context) -> dict[str, ContractRule]:
