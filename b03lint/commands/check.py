@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, project_config, write_output
 
 HELP = "lint migrations (default command): destructive DDL, the revision graph, the contract"
 
@@ -107,14 +107,8 @@ def run(args: argparse.Namespace) -> int:
                                        and "NO_COLOR" not in os.environ)
     text = renderer(args.output_format)(
         result, ReportOptions(color=color, root=str(config.root), tool_version=__version__))
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(f"{args.output}: error: cannot write report: {exc.strerror}", file=sys.stderr)
-            return 2
-    else:
-        sys.stdout.write(text)
+    if not write_output(text, args.output):
+        return 2
     if result.skipped and (args.output is not None or args.output_format not in SAYS_SKIPPED):
         # the job log must say it (guide 5.2), without breaking a machine format on stdout
         print(result.skipped, file=sys.stdout if args.output is not None else sys.stderr)

@@ -33,3 +33,19 @@ def project_config(args: argparse.Namespace) -> Config:
             # flags are relative to the working directory, not to the config's folder
             config.set(key, str(Path(value).resolve()), f"flag {flag}")
     return config
+
+
+def write_output(text: str, output: Path | None) -> bool:
+    """Write ``text`` to ``output``, or to standard output when None. False (with the
+    error printed as ``path: error: ...``) when the file cannot be written."""
+    import sys
+
+    if output is None:
+        sys.stdout.write(text)
+        return True
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"{output}: error: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from b03lint.commands.canonical import print_error
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, project_config, write_output
 
 if TYPE_CHECKING:
     from b03lint.config import Config
@@ -73,16 +73,7 @@ def _table(args: argparse.Namespace) -> int:
     except YamlError as exc:
         print_error(str(exc), exc.path, exc.line)
         return 2
-    text = markdown_table(register)
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        args.output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print_error(f"cannot write: {exc.strerror}", display_path(args.output))
-        return 2
-    return 0
+    return 0 if write_output(markdown_table(register), args.output) else 2
 
 
 def _where(origin: Any) -> str:

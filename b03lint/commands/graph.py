@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, project_config, write_output
 
 HELP = ("draw the revision graph (merges, branches, heads, the baseline, and the revisions "
         "that introduced drift) as Mermaid, Graphviz DOT or self-contained SVG")
@@ -30,14 +30,8 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(config)
     view = graph_view(project, deviations=args.drift)
     text = render(view, args.format)
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(f"{args.output}: error: cannot write: {exc.strerror}", file=sys.stderr)
-            return 2
-    else:
-        sys.stdout.write(text)
+    if not write_output(text, args.output):
+        return 2
     errors = [*project.errors, *view.errors]
     for err in errors:
         print(err, file=sys.stderr)

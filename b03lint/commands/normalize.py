@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from b03lint.commands.canonical import print_error
+from b03lint.commands.common import write_output
 
 HELP = ("normalise canonical SQL or a `pg_dump --schema-only` file (guide section 3.1) so "
         "that the two diff cleanly")
@@ -45,12 +46,4 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
     if result.errors:
         return 2
-    if args.output is None:
-        sys.stdout.write(result.text)
-        return 0
-    try:
-        args.output.write_text(result.text, encoding="utf-8")
-    except OSError as exc:
-        print_error(f"cannot write: {exc.strerror}", display_path(args.output))
-        return 2
-    return 0
+    return 0 if write_output(result.text, args.output) else 2

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, project_config, write_output
 
 if TYPE_CHECKING:
     from b03lint.rules.base import Rule
@@ -69,15 +69,7 @@ def run(args: argparse.Namespace) -> int:
         text = render_markdown(registry, chosen)
     else:
         text = _text(rows)
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(f"{args.output}: error: cannot write: {exc.strerror}", file=sys.stderr)
-            return 2
-    else:
-        sys.stdout.write(text)
-    return 0
+    return 0 if write_output(text, args.output) else 2
 
 
 def _chosen(registry: Registry, selectors: list[str]) -> list[type[Rule]]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from b03lint.commands.canonical import print_error
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, project_config, write_output
 
 HELP = "print the schema the migration chain builds at a revision, as YAML or SQL"
 
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from b03lint.contract import replay_chain
-    from b03lint.engine import display_path, load_project
+    from b03lint.engine import load_project
     from b03lint.schema.emit import schema_to_sql, schema_to_yaml
 
     config = project_config(args)
@@ -70,12 +70,4 @@ def run(args: argparse.Namespace) -> int:
         text = schema_to_yaml(replay.schema, header=f"# {what} (b03lint schema)\n")
     else:
         text = f"-- {what} (b03lint schema)\n\n" + schema_to_sql(replay.schema)
-    if args.output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print_error(f"cannot write: {exc.strerror}", display_path(args.output))
-            return 2
-    return code
+    return code if write_output(text, args.output) else 2
