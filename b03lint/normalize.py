@@ -114,8 +114,10 @@ def _strip_public(node: Any) -> None:
 def _deparse(text: str) -> tuple[str, str] | None:
     """(statement kind, one-line deparsed text) of one statement, None when pglast cannot
     parse it on its own."""
-    from pglast.parser import ParseError, parse_sql
+    from pglast.parser import ParseError
     from pglast.stream import RawStream
+
+    from b03lint.readers.sql import parse_sql  # refuses what would crash pglast
 
     try:
         stmts = parse_sql(text)
@@ -137,9 +139,9 @@ def normalize_sql(text: str, path: str) -> Normalized:
     """Normalise canonical SQL or a ``pg_dump --schema-only`` file (see the module doc).
     Syntax errors and statements that cannot be resolved come back as errors / warnings
     with their line; the text is still produced from what could be read."""
-    from pglast.parser import ParseError, parse_sql
+    from pglast.parser import ParseError
 
-    from b03lint.readers.sql import read_sql, split_statements
+    from b03lint.readers.sql import parse_sql, read_sql, split_statements
     from b03lint.schema.emit import schema_sql_blocks, sequence_of
     from b03lint.schema.replay import fold
 

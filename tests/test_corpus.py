@@ -113,9 +113,25 @@ def long_chain(folder: Path) -> None:
             f"def upgrade():\n    pass\n")
 
 
+def deep_sql_expression(path: Path) -> None:
+    """SQL whose 60,000 chained operators crashed the SQL parser library (a segmentation
+    fault, no report), between two statements that must still be read."""
+    path.write_text(MIGRATION_HEAD.format(doc="an operator chain 60,000 deep")
+                    + '\n\ndef upgrade():\n    op.execute("""\n'
+                    + "        ALTER TABLE tenants ADD COLUMN plan text;\n"
+                    + "        SELECT " + " + ".join(["1"] * 60_000) + ";\n"
+                    + "        ALTER TABLE tenants DROP COLUMN name;\n"
+                    + '    """)\n')
+
+
+def canonical_deep_check(path: Path) -> None:
+    path.write_text("CREATE TABLE tenants (\n    id integer PRIMARY KEY,\n"
+                    "    n integer CHECK (n > " + " - ".join(["1"] * 60_000) + ")\n);\n")
+
+
 GENERATORS: dict[str, Callable[[Path], None]] = {f.__name__: f for f in (
     deep_parentheses, deep_brackets, long_concatenation, huge_literals, ten_megabyte_migration,
-    long_chain)}
+    long_chain, deep_sql_expression, canonical_deep_check)}
 
 # --------------------------------------------------------------------------- running
 

@@ -509,6 +509,22 @@ PATHOLOGICAL: dict[str, tuple[str, str | None]] = {
                                     + "    op.execute(BIG)\n" * 200, None),
     "same-sql-in-a-loop": (HEAD + f"BIG = '''{BIG_SQL}'''\ndef upgrade():\n"
                            "    for i in range(2000):\n        op.execute(BIG)\n", None),
+    # SQL that crashed pglast (a segmentation fault: no report at all) or took minutes in
+    # PostgreSQL's scanner: now an I003 at once
+    "sql-operator-chain-60k": (HEAD + "def upgrade():\n    op.execute('SELECT "
+                               + "+".join(["1"] * 60_000) + "')\n", "I003"),
+    "sql-concatenation-chain-60k": (HEAD + "def upgrade():\n    op.execute(\"SELECT "
+                                    + "||".join(["'a'"] * 60_000) + "\")\n", "I003"),
+    "sql-cast-chain-60k": (HEAD + "def upgrade():\n    op.execute('SELECT 1"
+                           + "::int" * 60_000 + "')\n", "I003"),
+    "sql-parenthesised-chain-60k": (HEAD + "def upgrade():\n    op.execute('SELECT "
+                                    + "+".join(["(1)"] * 60_000) + "')\n", "I003"),
+    "sql-nested-comment-openers": (HEAD + "def upgrade():\n    op.execute('" + "/*" * 200_000
+                                   + "*/" * 200_000 + " SELECT 1;')\n", "I003"),
+    "sql-unterminated-nested-comment": (HEAD + "def upgrade():\n    op.execute('"
+                                        + "/*" * 200_000 + "')\n", "I003"),
+    "sql-plus-run": (HEAD + "def upgrade():\n    op.execute('SELECT 1 " + "+-" * 100_000
+                     + " 1')\n", "I003"),
     "concatenated-5000-times": (HEAD + "X = 'SELECT 1;'\n"
                                 + "X = X + ' ALTER TABLE t DROP COLUMN c;'\n" * 5000
                                 + "def upgrade():\n    op.execute(X)\n", None),
@@ -543,7 +559,63 @@ def test_pathological_input_is_bounded(name: str) -> None:
     assert "I000" not in codes, found
     if code is not None:
         assert code in codes, found
-        assert any(d[2] for d in found["diagnostics"]), "an unreadable file must be fatal"
+        if code in ("I001", "I002"):
+            assert any(d[2] for d in found["diagnostics"]), "an unreadable file must be fatal"
+
+
+_SQL_RUNNER = textwrap.dedent("""\
+    import json, sys
+    from b03lint.readers import sql
+    text = sys.stdin.read()
+    result = sql.read_sql(text, path="x.sql")
+    sql.analyze_check(text)
+    sql.normalize_expression(text)
+    try:
+        sql.parse_index_elements(text)
+    except ValueError:
+        pass
+    print(json.dumps([[d.code, d.loc.line, d.message[:200]] for d in result.diagnostics]))
+""")
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT " + "+".join(["1"] * 60_000),
+    "ALTER TABLE t ADD CONSTRAINT c CHECK (a > " + " - ".join(["1"] * 60_000) + ")",
+    "ALTER TABLE t DROP COLUMN a;\nSELECT " + "*".join(["2"] * 60_000) + ";\nDROP TABLE t;",
+    "/*" * 100_000,
+    "SELECT 1; /* never closed",
+], ids=["chain", "check-chain", "chain-between-statements", "nested-comment", "unclosed-comment"])
+def test_sql_that_crashed_or_stalled_the_parser(text: str) -> None:
+    """Read by the SQL reader and every helper that parses (CHECK analysis, expression
+    normalisation, index keys): refused with an I003, never a crash or minutes of work."""
+    proc = subprocess.run([sys.executable, "-c", _SQL_RUNNER], input=text.encode(),
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    diagnostics = json.loads(proc.stdout)
+    assert [d[0] for d in diagnostics] and {d[0] for d in diagnostics} == {"I003"}, diagnostics
+
+
+def test_statements_around_a_refused_one_are_still_read() -> None:
+    text = "ALTER TABLE t DROP COLUMN a;\nSELECT " + "+".join(["1"] * 30_000) + ";\nDROP TABLE t;"
+    result = read_sql(text, path="x.sql")
+    assert [op.kind for op in result.operations] == ["drop_column", "drop_table"]
+    assert [(d.code, d.loc.line) for d in result.diagnostics] == [("I003", 2)]
+
+
+def test_long_flat_sql_is_not_refused() -> None:
+    """The limits are on nesting, not size: long IN lists, OR chains, many columns, a
+    ruler of dashes or stars in a comment read as before."""
+    text = ("ALTER TABLE t ADD CONSTRAINT c CHECK (s IN ("
+            + ", ".join(f"'v{i}'" for i in range(20_000)) + "));\n"
+            + "ALTER TABLE t ADD CONSTRAINT d CHECK ("
+            + " OR ".join(f"s = '{i}' AND n + 1 > 2" for i in range(12_000)) + ");\n"
+            + "-- " + "-" * 20_000 + "\n/* " + "*" * 20_000 + " */\n"
+            + "CREATE TABLE w (" + ", ".join(f"c{i} int DEFAULT 1 + 2" for i in range(5_000))
+            + ");\n")
+    result = read_sql(text, path="x.sql")
+    assert result.diagnostics == []
+    assert [op.kind for op in result.operations] == ["add_constraint", "add_constraint",
+                                                      "create_table"]
 
 
 def test_amplified_sql_beyond_the_budget_is_unresolved_not_dropped() -> None:

@@ -15,6 +15,10 @@ Public interface
 - :func:`analyze_check`, :func:`normalize_expression`, :func:`normalize_default`,
   :func:`parse_index_elements`, :func:`split_statements` -- helpers for the other readers,
   the canonical loader and the live introspection.
+- :func:`parse_sql` -- pglast's ``parse_sql`` behind two guards every parse here goes
+  through: operator chains nested deeper than :data:`MAX_OPERATOR_DEPTH` (which crash
+  pglast) and operator runs longer than :data:`MAX_OPERATOR_RUN` (quadratic in
+  PostgreSQL's scanner) are a ``ParseError``, so an ``I003``, never a crash or a stall.
 
 Conventions (what other modules can rely on)
 --------------------------------------------
@@ -84,7 +88,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from pglast import ast, enums, parse_plpgsql
-from pglast.parser import ParseError, parse_sql
+from pglast.parser import ParseError
+from pglast.parser import parse_sql as _pglast_parse_sql
 from pglast.stream import RawStream
 
 from b03lint.operations import (
@@ -137,6 +142,7 @@ __all__ = [
     "normalize_default",
     "normalize_expression",
     "parse_index_elements",
+    "parse_sql",
     "read_sql",
     "split_statements",
 ]
@@ -195,9 +201,79 @@ _ATOMIC_RE = re.compile(r"\bbegin\s+atomic\b", re.IGNORECASE)
 _ATOMIC_MAX_PIECES = 64
 _BAD_CHARS_RE = re.compile("[\x00\ud800-\udfff]")
 
+#: the longest chain of binary operators (``1 + 1 + ...``, ``'a' || 'b' || ...``,
+#: ``x::a::b...``) handed to pglast. Such a chain parses into a tree as deep as it is long,
+#: and pglast converts the tree recursively in C: from about 24,000 levels (8 MB of stack)
+#: the process dies of a segmentation fault, with no report at all. PostgreSQL refuses
+#: statements far shallower than this limit (``max_stack_depth``).
+MAX_OPERATOR_DEPTH = 10_000
+#: text shorter than this cannot hold a chain that deep (an operator and an operand each
+#: take a character at least), so it is not scanned
+_DEPTH_SCAN_FROM = 2 * MAX_OPERATOR_DEPTH
+#: PostgreSQL's scanner takes time quadratic in the length of a run of operator characters
+#: that mixes them (``/*/*/*...``, ``+-+-...``, ``++++...``): 80,000 such characters take
+#: six seconds, a megabyte a quarter of an hour. Longer runs are refused; a run of one
+#: repeated character other than ``+`` (a ``-----`` or ``*****`` ruler) is scanned fast.
+MAX_OPERATOR_RUN = 5_000
+_OPERATOR_RUN_RE = re.compile(r"[~!@#^&|`?+\-*/%<>=]{" + str(MAX_OPERATOR_RUN + 1) + ",}")
+_DEPTH_RE = re.compile(
+    r"--|/\*|'|\"|\$|;|[(),\[\]]|::|\b(?:and|or)\b|(?:(?!--|/\*)[-+*/%^<>=|&#~!@?])+",
+    re.IGNORECASE,
+)
+
 
 def _is_ident_char(ch: str) -> bool:
     return ch.isalnum() or ch in "_$" or ord(ch) >= 0x80
+
+
+def _operator_depth(text: str) -> tuple[int, int]:
+    """An upper estimate of how deep the deepest chain of binary operators in ``text``
+    nests, and where it gets deepest. Parentheses nest (what is inside adds to the chain
+    around it); a comma, AND, OR or ``;`` starts a new chain (PostgreSQL flattens AND/OR
+    into one node and lists are flat). Strings, quoted names, dollar quotes and comments do
+    not count."""
+    stack = [0]
+    total = deepest = where = 0
+    skip_to = 0
+    for tok, at, _end in _events(text, 0, len(text), _DEPTH_RE):
+        if tok == "comment" or at < skip_to:
+            continue
+        if tok in "([":
+            stack.append(0)
+        elif tok in ")]":
+            if len(stack) > 1:
+                total -= stack.pop()
+        elif tok in (",", ";") or tok.lower() in ("and", "or"):
+            total -= stack[-1]
+            stack[-1] = 0
+            if tok == ";":
+                total, stack = 0, [0]
+        else:  # an operator
+            skip_to = at + len(tok)
+            stack[-1] += 1
+            total += 1
+            if total > deepest:
+                deepest, where = total, at
+    return deepest, where
+
+
+def parse_sql(text: str) -> tuple[Any, ...]:
+    """pglast's ``parse_sql``, refusing (with a :class:`ParseError`) text whose operators
+    nest deeper than :data:`MAX_OPERATOR_DEPTH`, which would crash the process."""
+    if len(text) > MAX_OPERATOR_RUN:
+        for run in _OPERATOR_RUN_RE.finditer(text):
+            chars = set(run.group())
+            if len(chars) > 1 or "+" in chars:
+                raise ParseError(f"a run of {len(run.group()):,} operator characters, more than "
+                                 f"the {MAX_OPERATOR_RUN:,} b03lint's SQL parser reads in "
+                                 "reasonable time", run.start())
+    if len(text) >= _DEPTH_SCAN_FROM:
+        depth, at = _operator_depth(text)
+        if depth > MAX_OPERATOR_DEPTH:
+            raise ParseError(f"operators nested about {depth:,} deep, more than the "
+                             f"{MAX_OPERATOR_DEPTH:,} b03lint's SQL parser can read safely", at)
+    stmts: tuple[Any, ...] = _pglast_parse_sql(text)
+    return stmts
 
 
 def _block_comment_end(text: str, at: int, end: int) -> int:
@@ -964,8 +1040,13 @@ class _Reader:
         parse_text = _sanitize(text)
         try:
             stmts = parse_sql(parse_text)
-        except Exception:  # ParseError, or anything pglast did not foresee
+        except Exception as exc:  # ParseError, or anything pglast did not foresee
+            before = len(self.result.diagnostics)
             self.recover(parse_text, lexed)
+            if isinstance(exc, ParseError) and len(self.result.diagnostics) == before:
+                # PostgreSQL rejects the text, yet no piece alone showed why (an unterminated
+                # comment swallows the rest, which the pieces do not see): say it anyway
+                self.piece_error(exc, 0, len(text))
         else:
             self.emit_all(stmts, 0, len(text))
         return self.result
