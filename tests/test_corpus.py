@@ -113,6 +113,27 @@ def long_chain(folder: Path) -> None:
             f"def upgrade():\n    pass\n")
 
 
+def _revisions(folder: Path, downs: list[str], ids: list[str] | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, down in enumerate(downs):
+        rev = ids[i] if ids else f"r{i:05d}"
+        (folder / f"r{i:05d}.py").write_text(
+            f'revision = "{rev}"\ndown_revision = {down}\n\n\ndef upgrade():\n    pass\n')
+
+
+def five_thousand_heads(folder: Path) -> None:
+    """5,000 revisions on one parent: each head's finding named all 5,000 (125 MB)."""
+    _revisions(folder, ["None"] + ['"r00000"'] * 4_999)
+
+
+def five_thousand_cycle(folder: Path) -> None:
+    _revisions(folder, [f'"r{(i - 1) % 5_000:05d}"' for i in range(5_000)])
+
+
+def five_thousand_duplicates(folder: Path) -> None:
+    _revisions(folder, ["None"] * 5_000, ["r00000"] * 5_000)
+
+
 def deep_sql_expression(path: Path) -> None:
     """SQL whose 60,000 chained operators crashed the SQL parser library (a segmentation
     fault, no report), between two statements that must still be read."""
@@ -131,7 +152,8 @@ def canonical_deep_check(path: Path) -> None:
 
 GENERATORS: dict[str, Callable[[Path], None]] = {f.__name__: f for f in (
     deep_parentheses, deep_brackets, long_concatenation, huge_literals, ten_megabyte_migration,
-    long_chain, deep_sql_expression, canonical_deep_check)}
+    long_chain, deep_sql_expression, canonical_deep_check, five_thousand_heads,
+    five_thousand_cycle, five_thousand_duplicates)}
 
 # --------------------------------------------------------------------------- running
 
@@ -202,7 +224,7 @@ def lint(root: Path, *args: str, prefix: list[str] | None = None) -> tuple[int, 
 
 def _describe(report: dict[str, Any]) -> str:
     lines = [f"{f['path']}:{f['line']}: {f['code']} {f['severity']} {f['message'][:120]}"
-             for f in report["findings"]]
+             for f in report["findings"][:40]]
     lines += [f"error {e['path']}:{e['line']}: {e['message'][:160]}" for e in report["errors"]]
     return "\n".join(lines) + f"\nsummary: {report.get('summary')}"
 
@@ -237,6 +259,8 @@ def test_corpus_case(case: dict[str, Any], project: Path) -> None:
         assert report["summary"]["unresolved_operations"] == expect["unresolved"], shown
     if "operations" in expect:
         assert report["summary"]["operations"] >= expect["operations"], shown
+    if "max_report_bytes" in expect:
+        assert len(json.dumps(report)) <= expect["max_report_bytes"]
     if "says" in expect:
         assert any(expect["says"] in f["message"] for f in report["findings"]), shown
     # exit 2 always comes with a reason; a file that could not be read is never a PASS

@@ -26,6 +26,16 @@ def _loc(mf: MigrationFile, which: str = "revision") -> Location:
     return loc or Location(mf.path, 1, 0)
 
 
+#: how many revisions or files a graph finding names; every finding names them, so a chain
+#: of 20,000 heads would otherwise print 20,000 x 20,000 ids
+NAMED = 10
+
+
+def _named(items: list[str]) -> str:
+    shown = ", ".join(items[:NAMED])
+    return shown if len(items) <= NAMED else f"{shown}, ... and {len(items) - NAMED} more"
+
+
 class MultipleHeads(Rule):
     """
     What it does:
@@ -62,13 +72,13 @@ class MultipleHeads(Rule):
         undeclared = [h for h in graph.heads
                       if h not in declared and not graph.nodes[h].branch_labels]
         if len(graph.heads) > 1 and undeclared:
-            names = ", ".join(graph.heads)
+            names = _named(graph.heads)
             for head in undeclared:
                 yield self.finding(
                     _loc(graph.nodes[head]),
                     f"revision {head} is one of {len(graph.heads)} heads ({names})",
                     object=head, fix="create a merge revision: alembic merge heads",
-                    data={"heads": graph.heads},
+                    data={"heads": graph.heads[:NAMED], "count": len(graph.heads)},
                 )
 
 
@@ -99,12 +109,13 @@ class RevisionCycle(Rule):
     def check_project(self, project: Project) -> Iterable[Finding]:
         graph = project.graph
         for cycle in graph.cycles:
-            ring = " -> ".join([*cycle, cycle[0]])
+            ring = (" -> ".join([*cycle, cycle[0]]) if len(cycle) <= NAMED else
+                    " -> ".join(cycle[:NAMED]) + f" -> ... ({len(cycle)} revisions) -> {cycle[0]}")
             for rev in cycle:
                 yield self.finding(
                     _loc(graph.nodes[rev], "down"),
                     f"revision {rev} is in a cycle of down_revision links: {ring}",
-                    object=rev, data={"cycle": cycle},
+                    object=rev, data={"cycle": cycle[:NAMED], "count": len(cycle)},
                 )
 
 
@@ -165,11 +176,12 @@ class DuplicateRevision(Rule):
 
     def check_project(self, project: Project) -> Iterable[Finding]:
         for rev, files in project.graph.duplicates.items():
-            paths = ", ".join(f.path for f in files)
+            paths = _named([f.path for f in files])
             for mf in files:
                 yield self.finding(
                     _loc(mf), f"revision id {rev} is defined by {len(files)} files: {paths}",
-                    object=rev, data={"files": [f.path for f in files]},
+                    object=rev, data={"files": [f.path for f in files[:NAMED]],
+                                      "count": len(files)},
                 )
 
 
