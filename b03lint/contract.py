@@ -110,6 +110,14 @@ def analyze(project: Project) -> ContractState:
     tenant = str(config.get("tenant_column"))
     state.deviations = diff(state.replay.schema, canonical.schema, tenant_column=tenant,
                             unknown_tables=state.replay.unknown_tables)
+    for d in canonical.diagnostics:
+        if d.code == "I004":
+            from b03lint.schema.model import Origin
+
+            state.deviations.append(Deviation(
+                "unknown-object", d.object or "*", f"{d.message}: the canonical schema is not "
+                "fully known here, so what depends on it is not proven", None,
+                Origin(d.loc, None, "canonical SQL")))
     for op in state.replay.unknown_anywhere:
         from b03lint.schema.model import Origin
 

@@ -346,3 +346,14 @@ def test_rules_and_rule_commands(capsys: pytest.CaptureFixture[str]) -> None:
     for heading in ("What it does", "Why it matters", "Example", "How to fix"):
         assert heading in doc
     assert main(["rule", "no-such-rule"]) == 2
+
+
+def test_computed_down_revision_softens_multiple_heads(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {f"alembic/versions/{k}": v for k, v in {
+        "a.py": _rev("a", "None"),
+        "b.py": _rev("b", "'a'").replace("down_revision = 'a'",
+                                         "down_revision = compute_parent()")}.items()})
+    rc, out, _ = run(root, "check", "--output-format", "concise")
+    assert rc == 0, out
+    assert " G001 warning " in out and "computed down_revision (b)" in out
+    assert " I004 info " in out

@@ -188,3 +188,20 @@ def test_check_written_inline_or_at_table_level_is_the_same_constraint() -> None
                                         "CONSTRAINT t_amount_check CHECK (amount > 0);",
                                         path="b.sql").operations)], "b").schema
     assert diff(inline, table_level) == [] and diff(table_level, inline) == []
+
+
+def test_unresolved_canonical_sql_is_reported_not_dropped(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.b03lint]\ncanonical_sql = "db/c.sql"\n')
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db/c.sql").write_text(
+        "CREATE TABLE t (id int);\nDO $$ BEGIN IF true THEN EXECUTE format($q$ALTER TABLE t "
+        "ADD COLUMN x int$q$); END IF; END $$;\n")
+    versions = tmp_path / "alembic/versions"
+    versions.mkdir(parents=True)
+    (versions / "a.py").write_text('from alembic import op\nrevision = "a"\n'
+                                   'down_revision = None\n\n\ndef upgrade():\n'
+                                   '    op.execute("CREATE TABLE t (id int)")\n')
+    code, doc = check(tmp_path)
+    assert code == 0
+    unknown = [f for f in doc["findings"] if f["code"] == "C014"]
+    assert len(unknown) == 1 and unknown[0]["path"] == "db/c.sql" and unknown[0]["line"] == 2

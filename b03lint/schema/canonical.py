@@ -10,7 +10,7 @@ from pathlib import Path
 
 from b03lint.config import Config
 from b03lint.findings import ToolError
-from b03lint.operations import Diagnostic
+from b03lint.operations import Diagnostic, Unresolved
 from b03lint.schema.model import Schema
 from b03lint.schema.replay import Conflict, fold
 
@@ -63,7 +63,12 @@ def load_sql(path: Path, shown: str) -> tuple[Schema, list[Diagnostic], list[Con
     result = read_sql(text, path=shown, phase="upgrade", via="canonical")
     replay = fold([(None, result.operations)], label="canonical SQL")
     replay.schema.path = shown
-    return replay.schema, result.diagnostics, replay.conflicts
+    # what the reader could not resolve leaves the canonical schema incompletely known:
+    # carried as info diagnostics, reported by the contract (C014), never dropped
+    unresolved = [Diagnostic(code="I004", message=f"canonical SQL: {op.reason}", loc=op.loc,
+                             severity="info", object=op.table)
+                  for op in result.operations if isinstance(op, Unresolved)]
+    return replay.schema, [*result.diagnostics, *unresolved], replay.conflicts
 
 
 def load_yaml(path: Path, shown: str) -> Schema:
