@@ -348,12 +348,12 @@ def test_rules_and_rule_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rule", "no-such-rule"]) == 2
 
 
-def test_computed_down_revision_softens_multiple_heads(tmp_path: Path) -> None:
+def test_computed_down_revision_explains_multiple_heads(tmp_path: Path) -> None:
     root = make_project(tmp_path, {f"alembic/versions/{k}": v for k, v in {
         "a.py": _rev("a", "None"),
         "b.py": _rev("b", "'a'").replace("down_revision = 'a'",
                                          "down_revision = compute_parent()")}.items()})
     rc, out, _ = run(root, "check", "--output-format", "concise")
-    assert rc == 0, out
-    assert " G001 warning " in out and "computed down_revision (b)" in out
+    assert rc == 1, out  # one head cannot be proven: never a PASS
+    assert " G001 blocking " in out and "computed down_revision (b)" in out
     assert " I004 info " in out

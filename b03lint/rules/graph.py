@@ -74,19 +74,18 @@ class MultipleHeads(Rule):
         if len(graph.heads) > 1 and undeclared:
             names = _named(graph.heads)
             # a revision whose down_revision is computed at run time (I004) sits in the
-            # graph as a base, which leaves its real parent looking like a head: say so,
-            # and do not block on what cannot be known statically
+            # graph as a base, which leaves its real parent looking like a head: say so.
+            # It stays blocking: one head cannot be proven, and a PASS means "checked".
             unknown = sorted(r for r, mf in graph.nodes.items() if mf.down_revisions is None)
             note = (f"; revisions with a computed down_revision ({_named(unknown)}) may "
                     "explain it" if unknown else "")
             for head in undeclared:
-                finding = self.finding(
+                yield self.finding(
                     _loc(graph.nodes[head]),
                     f"revision {head} is one of {len(graph.heads)} heads ({names}){note}",
                     object=head, fix="create a merge revision: alembic merge heads",
                     data={"heads": graph.heads[:NAMED], "count": len(graph.heads)},
                 )
-                yield finding.with_severity("warning") if unknown else finding
 
 
 class RevisionCycle(Rule):
