@@ -90,7 +90,7 @@ def analyze(project: Project) -> ContractState:
     project.errors.extend(canonical.errors)
     register_path = config.path("drift_register")
     if register_path is not None:
-        from b03lint.engine import display_path
+        from b03lint.paths import display_path
 
         try:
             state.register = load_register(register_path, display_path(register_path))

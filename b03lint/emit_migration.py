@@ -355,7 +355,8 @@ def run(config: Config, *, rev: str | None, message: str, adr: str | None,
     import sys
 
     from b03lint.contract import analyze
-    from b03lint.engine import display_path, load_project
+    from b03lint.engine import load_project
+    from b03lint.paths import display_path
 
     project = load_project(config, rev)
     errors = project.errors

@@ -16,6 +16,7 @@ from b03lint.config import Config
 from b03lint.findings import Finding, ToolError, sort_findings
 from b03lint.graph import RevisionGraph
 from b03lint.operations import MigrationFile, Severity, Unresolved
+from b03lint.paths import display_path
 from b03lint.rules.base import FileContext, Rule
 from b03lint.rules.registry import Registry, RegistryError, build_registry, default_registry
 
@@ -62,21 +63,6 @@ class Result:
             "summary": {**self.counts(), "files": self.files, "operations": self.operations,
                         "unresolved_operations": self.unresolved},
         }
-
-
-def display_path(path: Path, cwd: Path | None = None) -> str:
-    """Paths relative to the working directory when below it, as ruff prints them."""
-    cwd = cwd or Path.cwd()
-    try:
-        real = path.resolve(strict=True)
-    except (RuntimeError, OSError):
-        # missing, a dangling symlink or a symlink loop (RuntimeError before Python 3.13):
-        # name the link itself, not where it points
-        real = path.absolute().parent.resolve() / path.name
-    try:
-        return real.relative_to(cwd.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def discover(folder: Path, errors: list[ToolError]) -> list[Path]:

@@ -863,7 +863,7 @@ def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
 def adr_mentions(adr_dir: Path | None, words: Iterable[str]) -> list[Mention]:
     """Every line of the ADR folder's files that names one of ``words`` (as a whole
     identifier), file by file in name order."""
-    from b03lint.engine import display_path
+    from b03lint.paths import display_path
     from b03lint.waivers import ADR_FILE_RE, _canon_adr
 
     if adr_dir is None or not adr_dir.is_dir():

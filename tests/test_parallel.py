@@ -13,7 +13,8 @@ import pytest
 
 import b03lint.loader as loader
 from b03lint.config import Config, load_config
-from b03lint.engine import discover, display_path
+from b03lint.engine import discover
+from b03lint.paths import display_path
 from b03lint.operations import MigrationFile
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from b03lint.baseline import DEFAULT_FILE, BaselineError, write
-    from b03lint.engine import display_path, lint
+    from b03lint.engine import lint
+    from b03lint.paths import display_path
 
     config = project_config(args)
     target = args.output.resolve() if args.output is not None else (

@@ -69,7 +69,7 @@ def invariants_section(text: str, shown: str) -> tuple[str, int]:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from b03lint.engine import display_path
+    from b03lint.paths import display_path
     from b03lint.schema.canonical import CanonicalError, load_sql
     from b03lint.schema.canonical_yaml import check_invariants, load_canonical_yaml
     from b03lint.schema.emit import schema_to_yaml
@@ -145,7 +145,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _hash(args: argparse.Namespace) -> int:
-    from b03lint.engine import display_path
+    from b03lint.paths import display_path
     from b03lint.schema.canonical import sha256_of
 
     config = project_config(args)

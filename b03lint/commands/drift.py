@@ -58,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _table(args: argparse.Namespace) -> int:
-    from b03lint.engine import display_path
+    from b03lint.paths import display_path
     from b03lint.schema.drift import load_register, markdown_table
     from b03lint.yamlio import YamlError
 

@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from b03lint.engine import display_path
     from b03lint.normalize import normalize_sql
+    from b03lint.paths import display_path
 
     if str(args.file) == "-":
         shown = "<stdin>"

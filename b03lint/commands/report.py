@@ -35,8 +35,9 @@ def _split(values: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from b03lint import __version__
-    from b03lint.engine import display_path, lint
+    from b03lint.engine import lint
     from b03lint.findings import ToolError
+    from b03lint.paths import display_path
     from b03lint.pictures import graph_view
     from b03lint.reporters import ReportOptions
     from b03lint.reporters.html import ReportContext, render

@@ -834,7 +834,7 @@ def rule_files(folder: Path) -> list[Path]:
 def load_rule_dirs(root: Path, dirs: list[str], *, missing_ok: bool) -> list[type[Rule]]:
     """The YAML rules of every folder of ``rules_dirs`` (relative to the project root).
     A missing folder is an error unless ``missing_ok`` (the default ``rules``)."""
-    from b03lint.engine import display_path
+    from b03lint.paths import display_path
 
     out: list[type[Rule]] = []
     for name in dirs:

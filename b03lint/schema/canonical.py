@@ -84,7 +84,7 @@ def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
     """Read whichever canonical files are configured; problems land in ``errors``. What
     was parsed is cached by content (b03lint.cache), so an unchanged file costs a read."""
     from b03lint.cache import cached
-    from b03lint.engine import display_path
+    from b03lint.paths import display_path
 
     out = Canonical()
     sql_path, yaml_path = config.path("canonical_sql"), config.path("canonical_yaml")
