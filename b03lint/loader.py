@@ -9,6 +9,7 @@ The result is the same list, in the same order, whichever way each file was read
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
@@ -21,18 +22,19 @@ from b03lint.config import Config
 from b03lint.operations import Diagnostic, Location, MigrationFile
 
 if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
+    from concurrent.futures import ProcessPoolExecutor
 
     from b03lint.cache import Cache
 
 #: namespace of parsed migration files in the cache
 NAMESPACE = "migration"
-#: fewest files to parse before worker processes are started. Measured by
-#: ``bench/run.py --threshold`` on 2 cores: a fork-started worker costs about 10 ms, a file
-#: about 1 ms to parse, so below this a second process does not pay for itself.
-PARALLEL_MIN_FILES = 80
+#: fewest files to parse before worker processes are started. Measured with
+#: ``bench/run.py --threshold`` on 2 idle cores (Linux, fork): parsing k files of a
+#: generated chain in one process vs. this process and one forked worker took 13/14 ms
+#: (k = 10), 22/20 ms (20), 43/31 ms (40), 128/73 ms (120), 307/185 ms (320).
+PARALLEL_MIN_FILES = 20
 #: each worker gets at least this many files (so 3 workers need 3 x this many)
-MIN_FILES_PER_WORKER = 40
+MIN_FILES_PER_WORKER = 10
 #: automatic ``jobs`` never starts more workers than this
 MAX_AUTO_JOBS = 8
 
@@ -149,57 +151,120 @@ def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[bytes]:
     return out
 
 
-def _pool_context() -> BaseContext | None:
-    """``fork`` where it is safe and cheap (Linux: workers inherit the imported reader);
-    the platform's default elsewhere."""
-    if sys.platform.startswith("linux"):
-        import multiprocessing
+def _fork_is_safe() -> bool:
+    """Forking is cheap on Linux (workers inherit the imported reader: no re-import, no
+    ``multiprocessing`` import, which alone costs 15-30 ms) and safe while this process
+    runs a single thread."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
 
-        return multiprocessing.get_context("fork")
-    return None
+
+class _ForkedWorker:
+    """A child process that parses one share and sends the pickled results down a pipe."""
+
+    def __init__(self, chunk: list[tuple[str, bytes]]):
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code
+            status = 1
+            try:
+                os.close(read_fd)
+                payload = pickle.dumps(_parse_chunk(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_fd, "wb") as out:
+                    out.write(payload)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        self.pid = pid
+        self.fd: int | None = read_fd
+
+    def close(self) -> int:
+        """Stop listening and reap the child (once); its wait status, -1 if unknown."""
+        if self.fd is None:
+            return -1
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        self.fd = None
+        try:
+            return os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            return -1
+
+    def result(self) -> list[bytes] | None:
+        if self.fd is None:
+            return None
+        try:
+            with os.fdopen(self.fd, "rb", closefd=False) as pipe:
+                data = pipe.read()
+        except OSError:
+            data = b""
+        if self.close() != 0:
+            return None
+        try:
+            value = pickle.loads(data)
+        except Exception:
+            return None
+        return value if isinstance(value, list) else None
+
+
+class _PoolWorker:
+    """Elsewhere: a ``concurrent.futures`` process pool (spawned workers re-import b03lint,
+    so there it pays only for larger chains)."""
+
+    def __init__(self, pool: ProcessPoolExecutor, chunk: list[tuple[str, bytes]]):
+        self.future = pool.submit(_parse_chunk, chunk)
+
+    def result(self) -> list[bytes] | None:
+        try:
+            value = self.future.result()
+        except Exception:
+            return None
+        return value if isinstance(value, list) else None
 
 
 def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
                     cache: Cache | None) -> list[MigrationFile]:
-    """Parse over ``workers`` processes, in order: this process takes the first share
-    itself while ``workers - 1`` forked workers parse the rest (so two CPUs need one extra
-    process, not two). Whatever the workers cannot do (no processes here, a worker died)
-    is parsed in this process."""
-    from concurrent.futures import Future, ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
+    """Parse over ``workers`` processes, in order: this process parses the first share
+    itself while ``workers - 1`` workers parse one share each (so two CPUs need one extra
+    process, not two). Whatever a worker cannot deliver (no processes here, a worker
+    died, a bad pickle) is parsed in this process."""
     import b03lint.readers.python  # noqa: F401  (imported once, inherited by forked workers)
     from b03lint.cache import dumps  # noqa: F401  (likewise)
 
     own = math.ceil(len(todo) / workers)
     rest = todo[own:]
-    # two chunks per worker: some balance for uneven files, little per-chunk overhead
-    size = max(1, math.ceil(len(rest) / ((workers - 1) * 2)))
+    size = max(1, math.ceil(len(rest) / (workers - 1)))
     spans = [(start, min(start + size, len(rest))) for start in range(0, len(rest), size)]
-    futures: list[Future[list[bytes]]] = []
+    chunks = [[(shown, data) for _i, shown, data, _k in rest[a:b]] for a, b in spans]
+    started: list[_ForkedWorker | _PoolWorker] = []
     pool: ProcessPoolExecutor | None = None
     try:
-        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=_pool_context())
-        futures = [pool.submit(_parse_chunk, [(shown, data) for _i, shown, data, _k in
-                                              rest[a:b]]) for a, b in spans]
-    except (OSError, RuntimeError, BrokenProcessPool):
-        futures = []
+        if _fork_is_safe():
+            for chunk in chunks:
+                started.append(_ForkedWorker(chunk))
+        elif sys.platform != "emscripten":
+            from concurrent.futures import ProcessPoolExecutor
+
+            pool = ProcessPoolExecutor(max_workers=workers - 1)
+            started = [_PoolWorker(pool, chunk) for chunk in chunks]
+    except (OSError, RuntimeError, ImportError):
+        pass  # no more processes: this process parses what was not handed out
     try:
         parsed = [_parse_and_store(shown, data, key, cache) for _i, shown, data, key in
                   todo[:own]]
-        pending: list[Future[list[bytes]] | None] = [*futures] or [None] * len(spans)
-        for (a, b), future in zip(spans, pending, strict=True):
-            blobs: list[bytes] = []
-            if future is not None:
-                try:
-                    blobs = future.result()
-                except (OSError, RuntimeError, BrokenProcessPool, pickle.PicklingError):
-                    blobs = []
-            if len(blobs) != b - a:
+        for n, (a, b) in enumerate(spans):
+            blobs = started[n].result() if n < len(started) else None
+            if blobs is None or len(blobs) != b - a:
                 blobs = [b""] * (b - a)
             for (_i, shown, data, key), blob in zip(rest[a:b], blobs, strict=True):
                 parsed.append(_from_worker(shown, data, key, blob, cache))
     finally:
+        for worker in started:  # reap what an exception above left running
+            if isinstance(worker, _ForkedWorker):
+                worker.close()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return parsed

@@ -14,8 +14,8 @@ import pytest
 import b03lint.loader as loader
 from b03lint.config import Config, load_config
 from b03lint.engine import discover
-from b03lint.paths import display_path
 from b03lint.operations import MigrationFile
+from b03lint.paths import display_path
 
 REPO = Path(__file__).resolve().parent.parent
 N = 240
@@ -107,6 +107,25 @@ def test_no_processes_available_falls_back_to_serial(chain: Path,
             raise OSError(38, "Function not implemented")
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
+    items = _items(chain)
+    assert (loader.load_files(items, _config(chain, 2, cache=False))
+            == loader.load_files(items, _config(chain, 1, cache=False)))
+
+
+def test_the_process_pool_used_where_fork_is_not(chain: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loader, "_fork_is_safe", lambda: False)
+    items = _items(chain)
+    assert (loader.load_files(items, _config(chain, 3, cache=False))
+            == loader.load_files(items, _config(chain, 1, cache=False)))
+
+
+def test_a_worker_that_dies_leaves_its_files_to_this_process(
+        chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def die(chunk: list[tuple[str, bytes]]) -> list[bytes]:
+        os._exit(3)  # in the forked child: as if it were killed
+
+    monkeypatch.setattr(loader, "_parse_chunk", die)
     items = _items(chain)
     assert (loader.load_files(items, _config(chain, 2, cache=False))
             == loader.load_files(items, _config(chain, 1, cache=False)))
