@@ -100,13 +100,15 @@ def test_part_cached_part_parallel(chain: Path, parallel_calls: list[int],
     assert parallel_calls == [N // 2, N // 2]
 
 
-def test_no_processes_available_falls_back_to_serial(chain: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    class NoProcesses:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            raise OSError(38, "Function not implemented")
+@pytest.mark.parametrize("fork", [True, False], ids=["fork", "pool"])
+def test_no_processes_available_falls_back_to_serial(
+        chain: Path, monkeypatch: pytest.MonkeyPatch, fork: bool) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoProcesses)
+    monkeypatch.setattr(loader, "_fork_is_safe", lambda: fork)
+    monkeypatch.setattr(os, "fork", no_processes)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_processes)
     items = _items(chain)
     assert (loader.load_files(items, _config(chain, 2, cache=False))
             == loader.load_files(items, _config(chain, 1, cache=False)))
