@@ -183,8 +183,18 @@ def chain_files(config: Config, errors: list[ToolError]) -> dict[str, Path]:
                                 "[tool.b03lint] or pass --migrations)",
                                 display_path(folder) if folder else None))
         return found
+    # display_path resolves symlinks (a few syscalls per path); resolve each folder once
+    # and only look closer at files that are links themselves
+    shown_dirs: dict[Path, str] = {}
     for p in discover(folder, errors):
-        found.setdefault(display_path(p), p)
+        if p.is_symlink():
+            shown = display_path(p)
+        else:
+            parent = shown_dirs.get(p.parent)
+            if parent is None:
+                parent = shown_dirs[p.parent] = display_path(p.parent)
+            shown = p.name if parent == "." else f"{parent}/{p.name}"
+        found.setdefault(shown, p)
     return found
 
 

@@ -4,6 +4,7 @@ produces; ``expected`` is the canonical schema. One diff serves every comparison
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from b03lint.operations import IndexElement
@@ -32,6 +33,7 @@ class Deviation:
         return {self.object, *self.aliases}
 
 
+@lru_cache(maxsize=4096)
 def _norm_expr(text: str | None) -> str | None:
     if text is None:
         return None
@@ -43,6 +45,7 @@ def _norm_expr(text: str | None) -> str | None:
         return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)
 def _norm_default(text: str | None, column_type: str | None = None) -> str | None:
     if text is None:
         return None
