@@ -125,8 +125,8 @@ def _slotted_fields(cls: type) -> tuple[tuple[str, ...], tuple[Any, ...]] | None
 
 def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     """Unpickle a slotted dataclass: fill its slots directly. Frozen dataclasses otherwise
-    unpickle through ``dataclasses.fields()`` once per object, which made reading a warm
-    cache of 1,000 migrations (20,000 objects) about three times slower."""
+    pickle their state as a list and unpickle it through ``dataclasses.fields()`` once per
+    object (measured on 1,000 migrations, 20,000 objects: 15% slower to load, 12% larger)."""
     obj: Any = object.__new__(cls)
     spec = _slotted_fields(cls)
     if spec is None:
