@@ -636,11 +636,22 @@ def _element_text(e: IndexElement) -> str:
     return text + (f" NULLS {e.nulls.upper()}" if e.nulls else "")
 
 
-def _keys_match(idx: Index, expected: Iterable[str]) -> bool:
+_PLAIN_KEY = re.compile(r"^\s*([a-z_][a-z0-9_$]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+
+
+def _index_key(text: str) -> tuple[IndexElement, ...]:
+    """``created_at DESC`` without a parser; anything else through PostgreSQL's."""
+    m = _PLAIN_KEY.match(text)
+    if m and m.group(1).lower() == m.group(1):
+        return (IndexElement(m.group(1), descending=(m.group(2) or "").lower() == "desc"),)
     from b03lint.readers.sql import parse_index_elements
 
+    return parse_index_elements(text)
+
+
+def _keys_match(idx: Index, expected: Iterable[str]) -> bool:
     try:
-        wanted = tuple(el for text in expected for el in parse_index_elements(text))
+        wanted = tuple(el for text in expected for el in _index_key(text))
     except ValueError:
         return False
 

@@ -3,9 +3,10 @@ produces; ``expected`` is the canonical schema. One diff serves every comparison
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from b03lint.operations import IndexElement
 from b03lint.schema.model import Constraint, Index, Origin, Policy, Schema, Table
@@ -31,6 +32,9 @@ class Deviation:
 
     def names(self) -> set[str]:
         return {self.object, *self.aliases}
+
+
+_T = TypeVar("_T")
 
 
 @lru_cache(maxsize=4096)
@@ -72,20 +76,33 @@ def describe_index(idx: Index) -> str:
     return out
 
 
-def _index_shape(idx: Index) -> tuple[Any, ...]:
+Norm = Callable[[str | None], str | None]
+
+
+def _raw(text: str | None) -> str | None:
+    return text
+
+
+def _same(a: _T, b: _T, shape: Callable[[_T, Norm], tuple[Any, ...]]) -> bool:
+    """Equal shapes. Texts equal as written need no parser: normalising (which loads
+    pglast) is only paid for when the written forms differ."""
+    return shape(a, _raw) == shape(b, _raw) or shape(a, _norm_expr) == shape(b, _norm_expr)
+
+
+def _index_shape(idx: Index, norm: Norm = _norm_expr) -> tuple[Any, ...]:
     elements = tuple(
-        (_norm_expr(e.expression) if e.is_expression else e.expression, e.descending,
+        (norm(e.expression) if e.is_expression else e.expression, e.descending,
          e.nulls or ("first" if e.descending else "last"), e.is_expression)
         for e in idx.elements)
-    return (elements, idx.include, idx.unique, _norm_expr(idx.where), idx.method.lower())
+    return (elements, idx.include, idx.unique, norm(idx.where), idx.method.lower())
 
 
-def _constraint_shape(c: Constraint) -> tuple[Any, ...]:
+def _constraint_shape(c: Constraint, norm: Norm = _norm_expr) -> tuple[Any, ...]:
     ref = c.references
     # a CHECK is its expression: written inline it names its column, at table level not
     columns = () if c.kind == "check" else c.columns
     return (c.kind, columns,
-            _norm_expr(c.expression) if c.enum_values is None else tuple(sorted(c.enum_values)),
+            norm(c.expression) if c.enum_values is None else tuple(sorted(c.enum_values)),
             (ref.table, ref.columns, (ref.on_delete or "").lower() or None) if ref else None)
 
 
@@ -172,8 +189,8 @@ class _Differ:
                 got = "nullable" if acol.nullable else "NOT NULL"
                 self.add("column-nullability", obj, f"column {obj} is {got}, canonical says "
                          f"{want}", acol.origin, ecol.origin)
-            if _norm_default(acol.default, ecol.type) != _norm_default(
-                    ecol.default, ecol.type) and not (
+            if acol.default != ecol.default and _norm_default(
+                    acol.default, ecol.type) != _norm_default(ecol.default, ecol.type) and not (
                     acol.identity or ecol.identity):
                 self.add("column-default", obj,
                          f"column {obj} defaults to {acol.default or 'nothing'}, canonical "
@@ -194,9 +211,8 @@ class _Differ:
                 self.compare_constraint(t, ac, ec)
         # the same constraint under another name
         for en, ec in list(unmatched_e.items()):
-            shape = _constraint_shape(ec)
             twin = next((an for an, ac in unmatched_a.items()
-                         if _constraint_shape(ac) == shape), None)
+                         if _same(ac, ec, _constraint_shape)), None)
             if twin is not None:
                 ac = unmatched_a.pop(twin)
                 del unmatched_e[en]
@@ -241,7 +257,7 @@ class _Differ:
                          ac.origin, ec.origin, aliases=(ec.name, f"{t}.{ec.name}"),
                          missing=missing, extra=extra, constraint=ec.name)
             return
-        if _constraint_shape(ac) != _constraint_shape(ec):
+        if not _same(ac, ec, _constraint_shape):
             what = ec.expression or ", ".join(ec.columns)
             self.add("constraint-differs", ec.name,
                      f"constraint {ec.name} on {t} differs from canonical ({what})",
@@ -271,7 +287,7 @@ class _Differ:
             if ap is None:
                 self.add("missing-policy", f"{t}.{name}", f"policy {name} on {t} is missing",
                          at.rls_origin or at.origin, ep.origin, aliases=(name,))
-            elif _policy_shape(ap) != _policy_shape(ep):
+            elif not _same(ap, ep, _policy_shape):
                 self.add("policy-differs", f"{t}.{name}", f"policy {name} on {t} differs "
                          f"from canonical (USING {ep.using})", ap.origin, ep.origin,
                          aliases=(name,))
@@ -294,7 +310,7 @@ class _Differ:
             ai = aa.get(name)
             if ai is None:
                 twin = next((n for n, i in aa.items() if n not in ea and i.table == ei.table
-                             and _index_shape(i) == _index_shape(ei)), None)
+                             and _same(i, ei, _index_shape)), None)
                 if twin is not None:
                     self.add("index-name", name, f"index {name} exists as {twin}",
                              aa.pop(twin).origin, ei.origin, aliases=(twin,))
@@ -303,7 +319,7 @@ class _Differ:
                 self.add("missing-index", name, f"index {name} on {ei.table} "
                          f"{describe_index(ei)} is missing", table.origin, ei.origin)
                 continue
-            if ai.table != ei.table or _index_shape(ai) != _index_shape(ei):
+            if ai.table != ei.table or not _same(ai, ei, _index_shape):
                 self.add("index-shape", name,
                          f"index {name} is {describe_index(ai)} on {ai.table}; canonical: "
                          f"{describe_index(ei)} on {ei.table}", ai.origin, ei.origin,
@@ -323,9 +339,9 @@ class _Differ:
                          f"({_q(values)})", None, None)
 
 
-def _policy_shape(p: Policy) -> tuple[Any, ...]:
-    return (p.command.lower(), p.permissive, tuple(sorted(p.roles)), _norm_expr(p.using),
-            _norm_expr(p.with_check))
+def _policy_shape(p: Policy, norm: Norm = _norm_expr) -> tuple[Any, ...]:
+    return (p.command.lower(), p.permissive, tuple(sorted(p.roles)), norm(p.using),
+            norm(p.with_check))
 
 
 def diff(actual: Schema, expected: Schema, *, tenant_column: str = "tenant_id",
