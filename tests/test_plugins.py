@@ -453,3 +453,23 @@ def test_check_example_runs_a_rule_that_is_not_registered_yet(tmp_path: Path) ->
     for example in rule.valid:
         assert check_example(rule, example, invalid=False) == []
     assert textwrap.dedent(rule.documentation()).startswith("What it does:")
+
+
+def test_plugin_discovery_skips_importlib_metadata_when_no_pack_declares_the_group(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from b03lint.rules.plugins import _group_may_exist
+
+    site = tmp_path / "site"
+    (site / "other-1.0.dist-info").mkdir(parents=True)
+    (site / "other-1.0.dist-info" / "entry_points.txt").write_text(
+        "[console_scripts]\nother = other:main\n")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    assert not _group_may_exist("b03lint.rules")
+    (site / "pack-1.0.dist-info").mkdir()
+    (site / "pack-1.0.dist-info" / "entry_points.txt").write_text(
+        "[b03lint.rules]\npack = pack.rules\n")
+    assert _group_may_exist("b03lint.rules")
+    # a path entry that is not a folder (a zip) cannot be scanned cheaply: maybe
+    (tmp_path / "eggs.zip").write_bytes(b"PK")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "eggs.zip")])
+    assert _group_may_exist("b03lint.rules")
