@@ -128,3 +128,20 @@ def normalize_type(name: str, args: tuple[int | str, ...] = (), *, timezone: boo
 def is_serial(name: str) -> bool:
     """Whether ``name`` is a serial pseudo-type (it implies a sequence default)."""
     return name.strip().lower() in _SERIAL
+
+
+def serial_default(schema: str | None, table: str, column: str) -> str:
+    """The default PostgreSQL stores for a serial column: ``nextval('<t>_<c>_seq'::regclass)``,
+    with ChooseRelationName's truncation to 63 characters (a clash with an existing name,
+    which PostgreSQL resolves with a number, cannot be known statically)."""
+    avail = 63 - len("seq") - 2
+    n1, n2 = len(table), len(column)
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    seq = f"{table[:n1]}_{column[:n2]}_seq"
+    if schema and schema != "public":
+        seq = f"{schema}.{seq}"
+    return f"nextval('{seq.replace(chr(39), chr(39) * 2)}'::regclass)"

@@ -100,7 +100,7 @@ from b03lint.operations import (
     RenameTable,
     Unresolved,
 )
-from b03lint.sqltypes import normalize_type
+from b03lint.sqltypes import normalize_type, serial_default
 
 __all__ = ["read_migration"]
 
@@ -2823,7 +2823,7 @@ class _Reader:
                 and not col.identity
             ):
                 col = _replace_column(col, nullable=False,
-                                      default=_serial_default(schema, table, col.name))
+                                      default=serial_default(schema, table, col.name))
                 read = _ColumnRead(col, read.constraints, read.autoincrement)
             out.append(read)
         return out
@@ -3345,22 +3345,6 @@ def _action_text(value: str | None) -> str | None:
 
 def _replace_column(column: ColumnDef, **changes: Any) -> ColumnDef:
     return replace(column, **changes)
-
-
-def _serial_default(schema: str | None, table: str, column: str) -> str:
-    """The default PostgreSQL stores for a serial column (the sequence name truncated to
-    63 characters the way PostgreSQL does; the same text the SQL reader produces)."""
-    avail = 63 - len("seq") - 2
-    n1, n2 = len(table), len(column)
-    while n1 + n2 > avail:
-        if n1 > n2:
-            n1 -= 1
-        else:
-            n2 -= 1
-    seq = f"{table[:n1]}_{column[:n2]}_seq"
-    if schema and schema != "public":
-        seq = f"{schema}.{seq}"
-    return f"nextval('{seq.replace(chr(39), chr(39) * 2)}'::regclass)"
 
 
 def _bare_public(table: str) -> str:

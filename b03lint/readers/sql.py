@@ -133,7 +133,7 @@ from b03lint.operations import (
     Unresolved,
     ValidateConstraint,
 )
-from b03lint.sqltypes import is_serial, normalize_type
+from b03lint.sqltypes import is_serial, normalize_type, serial_default
 
 __all__ = [
     "CheckInfo",
@@ -599,21 +599,6 @@ def _type_name(tn: Any) -> str | None:
         number = _const_int(mod)
         mods.append(number if number is not None else _deparse(mod))
     return normalize_type(name + arrays, tuple(mods))
-
-
-def _serial_default(schema: str | None, table: str, column: str) -> str:
-    """The default PostgreSQL stores for a serial column (ChooseRelationName's
-    truncation to NAMEDATALEN-1 included; clashes with existing names are not known)."""
-    avail = 63 - len("seq") - 2
-    n1, n2 = len(table), len(column)
-    while n1 + n2 > avail:
-        if n1 > n2:
-            n1 -= 1
-        else:
-            n2 -= 1
-    seq = f"{table[:n1]}_{column[:n2]}_seq"
-    seq = _qual(schema, seq)
-    return f"nextval('{seq.replace(chr(39), chr(39) * 2)}'::regclass)"
 
 
 _FK_ACTIONS = {"c": "CASCADE", "r": "RESTRICT", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -1306,7 +1291,7 @@ class _Reader:
         if serial:
             column = dataclasses.replace(
                 column, nullable=False,
-                default=column.default or _serial_default(schema, table, name),
+                default=column.default or serial_default(schema, table, name),
             )
         return column, constraints
 
