@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -47,3 +48,15 @@ def pg_database(pg_cluster: PostgresCluster) -> Iterator[str]:
         yield url
     finally:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture()
+def example_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled example project (chain, canonical files, drift
+    register, ADRs, rules, scripts, configuration) for a test to edit; returns its root."""
+    from live_support import copy_example
+
+    root = tmp_path / "example"
+    root.mkdir()
+    copy_example(root)
+    return root

@@ -67,7 +67,7 @@ def b03_process(*args: str, cwd: Path = ROOT,
 def copy_example(dest: Path) -> Path:
     """The bundled example project (chain, canonical files, register, ADRs, config) in
     ``dest``, to be edited by a test; returns its pyproject.toml."""
-    for name in ("alembic", "db", "docs", "rules"):
+    for name in ("alembic", "db", "docs", "rules", "scripts"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, dest / name,
                             ignore=shutil.ignore_patterns("__pycache__"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,17 +28,9 @@ def check(root: Path, *args: str) -> tuple[int, dict[str, Any]]:
 
 
 @pytest.fixture()
-def example(tmp_path: Path) -> Path:
+def example(example_copy: Path) -> Path:
     """A private copy of the bundled example to plant deviations in."""
-    root = tmp_path / "example"
-    root.mkdir()
-    for name in ("pyproject.toml", "alembic.ini"):
-        shutil.copy(REPO / name, root / name)
-    for folder in ("alembic", "db", "docs/architecture/adr", "rules"):
-        if (REPO / folder).exists():
-            shutil.copytree(REPO / folder, root / folder,
-                            ignore=shutil.ignore_patterns("__pycache__"))
-    return root
+    return example_copy
 
 
 def blocking(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -32,17 +32,9 @@ def _cli(root: Path, *args: str, env: dict[str, str] | None = None) -> subproces
 
 
 @pytest.fixture()
-def pre_reconciliation(tmp_path: Path) -> Path:
-    root = tmp_path / "example"
-    root.mkdir()
-    for name in ("pyproject.toml", "alembic.ini"):
-        shutil.copy(REPO / name, root / name)
-    for folder in ("alembic", "db", "docs/architecture/adr", "rules"):
-        if (REPO / folder).exists():
-            shutil.copytree(REPO / folder, root / folder,
-                            ignore=shutil.ignore_patterns("__pycache__"))
-    (root / RECONCILE).unlink()
-    return root
+def pre_reconciliation(example_copy: Path) -> Path:
+    (example_copy / RECONCILE).unlink()
+    return example_copy
 
 
 def _graph(root: Path) -> RevisionGraph:

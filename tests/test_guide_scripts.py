@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,13 +53,11 @@ def shell(cmd: str, cwd: Path, path: str | None = None,
 @pytest.fixture()
 def example(tmp_path: Path) -> Path:
     """A copy of the bundled example project (chain, canonical files, ADRs, scripts)."""
+    from live_support import copy_example
+
     root = tmp_path / "project"
     root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("alembic", "db", "docs", "rules", "scripts"):
-        shutil.copytree(REPO / name, root / name, ignore=ignore)
-    for name in ("pyproject.toml", "alembic.ini"):
-        shutil.copy2(REPO / name, root / name)
+    copy_example(root)
     return root
 
 
