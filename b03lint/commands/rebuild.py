@@ -23,8 +23,7 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from b03lint.live.introspect import DEFAULT_TIMEOUT_MS
-    from b03lint.live.output import parse_seconds
+    from b03lint.live.output import add_read_arguments
 
     p.add_argument("--database-url", metavar="URL",
                    help="a server to create the scratch database on (default: $DATABASE_URL, "
@@ -46,15 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alembic-ini", type=Path, metavar="PATH",
                    help="the Alembic configuration (default: alembic.ini next to "
                         "pyproject.toml)")
-    p.add_argument("--schema", default="public", metavar="NAME",
-                   help="the PostgreSQL schema to read (default: public)")
-    p.add_argument("--statement-timeout", type=parse_seconds, default=DEFAULT_TIMEOUT_MS,
-                   metavar="SECONDS", dest="statement_timeout_ms",
-                   help="statement timeout of catalog reads and probes (default: 30)")
-    p.add_argument("--output-format", choices=("text", "json"), default="text",
-                   help="what to print on standard output (default: text)")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE.json",
-                   help="also write the JSON report here")
+    add_read_arguments(p, timeout_of="catalog reads and probes",
+                       output_help="also write the JSON report here")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print every command run (the rebuild log) on standard error")
     add_project_arguments(p)

@@ -15,21 +15,14 @@ HELP = ("compare a live database (--database-url or DATABASE_URL) with the canon
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Every argument of `reconcile` (live and, later, static modes) is declared here."""
-    from b03lint.live.introspect import DEFAULT_TIMEOUT_MS
-    from b03lint.live.output import parse_seconds
+    from b03lint.live.output import add_read_arguments
 
     p.add_argument("--database-url", metavar="URL",
                    help="the database to reconcile (default: $DATABASE_URL); the password "
                         "never appears in any output")
-    p.add_argument("--schema", default="public", metavar="NAME",
-                   help="the PostgreSQL schema to read (default: public)")
-    p.add_argument("--statement-timeout", type=parse_seconds, default=DEFAULT_TIMEOUT_MS,
-                   metavar="SECONDS", dest="statement_timeout_ms",
-                   help="statement timeout of the catalog reads (default: 30; 500ms, 2min)")
-    p.add_argument("--output-format", choices=("text", "json"), default="text",
-                   help="what to print on standard output (default: text)")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE.json",
-                   help="also write the JSON report (version, verdict, findings, errors) here")
+    add_read_arguments(p, timeout_of="the catalog reads",
+                       output_help="also write the JSON report (version, verdict, findings, "
+                                   "errors) here")
     add_project_arguments(p)
     static = p.add_argument_group(
         "static reconciliation (no database)",

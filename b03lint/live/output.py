@@ -89,3 +89,19 @@ def parse_seconds(text: str) -> int:
     if ms <= 0:
         raise argparse.ArgumentTypeError("the timeout must be positive")
     return int(ms)
+
+
+def add_read_arguments(p: argparse.ArgumentParser, *, timeout_of: str,
+                       output_help: str) -> None:
+    """The arguments every live command shares: the schema it reads, the statement timeout
+    of its reads, the format on standard output and the JSON report file."""
+    from b03lint.live.introspect import DEFAULT_TIMEOUT_MS
+
+    p.add_argument("--schema", default="public", metavar="NAME",
+                   help="the PostgreSQL schema to read (default: public)")
+    p.add_argument("--statement-timeout", type=parse_seconds, default=DEFAULT_TIMEOUT_MS,
+                   metavar="SECONDS", dest="statement_timeout_ms",
+                   help=f"statement timeout of {timeout_of} (default: 30; 500ms, 2min)")
+    p.add_argument("--output-format", choices=("text", "json"), default="text",
+                   help="what to print on standard output (default: text)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE.json", help=output_help)
