@@ -53,6 +53,8 @@ class ColumnDef:
     references: ForeignKeyRef | None = None
     check: str | None = None
     identity: bool = False
+    #: ``GENERATED ALWAYS AS (expr) STORED`` / ``sa.Computed(expr)``: the expression
+    generated: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,8 @@ class ConstraintDef:
     enum_values: tuple[str, ...] | None = None
     not_valid: bool = False
     deferrable: bool = False
+    #: ``ADD CONSTRAINT ... UNIQUE|PRIMARY KEY USING INDEX idx``: the index it takes over
+    using_index: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,8 @@ class Operation:
     source: Source = "python"
     #: the Python call this operation came from, e.g. ``op.drop_column`` or ``op.execute``
     via: str = ""
+    #: run outside the migration's transaction (inside ``op.get_context().autocommit_block()``)
+    autocommit: bool = False
 
     @property
     def table_name(self) -> str | None:
@@ -433,6 +439,35 @@ class AlterEnumAddValue(Operation):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AlterEnumRenameValue(Operation):
+    """``ALTER TYPE name RENAME VALUE 'old' TO 'new'``."""
+
+    kind: ClassVar[str] = "alter_enum_rename_value"
+    destructive: ClassVar[bool] = True
+    name: str
+    value: str
+    new_value: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"rename value {self.value!r} of type {self.name} to {self.new_value!r}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameType(Operation):
+    """``ALTER TYPE name RENAME TO new_name`` (an enum, a domain or a composite type)."""
+
+    kind: ClassVar[str] = "rename_type"
+    destructive: ClassVar[bool] = True
+    name: str
+    new_name: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"rename type {self.name} to {self.new_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DropType(Operation):
     kind: ClassVar[str] = "drop_type"
     destructive: ClassVar[bool] = True
@@ -443,6 +478,17 @@ class DropType(Operation):
 
     def describe(self) -> str:
         return f"drop type {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropDatabase(Operation):
+    kind: ClassVar[str] = "drop_database"
+    destructive: ClassVar[bool] = True
+    name: str
+    if_exists: bool = False
+
+    def describe(self) -> str:
+        return f"drop database {self.name}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -508,8 +554,8 @@ OPERATION_TYPES: dict[str, type[Operation]] = {
         AlterColumnType, AlterColumnNullable, AlterColumnDefault, CreateIndex, DropIndex,
         RenameIndex, AddConstraint, DropConstraint, RenameConstraint, ValidateConstraint,
         EnableRLS, DisableRLS, ForceRLS, NoForceRLS, CreatePolicy, DropPolicy, CreateSchema,
-        DropSchema, CreateEnumType, AlterEnumAddValue, DropType, Truncate, DataChange,
-        OtherStatement, Unresolved,
+        DropSchema, CreateEnumType, AlterEnumAddValue, AlterEnumRenameValue, RenameType,
+        DropType, DropDatabase, Truncate, DataChange, OtherStatement, Unresolved,
     )
 }
 
