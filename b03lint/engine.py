@@ -37,13 +37,22 @@ class Result:
     #: findings dropped by ``# b03lint: ignore[...]`` suppressions and by the baseline
     suppressed: int = 0
     baselined: int = 0
+    #: the run was cut short (Ctrl-C, SIGTERM, SIGHUP): exit code 130, never PASS
+    interrupted: bool = False
 
     @property
     def verdict(self) -> str:
+        """``ERROR`` when the run has an error or was cut short, whatever it found;
+        ``BLOCKING`` when a complete run has a blocking finding; else ``PASS``. Every
+        reporter and evidence file shows this one value (DESIGN.md's contract)."""
+        if self.errors or self.interrupted:
+            return "ERROR"
         return "BLOCKING" if any(f.blocking for f in self.findings) else "PASS"
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         if self.errors:
             return 2
         return 1 if self.verdict == "BLOCKING" else 0
@@ -55,7 +64,7 @@ class Result:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": 1,
             "verdict": self.verdict,
             "findings": [f.to_json() for f in self.findings],
@@ -63,6 +72,9 @@ class Result:
             "summary": {**self.counts(), "files": self.files, "operations": self.operations,
                         "unresolved_operations": self.unresolved},
         }
+        if self.interrupted:
+            out["interrupted"] = True
+        return out
 
 
 def discover(folder: Path, errors: list[ToolError]) -> list[Path]:

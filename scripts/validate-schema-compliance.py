@@ -8,9 +8,10 @@
 A thin wrapper over ``b03lint reconcile --database-url URL --output FILE``: the live
 catalog is compared with the canonical schema (read-only), registered drift behaves as in
 ``b03lint check``, and the JSON report gets the ``severity`` the guide expects: ``PASS``
-or ``BLOCKING`` (the report's verdict; ``ERROR`` when the comparison could not be done).
-The last line printed is ``severity=<value>``. Exit codes are b03lint's: 0 PASS,
-1 BLOCKING, 2 error. Other arguments (``--schema``, ``--config``, ...) are handed to
+or ``BLOCKING``, or ``ERROR`` whenever the comparison could not be done or was cut short
+(``verdict`` then says ``ERROR`` too: a failed run never says PASS). The last line printed
+is ``severity=<value>``. Exit codes are b03lint's: 0 PASS, 1 BLOCKING, 2 error, 130
+interrupted. Other arguments (``--schema``, ``--config``, ...) are handed to
 ``b03lint reconcile`` unchanged; without ``--database-url``, ``DATABASE_URL`` is used.
 
 b03lint is imported when this interpreter has it (the repository's own copy is found too),
@@ -64,9 +65,10 @@ def run_b03lint(args: list[str]) -> int:
 
 
 def severity(report: dict[str, object], code: int) -> str:
-    if code == 2 or report.get("errors"):
+    """``ERROR`` unless b03lint finished (exit 0 or 1) with a report free of errors."""
+    if code not in (0, 1) or report.get("errors") or report.get("verdict") == "ERROR":
         return "ERROR"
-    return str(report.get("verdict") or ("PASS" if code == 0 else "BLOCKING"))
+    return "PASS" if code == 0 else "BLOCKING"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report = loaded
         value = severity(report, code)
         if report:
-            report["severity"] = value
+            # one answer in the file: the verdict says what the severity says
+            report["severity"] = report["verdict"] = value
             output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     findings = report.get("findings")
     blocking = sum(1 for f in (findings if isinstance(findings, list) else [])

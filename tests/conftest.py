@@ -1,7 +1,9 @@
 """Shared pytest fixtures.
 
 ``pg_cluster`` is one real, throwaway PostgreSQL server for the whole test session (see
-``tests/pgcluster.py``). Without PostgreSQL installed the tests that need it are skipped,
+``tests/pgcluster.py``), run by an unprivileged OS user, with password authentication
+(scram-sha-256) on 127.0.0.1: every URL of a test carries its role's password, and a wrong
+one is refused as on a real server. Without PostgreSQL installed the tests that need it are skipped,
 except in CI (the ``CI`` environment variable is set), where they fail: a CI job that
 silently skips its database tests proves nothing.
 """
@@ -9,6 +11,7 @@ silently skips its database tests proves nothing.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +29,14 @@ def _unavailable(reason: str) -> NoReturn:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    """A running PostgreSQL cluster (superuser ``postgres``, trust auth, 127.0.0.1)."""
+    """A running PostgreSQL cluster (superuser ``postgres`` with a random password,
+    127.0.0.1)."""
     try:
         import psycopg  # noqa: F401  (the cluster helpers talk to the server with it)
     except ImportError:
         _unavailable("psycopg 3 is not installed (pip install 'b03lint[live]')")
     try:
-        cluster = PostgresCluster()
+        cluster = PostgresCluster(password=f"su-{secrets.token_hex(8)}")
     except PostgresUnavailable as exc:
         _unavailable(str(exc))
     with cluster:

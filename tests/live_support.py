@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pgcluster import PostgresCluster
 
@@ -74,6 +75,12 @@ def copy_example(dest: Path) -> Path:
     for name in ("alembic.ini", "pyproject.toml"):
         shutil.copy2(ROOT / name, dest / name)
     return dest / "pyproject.toml"
+
+
+def role_url(url: str, role: str, password: str) -> str:
+    """``url`` (the superuser's, with its password) as ``role`` with ``password``."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{quote(role, safe='')}:{quote(password, safe='')}@{rest.split('@', 1)[1]}"
 
 
 def scratch_databases(cluster: PostgresCluster) -> list[str]:

@@ -242,8 +242,10 @@ def test_corpus_case(case: dict[str, Any], project: Path) -> None:
     expect = case["expect"]
     shown = _describe(report) + "\n" + stderr
     assert code == expect["exit"], shown
-    assert report["verdict"] == ("BLOCKING" if any(
+    # the verdict contract: ERROR whenever the run has an error (exit 2), never PASS
+    assert report["verdict"] == ("ERROR" if report["errors"] else "BLOCKING" if any(
         f["severity"] == "blocking" for f in report["findings"]) else "PASS")
+    assert (report["verdict"] == "ERROR") == (code == 2), shown
     for want in expect.get("findings", ()):
         assert any(f["code"] == want["code"] and f["path"] == want["path"]
                    and ("line" not in want or f["line"] == want["line"])
@@ -268,7 +270,7 @@ def test_corpus_case(case: dict[str, Any], project: Path) -> None:
         assert report["errors"], shown
     unreadable = [f for f in report["findings"] if f["code"] in ("I000", "I001", "I002")]
     if unreadable:
-        assert code == 2 and report["verdict"] == "BLOCKING", shown
+        assert code == 2 and report["verdict"] == "ERROR", shown
 
 
 def test_every_corpus_file_is_used() -> None:

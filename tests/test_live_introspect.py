@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_support import role_url
 from pgcluster import PostgresCluster
 
 from b03lint.config import load_config
@@ -146,8 +147,15 @@ def test_origins_name_the_database_without_credentials(pg_cluster: PostgresClust
                                                        pg_database: str) -> None:
     with pg_cluster.connect(pg_database.rsplit("/", 1)[1]) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY, s text)")
-    url = pg_database.replace("postgres@", "postgres:NotThePassword123@")
-    live = _introspect(url)
+    with pg_cluster.connect() as conn:
+        conn.execute("DROP ROLE IF EXISTS b03_origin_reader")
+        conn.execute("CREATE ROLE b03_origin_reader LOGIN PASSWORD 'NotThePassword123'")
+    url = role_url(pg_database, "b03_origin_reader", "NotThePassword123")
+    try:
+        live = _introspect(url)
+    finally:
+        with pg_cluster.connect() as conn:
+            conn.execute("DROP ROLE b03_origin_reader")
     origin = live.tables["t"].columns["s"].origin
     assert origin is not None
     dbname = pg_database.rsplit("/", 1)[1]

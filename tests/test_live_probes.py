@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from live_support import role_url
 from pgcluster import PostgresCluster
 
 from b03lint.live import probes
@@ -45,12 +46,12 @@ def owner_url(pg_cluster: PostgresCluster, pg_database: str) -> Iterator[str]:
     dbname = pg_database.rsplit("/", 1)[1]
     with pg_cluster.connect() as conn:
         conn.execute(f"DROP ROLE IF EXISTS {OWNER}")
-        conn.execute(f"CREATE ROLE {OWNER} LOGIN NOSUPERUSER NOBYPASSRLS")
+        conn.execute(f"CREATE ROLE {OWNER} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD 'owner-pw'")
     with pg_cluster.connect(dbname) as conn:
         conn.execute(f"GRANT CREATE ON SCHEMA public TO {OWNER}")
         conn.execute(f"SET ROLE {OWNER}")
         conn.execute(SCHEMA_SQL)
-    yield pg_database.replace("postgres@", f"{OWNER}@")
+    yield role_url(pg_database, OWNER, "owner-pw")
     with pg_cluster.connect(dbname) as conn:
         conn.execute(f"DROP OWNED BY {OWNER}")
     with pg_cluster.connect() as conn:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_support import HEAD, PRE_RECONCILIATION, ROOT, alembic_upgrade, b03
+from live_support import HEAD, PRE_RECONCILIATION, ROOT, alembic_upgrade, b03, role_url
 from pgcluster import PostgresCluster
 
 CONFIG = str(ROOT / "pyproject.toml")
@@ -114,10 +114,11 @@ def test_a_read_only_role_is_enough(pg_cluster: PostgresCluster, head_url: str) 
     """reconcile reads the catalog and alembic_version only: SELECT on that is all it needs."""
     dbname = head_url.rsplit("/", 1)[1]
     with pg_cluster.connect(dbname) as conn:
-        conn.execute("DROP ROLE IF EXISTS b03_reader; CREATE ROLE b03_reader LOGIN")
+        conn.execute("DROP ROLE IF EXISTS b03_reader; CREATE ROLE b03_reader LOGIN "
+                     "PASSWORD 'reader-pw'")
         conn.execute("GRANT SELECT ON alembic_version TO b03_reader")
     try:
-        url = head_url.replace("postgres@", "b03_reader@")
+        url = role_url(head_url, "b03_reader", "reader-pw")
         run = b03("reconcile", "--database-url", url, "--config", CONFIG)
         assert run.code == 0, run.text
     finally:

@@ -5,10 +5,12 @@ local server left behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -58,6 +60,16 @@ def assert_no_password(*texts: str) -> None:
         assert PASSWORD not in text
         assert quote(PASSWORD, safe="") not in text
         assert "S3cret" not in text
+
+
+def assert_error(run: Run) -> None:
+    """The verdict contract: a run with an error says ERROR, never PASS, in text and JSON."""
+    if run.out.lstrip().startswith("{"):
+        report = run.json()
+        assert report["verdict"] == "ERROR" and report["errors"], run.text
+    else:
+        assert run.out.rstrip().splitlines()[-1].startswith("ERROR: "), run.text
+    assert "PASS" not in run.out
 
 
 def sleeping_example(tmp_path: Path) -> str:
@@ -120,6 +132,7 @@ def test_connection_failure_never_shows_the_password(pg_cluster: PostgresCluster
         run = b03(*args, "--config", CONFIG, env={"DATABASE_URL": url})
         assert run.code == 2, run.text
         assert "error:" in run.text
+        assert_error(run)
         assert_no_password(run.out, run.err)
         if "reconcile" in args:
             assert 'database "no_such_database" does not exist' in run.text
@@ -131,12 +144,74 @@ def test_connection_failure_never_shows_the_password(pg_cluster: PostgresCluster
         assert_no_password(artefact.read_text(encoding="utf-8"))
 
 
+@pytest.mark.parametrize("command", ["reconcile", "rebuild"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_wrong_password_is_an_error(pg_cluster: PostgresCluster, secret_role: str,
+                                      tmp_path: Path, command: str, fmt: str) -> None:
+    """Password authentication on 127.0.0.1 refuses it: exit 2, ERROR in the output and in
+    the report file, never PASS (it once said "PASS ... 1 error(s)")."""
+    url = secret_url(pg_cluster).replace(quote(PASSWORD, safe=""), "Wrong-S3cret%40pw")
+    report = tmp_path / "report.json"
+    run = b03(command, "--database-url", url, "--config", CONFIG, "--output-format", fmt,
+              "-o", str(report))
+    assert run.code == 2, run.text
+    assert "password authentication failed" in run.text
+    assert_error(run)
+    assert json.loads(report.read_text(encoding="utf-8"))["verdict"] == "ERROR"
+    assert "Wrong-S3cret" not in run.text + report.read_text(encoding="utf-8")
+
+
+def test_a_server_stopped_mid_run_is_an_error(tmp_path: Path) -> None:
+    """A server of its own, stopped (pg_ctl stop -m fast) while a migration runs."""
+    config = sleeping_example(tmp_path)
+    cluster = PostgresCluster(password="stop-me-pw")
+    with cluster:
+        stopped: list[bool] = []
+
+        def stop() -> None:
+            wait_for_sleep(cluster)
+            cluster._run([str(cluster.bindir / "pg_ctl"), "stop", "-D", str(cluster.datadir),
+                          "-m", "fast", "-w"])
+            stopped.append(True)
+
+        watcher = threading.Thread(target=stop, daemon=True)
+        watcher.start()
+        run = b03("rebuild", "--database-url", cluster.url(), "--config", config,
+                  "--evidence", str(tmp_path / "ev"))
+        watcher.join(timeout=70)
+    assert stopped, run.text
+    assert run.code == 2, run.text
+    assert "the server went away" in run.out
+    assert_error(run)
+    report = json.loads((tmp_path / "ev/phase2-validation.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "ERROR"
+
+
+def test_compliance_script_never_says_pass_beside_an_error(pg_cluster: PostgresCluster,
+                                                           secret_role: str,
+                                                           tmp_path: Path) -> None:
+    url = secret_url(pg_cluster).replace(quote(PASSWORD, safe=""), "Wrong-S3cret%40pw")
+    out = tmp_path / "phase2-validation.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/validate-schema-compliance.py"),
+                           "--database-url", url, "--output", str(out), "--config", CONFIG],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["severity"] == "ERROR" and report["verdict"] == "ERROR"
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("severity=ERROR")
+    assert "Wrong-S3cret" not in proc.stdout + proc.stderr + out.read_text(encoding="utf-8")
+
+
 def test_missing_createdb_privilege(pg_cluster: PostgresCluster, secret_role: str,
                                     tmp_path: Path) -> None:
     run = b03("rebuild", "--database-url", secret_url(pg_cluster), "--config", CONFIG,
               "--evidence", str(tmp_path))
     assert run.code == 2
     assert "missing privilege: permission denied to create database" in run.out
+    assert_error(run)
+    report = json.loads((tmp_path / "phase2-validation.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "ERROR"
     assert_no_password(run.out, run.err,
                        *(p.read_text(encoding="utf-8") for p in tmp_path.iterdir()))
     assert scratch_databases(pg_cluster) == []
@@ -176,6 +251,7 @@ def test_statement_timeout(pg_cluster: PostgresCluster) -> None:
         pg_cluster.drop_database("timeout_db")
     assert run.code == 2, run.text
     assert "statement timeout exceeded" in run.out
+    assert_error(run)
     assert "Traceback" not in run.text
 
 
@@ -192,6 +268,7 @@ def test_missing_privilege_on_the_version_table(pg_cluster: PostgresCluster,
         pg_cluster.drop_database("privilege_db")
     assert run.code == 2, run.text
     assert "missing privilege: permission denied for table alembic_version" in run.out
+    assert_error(run)
     assert_no_password(run.out, run.err)
 
 
@@ -220,16 +297,22 @@ def test_session_terminated_mid_run(pg_cluster: PostgresCluster, secret_role: st
     assert killed, run.text
     assert run.code == 2, run.text
     assert "the server went away" in run.out
+    assert_error(run)
     assert "alembic upgrade" in run.out
     assert_no_password(run.out, run.err)
     assert scratch_databases(pg_cluster) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_interrupted_rebuild_drops_the_scratch_database(pg_cluster: PostgresCluster,
                                                         tmp_path: Path, signum: int) -> None:
+    """Ctrl-C, SIGTERM and a closed terminal (SIGHUP): cleanup, exit 130, and no PASS
+    anywhere (the evidence once said PASS with no findings)."""
     config = sleeping_example(tmp_path)
-    proc = b03_process("rebuild", "--database-url", pg_cluster.url(), "--config", config)
+    evidence, report = tmp_path / "evidence", tmp_path / "report.json"
+    proc = b03_process("rebuild", "--database-url", pg_cluster.url(), "--config", config,
+                       "--evidence", str(evidence), "-o", str(report))
     try:
         wait_for_sleep(pg_cluster)
         assert len(scratch_databases(pg_cluster)) == 1
@@ -241,6 +324,12 @@ def test_interrupted_rebuild_drops_the_scratch_database(pg_cluster: PostgresClus
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
     assert scratch_databases(pg_cluster) == []
+    assert out.rstrip().splitlines()[-1].startswith("ERROR: "), out
+    for doc in (report, evidence / "phase2-validation.json"):
+        written = json.loads(doc.read_text(encoding="utf-8"))
+        assert written["verdict"] == "ERROR" and written["interrupted"] is True
+    for path in evidence.iterdir():
+        assert "PASS" not in path.read_text(encoding="utf-8"), path
 
 
 def test_interrupted_rebuild_stops_the_local_cluster(pg_cluster: PostgresCluster,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from b03lint.commands.common import add_project_arguments, project_config
@@ -79,5 +80,8 @@ def _rebuild(args: argparse.Namespace) -> int:
     if args.roundtrip:
         parts.append("round trip")
     notes = [f"evidence written to {args.evidence}"] if outcome.evidence_files else []
+    if outcome.result.interrupted:
+        print("b03lint: interrupted (scratch database and local server cleaned up)",
+              file=sys.stderr)
     return emit(args, outcome.result, outcome.to_json(), ", ".join(parts) +
                 " vs the canonical schema and the static replay", notes, outcome.debug)

@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.html}: error: cannot write report: {exc.strerror}", file=sys.stderr)
         return 2
     counts = result.counts()
-    verdict = "ERROR" if result.errors else result.verdict
-    print(f"{display_path(args.html)}: {verdict}: {counts['blocking']} blocking, "
+    print(f"{display_path(args.html)}: {result.verdict}: {counts['blocking']} blocking, "
           f"{counts['warning']} warning, {counts['info']} info")
     for err in result.errors:
         print(err, file=sys.stderr)

@@ -1,5 +1,5 @@
 """A throwaway local PostgreSQL cluster: ``initdb`` in a temporary folder, ``pg_ctl start``,
-trust authentication, ``fsync=off``. ``b03lint rebuild`` without ``--database-url`` runs on
+trust authentication (or, with ``password``, scram-sha-256 on TCP), ``fsync=off``. ``b03lint rebuild`` without ``--database-url`` runs on
 one, and the test suite's ``pg_cluster`` fixture is one (``tests/pgcluster.py``).
 
 PostgreSQL refuses to run as root. When b03lint runs as root (CI containers often do), the
@@ -140,7 +140,8 @@ class PostgresCluster:
     host = "127.0.0.1"
 
     def __init__(self, bindir: Path | None = None, *, start_timeout: int = 60,
-                 tcp: bool = True, create_os_user: bool = True) -> None:
+                 tcp: bool = True, create_os_user: bool = True,
+                 password: str | None = None) -> None:
         found = bindir or find_bindir()
         if found is None:
             raise PostgresUnavailable(
@@ -152,6 +153,9 @@ class PostgresCluster:
         self.start_timeout = start_timeout
         self.tcp = tcp
         self.create_os_user = create_os_user
+        #: the superuser's password; when set, TCP connections need a password
+        #: (scram-sha-256) and only the Unix socket trusts local users
+        self.password = password
         self.port: int = 0
         self.root: Path | None = None
         self._os_user: _OsUser | None = None
@@ -199,10 +203,22 @@ class PostgresCluster:
         return self
 
     def _initdb(self) -> None:
-        result = self._run(
-            [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
-             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
-        )
+        auth = ["--auth=trust"]
+        if self.password is not None:
+            pwfile = self._root() / "pwfile"
+            pwfile.write_text(self.password + "\n", encoding="utf-8")
+            pwfile.chmod(0o600)
+            if self._os_user is not None:
+                os.chown(pwfile, self._os_user.uid, self._os_user.gid)
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        try:
+            result = self._run(
+                [str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+                 *auth, "--encoding=UTF8", "--locale=C", "--no-sync"],
+            )
+        finally:
+            if self.password is not None:
+                (self._root() / "pwfile").unlink(missing_ok=True)
         if result.returncode != 0:
             raise PostgresClusterError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
         settings = {
@@ -273,7 +289,10 @@ class PostgresCluster:
         if not self._running:
             raise PostgresClusterError("the cluster is not running")
         if self.tcp:
-            return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{dbname}"
+            auth = SUPERUSER
+            if self.password is not None:
+                auth += ":" + quote(self.password, safe="")
+            return f"postgresql://{auth}@{self.host}:{self.port}/{dbname}"
         return (f"postgresql://{SUPERUSER}@/{dbname}?host={quote(str(self.socket_dir), safe='/')}"
                 f"&port={self.port}")
 

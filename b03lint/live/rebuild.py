@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from b03lint.live.localpg import PostgresCluster
 
 SCRATCH_PREFIX = "b03lint_scratch_"
+#: signals that end a run like Ctrl-C does (cleanup first)
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 _RUNNING_RE = re.compile(r"Running (upgrade|downgrade) (\S+) -> (\S+)")
 
 
@@ -103,7 +105,8 @@ class Outcome:
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C (``KeyboardInterrupt``), so that cleanup runs."""
+    """SIGTERM and SIGHUP (a closed terminal) behave like Ctrl-C (``KeyboardInterrupt``), so
+    that cleanup runs."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -111,17 +114,18 @@ def interruptible() -> Iterator[None]:
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, on_term)
+    old = {signum: signal.signal(signum, on_term) for signum in TERMINATING}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait while creating or cleaning up (a second Ctrl-C must not
-    leave a database or a server behind); they take effect right after."""
+    """Ctrl-C, SIGTERM and SIGHUP wait while creating or cleaning up (a second Ctrl-C must
+    not leave a database or a server behind); they take effect right after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -130,13 +134,12 @@ def shielded() -> Iterator[None]:
     def defer(signum: int, frame: Any) -> None:
         caught.append(signum)
 
-    old_int = signal.signal(signal.SIGINT, defer)
-    old_term = signal.signal(signal.SIGTERM, defer)
+    old = {signum: signal.signal(signum, defer) for signum in (signal.SIGINT, *TERMINATING)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
         if caught and sys.exc_info()[0] is None:
             raise KeyboardInterrupt
 
@@ -414,8 +417,9 @@ def _environmental(err: BaseException) -> bool:
 
 
 def rebuild(config: Config, opts: Options) -> Outcome:
-    """The whole run; never raises for the environment (errors land in the result),
-    except ``KeyboardInterrupt`` after cleanup."""
+    """The whole run; never raises for the environment (errors land in the result). Ctrl-C,
+    SIGTERM and SIGHUP clean up and return an interrupted result (exit 130, verdict
+    ERROR)."""
     outcome = Outcome()
     result = outcome.result
     ev = Evidence(echo=_stderr() if opts.verbose else None)
@@ -426,6 +430,12 @@ def rebuild(config: Config, opts: Options) -> Outcome:
     except LiveError as exc:
         result.errors.append(ToolError(scrub(str(exc))))
         outcome.debug = scrub(traceback.format_exc())
+    except KeyboardInterrupt:
+        # cleanup has run (the ExitStack of _Run.run); what was found so far is kept, but
+        # a run cut short is never a PASS, in the report or in the evidence
+        result.interrupted = True
+        result.errors.append(ToolError("interrupted before the rebuild finished (the "
+                                       "scratch database and local server were cleaned up)"))
     finally:
         result.findings = sort_findings(result.findings)
         result.errors = [ToolError(scrub(e.message), e.path, e.line, e.column)

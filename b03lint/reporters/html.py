@@ -71,7 +71,7 @@ def e(text: object) -> str:
 
 
 def _verdict(result: Result) -> tuple[str, str]:
-    if result.errors:
+    if result.verdict == "ERROR":
         return "error", "ERROR"
     return ("blocking", "BLOCKING") if result.verdict == "BLOCKING" else ("pass", "PASS")
 

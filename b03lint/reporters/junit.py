@@ -1,8 +1,9 @@
 """JUnit XML, for CI systems that show test reports: one ``testsuite`` named ``b03lint``
 with a ``testcase`` per checked file (and per other file a finding points at, such as the
 canonical schema). Blocking findings are the testcase's ``failure``; warnings and info go
-to its ``system-out``; tool errors (exit code 2) are ``error`` elements. A CI-mode run that
-checked nothing is one skipped testcase."""
+to its ``system-out``; tool errors (exit code 2) and an interrupted run (130) are ``error``
+elements. The suite's ``verdict`` property is the run's verdict (``ERROR`` whenever it has an
+error or was cut short). A CI-mode run that checked nothing is one skipped testcase."""
 
 from __future__ import annotations
 
@@ -34,9 +35,13 @@ def render(result: Result, options: ReportOptions) -> str:
     for e in result.errors:
         key = e.path if e.path in by_path else GLOBAL_CASE
         errors.setdefault(key, []).append(str(e))
+    if result.interrupted:
+        errors.setdefault(GLOBAL_CASE, []).append("the run was interrupted before it finished")
 
     suites = ET.Element("testsuites", name="b03lint")
     suite = ET.SubElement(suites, "testsuite", name="b03lint")
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="verdict", value=result.verdict)
     cases = failures = n_errors = skipped = 0
     names = [*by_path, *([GLOBAL_CASE] if GLOBAL_CASE in errors else [])]
     if result.skipped:

@@ -37,7 +37,7 @@ def render(result: Result, options: ReportOptions) -> str:
     if result.skipped:
         return f"## b03lint: \u23ed\ufe0f skipped\n\n{result.skipped}\n"
     counts = result.counts()
-    if result.errors:
+    if result.verdict == "ERROR":
         verdict = "\U0001f6a8 ERROR (the check could not complete)"
     elif result.verdict == "BLOCKING":
         verdict = "\u274c BLOCKING"

@@ -122,7 +122,7 @@ def render(result: Result, options: ReportOptions) -> str:
     notifications = [_notification(e) for e in result.errors]
     if result.skipped:
         notifications.append({"level": "note", "message": {"text": result.skipped}})
-    invocation: dict[str, Any] = {"executionSuccessful": not result.errors,
+    invocation: dict[str, Any] = {"executionSuccessful": result.verdict != "ERROR",
                                   "exitCode": result.exit_code}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications

@@ -77,11 +77,12 @@ def summary(result: Result) -> str:
     parts = [f"{counts['blocking']} blocking", f"{counts['warning']} warning",
              f"{counts['info']} info"]
     tail = f"; {len(result.errors)} error(s)" if result.errors else ""
+    if result.interrupted:
+        tail += "; interrupted"
     unresolved = (f", {result.unresolved} unresolved operation(s)" if result.unresolved else "")
     hidden = "".join(f", {n} {what}" for n, what in (
         (result.suppressed, "suppressed"), (result.baselined, "accepted by the baseline"))
         if n)
-    # never "PASS" when something could not be read or checked (exit code 2)
-    verdict = "ERROR" if result.errors else result.verdict
-    return (f"{verdict}: {', '.join(parts)} in {result.files} file(s) "
+    # never "PASS" when something could not be read or checked (exit code 2 or 130)
+    return (f"{result.verdict}: {', '.join(parts)} in {result.files} file(s) "
             f"({result.operations} operation(s) checked{unresolved}{hidden}){tail}")
