@@ -319,6 +319,9 @@ def assert_end_to_end(data: bytes) -> None:
     if not mf.readable:
         assert code == 2, (code, findings, errors)
         assert any(f["code"] in ("I001", "I002") and f["severity"] == "blocking" for f in mine)
+    elif mf.revision is None and any(d.code == "I006" for d in mf.diagnostics):
+        # no revision, down_revision, upgrade or downgrade: a helper module, an info
+        assert any(f["code"] == "I006" and f["severity"] == "info" for f in mine), mine
     elif mf.revision is None:
         assert code in (1, 2) and any(f["code"] == "I005" and f["severity"] == "blocking"
                                       for f in mine), mine

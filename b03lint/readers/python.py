@@ -978,7 +978,8 @@ class _Reader:
                     self._bind_unpacking(stmt, env)
             elif isinstance(stmt, ast.Expr) and not isinstance(stmt.value, ast.Constant):
                 self._module_call(stmt, module_ops)
-        self._read_metadata(meta, module_ops)
+        self._read_metadata(meta, module_ops,
+                            has_functions=bool({"upgrade", "downgrade"} & set(bound)))
         for name in ("upgrade", "downgrade"):
             func = functions.get(name)
             last = bound.get(name)
@@ -1066,10 +1067,23 @@ class _Reader:
             env.vars[alias.asname or alias.name] = _Module(f"{module}.{alias.name}")
 
     def _read_metadata(
-        self, meta: dict[str, tuple[ast.expr, ast.stmt]], module_ops: list[Operation]
+        self, meta: dict[str, tuple[ast.expr, ast.stmt]], module_ops: list[Operation],
+        has_functions: bool = True,
     ) -> None:
         mf = self.mf
-        if "revision" not in meta:
+        if not meta and not has_functions:
+            # a helper module or a leftover in a version folder, not a revision
+            mf.diagnostics.append(
+                Diagnostic(
+                    code="I006",
+                    message="file in a version folder has no `revision`, `down_revision`, "
+                    "`upgrade()` or `downgrade()`: it is not read as a revision (Alembic "
+                    "loads every `.py` file there and stops on one without `revision`)",
+                    loc=Location(self.path, 1),
+                    severity="info",
+                )
+            )
+        elif "revision" not in meta:
             mf.diagnostics.append(
                 Diagnostic(
                     code="I005",

@@ -163,6 +163,36 @@ class MissingRevision(Rule):
     valid = (Example(_mig("    pass")),)
 
 
+class NotARevision(Rule):
+    """
+    What it does:
+        Reports a Python file in a version folder that has none of ``revision``,
+        ``down_revision``, ``upgrade()`` and ``downgrade()``: a helper module or a
+        leftover, not a revision. It is not read as part of the chain (an info; a file
+        that has some of them but no ``revision`` is I005, blocking).
+
+    Why it matters:
+        Alembic loads every ``.py`` file of its version folders and stops with "Could not
+        determine revision id" on one without ``revision`` (unless its name is a
+        hexadecimal id), so such a file breaks ``alembic upgrade``.
+
+    Example:
+        ``alembic/versions/helpers.py`` holding shared functions.
+
+    How to fix:
+        Move the module out of the version folder (next to ``env.py``, or into the
+        application) and import it from there.
+    """
+
+    code = "I006"
+    name = "not-a-revision"
+    category = "input"
+    default_severity = "info"
+    invalid = (Example('"""Shared helpers."""\n\n\ndef quote(name):\n    return name\n',
+                       line=1),)
+    valid = (Example(_mig("    pass")),)
+
+
 class WaiverWithoutAdr(Rule):
     """
     What it does:
@@ -243,6 +273,6 @@ class UnusedWaiver(Rule):
 
 RULES: tuple[type[Rule], ...] = (
     InternalReaderError, PythonSyntaxError, UndecodableFile, SqlSyntaxError, UnresolvedOperation,
-    MissingRevision,
+    MissingRevision, NotARevision,
     WaiverWithoutAdr, WaiverUnknownAdr, UnusedWaiver,
 )
