@@ -86,9 +86,10 @@ def is_revision_file(path: Path) -> bool:
             and "__pycache__" not in path.parts)
 
 
-def changed_migrations(ref: str, migrations: Path, cwd: Path) -> list[Path]:
-    """The candidate migrations (see the module docstring), sorted; raises
-    :class:`GitError`."""
+def changed_migrations(ref: str, migrations: Path, cwd: Path,
+                       recursive: bool = True) -> list[Path]:
+    """The candidate migrations of one version folder (its sub-folders too when
+    ``recursive``; see the module docstring), sorted; raises :class:`GitError`."""
     folder = migrations.resolve()
     out: list[Path] = []
     for path in changed_files(ref, cwd):
@@ -100,6 +101,8 @@ def changed_migrations(ref: str, migrations: Path, cwd: Path) -> list[Path]:
         if real.is_relative_to(folder) and is_revision_file(real) and (
                 real.is_file() or path.is_symlink()):
             rel = real.relative_to(folder)
-            if not any(part.startswith(".") for part in rel.parts[:-1]):
+            if recursive and any(part.startswith(".") for part in rel.parts[:-1]):
+                continue
+            if recursive or len(rel.parts) == 1:
                 out.append(path)
     return sorted(set(out))

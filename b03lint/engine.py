@@ -7,12 +7,12 @@ import fnmatch
 import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal
 
-from b03lint.config import Config
+from b03lint.config import Config, ConfigError
 from b03lint.findings import Finding, ToolError, sort_findings
 from b03lint.graph import RevisionGraph
 from b03lint.operations import MigrationFile, Severity, Unresolved
@@ -39,6 +39,8 @@ class Result:
     baselined: int = 0
     #: the run was cut short (Ctrl-C, SIGTERM, SIGHUP): exit code 130, never PASS
     interrupted: bool = False
+    #: the environments checked, when the project has several (each its own chain)
+    environments: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -70,16 +72,18 @@ class Result:
             "findings": [f.to_json() for f in self.findings],
             "errors": [e.to_json() for e in self.errors],
             "summary": {**self.counts(), "files": self.files, "operations": self.operations,
-                        "unresolved_operations": self.unresolved},
+                        "unresolved_operations": self.unresolved,
+                        **({"environments": self.environments} if self.environments else {})},
         }
         if self.interrupted:
             out["interrupted"] = True
         return out
 
 
-def discover(folder: Path, errors: list[ToolError]) -> list[Path]:
-    """Every revision file below ``folder`` (nested folders, symlinks followed once),
-    as Alembic finds them: ``*.py`` except ``__init__.py`` and editor lock files."""
+def discover(folder: Path, errors: list[ToolError], recursive: bool = True) -> list[Path]:
+    """Every revision file in ``folder`` (and its sub-folders when ``recursive``, symlinks
+    followed once), as Alembic finds them: ``*.py`` except ``__init__.py`` and editor lock
+    files."""
     found: list[Path] = []
     seen_dirs: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True,
@@ -92,6 +96,8 @@ def discover(folder: Path, errors: list[ToolError]) -> list[Path]:
             continue
         seen_dirs.add(real)
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        if not recursive:
+            dirnames[:] = []
         for name in sorted(filenames):
             if name.endswith(".py") and not name.startswith((".#", "__init__")):
                 found.append(Path(dirpath) / name)
@@ -112,6 +118,10 @@ class Project:
         self.graph = RevisionGraph.build(files)
         #: arbitrary per-run memo for rules that share expensive work
         self.memo: dict[str, Any] = {}
+        #: display paths of the chain's files
+        self.paths = {mf.path for mf in files}
+        #: what :func:`lint` found in this chain (configured and suppressed)
+        self.findings: list[Finding] = []
 
     def is_target(self, path: str) -> bool:
         return self.targets is None or path in self.targets
@@ -184,29 +194,38 @@ def _guard(rule: Rule, errors: list[ToolError], debug: bool,
 
 
 def chain_files(config: Config, errors: list[ToolError]) -> dict[str, Path]:
-    """Display path -> path of every revision file in the configured migrations folder;
-    a missing folder is an error (exit 2)."""
-    folder = config.path("migrations")
+    """Display path -> path of every revision file of one chain (``config.chain()``); a
+    missing folder is an error (exit code 2), except a version folder of an Alembic
+    environment beside one that exists, which Alembic skips too."""
     found: dict[str, Path] = {}
-    if folder is None or not folder.is_dir():
-        what = ("is not a folder" if folder is not None and folder.exists()
-                else "folder not found")
-        errors.append(ToolError(f"migrations {what} (set `migrations` in "
-                                "[tool.b03lint] or pass --migrations)",
-                                display_path(folder) if folder else None))
+    try:
+        config = config.chain()
+        folders = config.migration_folders()
+    except ConfigError as exc:
+        errors.append(ToolError(str(exc), exc.path, exc.line))
         return found
+    from_alembic = config.env is not None and config.env.source.endswith("]")
+    existing = [f for f in folders if f.is_dir()]
+    missing = [f for f in folders if f not in existing and not (from_alembic and existing)]
+    for folder in missing:
+        what = "is not a folder" if folder.exists() else "folder not found"
+        origin = config.sources.get("migrations", "default")
+        hint = ("set `migrations` in [tool.b03lint] or pass --migrations"
+                if origin == "default" else f"from {origin}")
+        errors.append(ToolError(f"migrations {what} ({hint})", display_path(folder)))
     # display_path resolves symlinks (a few syscalls per path); resolve each folder once
     # and only look closer at files that are links themselves
     shown_dirs: dict[Path, str] = {}
-    for p in discover(folder, errors):
-        if p.is_symlink():
-            shown = display_path(p)
-        else:
-            parent = shown_dirs.get(p.parent)
-            if parent is None:
-                parent = shown_dirs[p.parent] = display_path(p.parent)
-            shown = p.name if parent == "." else f"{parent}/{p.name}"
-        found.setdefault(shown, p)
+    for folder in existing:
+        for p in discover(folder, errors, config.recursive):
+            if p.is_symlink():
+                shown = display_path(p)
+            else:
+                parent = shown_dirs.get(p.parent)
+                if parent is None:
+                    parent = shown_dirs[p.parent] = display_path(p.parent)
+                shown = p.name if parent == "." else f"{parent}/{p.name}"
+            found.setdefault(shown, p)
     return found
 
 
@@ -217,6 +236,7 @@ def load_project(config: Config, rev: str | None = None,
     folder and unreadable files land in ``project.errors``."""
     from b03lint.loader import load_files
 
+    config = config.chain()
     errors: list[ToolError] = []
     paths = chain_files(config, errors)
     files = load_files(sorted(paths.items()), config)
@@ -238,11 +258,13 @@ def lint(
     ignore: Sequence[str] = (),
     debug: bool = False,
     baseline: Path | Literal["auto"] | None = "auto",
+    environments: Sequence[str] = (),
 ) -> Result:
-    """Lint the chain under ``config``; report file-level findings for ``paths`` only
-    (every migration when empty). Chain-wide checks always run. ``baseline``: a baseline
-    file, ``"auto"`` (the configured one, else ``.b03lint-baseline.json`` when it exists)
-    or None (no baseline)."""
+    """Lint every chain under ``config`` (only the ``environments`` named, when given; a
+    chain's own configuration lints that chain); report file-level findings for ``paths``
+    only (every migration when empty). Chain-wide checks always run, each chain with its
+    own graph and contract. ``baseline``: a baseline file, ``"auto"`` (the configured
+    one, else ``.b03lint-baseline.json`` when it exists) or None (no baseline)."""
     result = Result()
     errors = result.errors
     if registry is None:
@@ -258,10 +280,15 @@ def lint(
                                 str(config.pyproject) if config.pyproject else None))
         return result
 
-    chain_paths = chain_files(config, errors)
-    targets: set[str] | None = None
+    try:
+        chains = config.chains(environments) if config.env is None else [config]
+    except ConfigError as exc:
+        errors.append(ToolError(str(exc), exc.path, exc.line))
+        return result
+    chain_paths = [chain_files(c, errors) for c in chains]
+    targets: list[set[str] | None] = [None] * len(chains)
     if paths:
-        targets = set()
+        targets = [set() for _ in chains]
         for given in paths:
             if given.is_dir():
                 discovered = discover(given, errors)
@@ -272,15 +299,54 @@ def lint(
                 continue
             for p in discovered:
                 shown = display_path(p)
-                chain_paths.setdefault(shown, p)
-                targets.add(shown)
+                i = _chain_of(p, shown, chains, chain_paths)
+                chain_paths[i].setdefault(shown, p)
+                targets[i].add(shown)  # type: ignore[union-attr]
 
+    findings: list[Finding] = []
+    projects: list[Project] = []
+    for chain, found_paths, chain_targets in zip(chains, chain_paths, targets, strict=True):
+        project = _lint_chain(chain, found_paths, chain_targets, result, registry, ruleset,
+                              rev, debug)
+        projects.append(project)
+        name = chain.environment
+        findings += [replace(f, environment=name) for f in project.findings] if name else \
+            project.findings
+    if len(chains) > 1:
+        result.environments = [c.env.name for c in chains if c.env is not None]
+    all_paths = {shown for found in chain_paths for shown in found}
+    final = _baseline(findings, result, config, projects, ruleset, registry, all_paths,
+                      baseline)
+    result.findings = sort_findings(final)
+    return result
+
+
+def _chain_of(path: Path, shown: str, chains: list[Config],
+              chain_paths: list[dict[str, Path]]) -> int:
+    """Which chain a file given on the command line belongs to: the one that has it, or
+    whose folder holds it; else the first."""
+    for i, found in enumerate(chain_paths):
+        if shown in found:
+            return i
+    real = path.absolute().parent.resolve()
+    for i, chain in enumerate(chains):
+        if any(real.is_relative_to(f.resolve()) for f in chain.migration_folders()):
+            return i
+    return 0
+
+
+def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] | None,
+                result: Result, registry: Registry, ruleset: RuleSet, rev: str | None,
+                debug: bool) -> Project:
+    """Run every rule on one chain; its configured, suppressed findings land in
+    ``project.findings`` (the baseline is applied once, to every chain's findings)."""
     from b03lint.loader import load_files
 
+    errors = result.errors
     files = load_files([(shown, chain_paths[shown]) for shown in sorted(chain_paths)], config)
     project = Project(config, registry, files, targets, rev, errors)
-    result.files = len(files) if targets is None else len(targets)
-    result.checked = [mf.path for mf in files if project.is_target(mf.path)]
+    result.files += len(files) if targets is None else len(targets)
+    result.checked += [mf.path for mf in files if project.is_target(mf.path)]
 
     raw: list[Finding] = []
     file_rules = [r for r in ruleset.rules if type(r).check_file is not Rule.check_file]
@@ -309,29 +375,34 @@ def lint(
         if type(rule).check_project is not Rule.check_project:
             raw += _guard(rule, errors, debug, partial(rule.check_project, project))
 
-    final = _configure(raw, ruleset, registry, config)
-    final = _suppress_and_baseline(final, result, project, ruleset, chain_paths, baseline)
-    result.findings = sort_findings(final)
-    return result
+    project.findings = _suppress(_configure(raw, ruleset, registry, config), result,
+                                 project, ruleset)
+    return project
 
 
 # ----------------------------------------------------------------- suppressions, baseline
 
 
-def _suppress_and_baseline(findings: list[Finding], result: Result, project: Project,
-                           ruleset: RuleSet, chain_paths: dict[str, Path],
-                           baseline: Path | Literal["auto"] | None) -> list[Finding]:
-    """``# b03lint: ignore[...]`` suppressions, then the baseline, applied once to the
-    configured findings; the findings they add (S001-S005) are configured like any other."""
-    from b03lint import baseline as bl
+def _suppress(findings: list[Finding], result: Result, project: Project,
+              ruleset: RuleSet) -> list[Finding]:
+    """``# b03lint: ignore[...]`` suppressions, applied once to one chain's configured
+    findings; the findings they add (S001-S005) are configured like any other."""
     from b03lint.suppressions import apply_suppressions
 
     config, registry = project.config, project.registry
     s001 = next((r.opts for r in ruleset.rules if r.code == "S001"), {})
     outcome = apply_suppressions(project.files, findings, registry, ruleset.enabled_codes,
                                  project.is_target, s001)
-    findings = outcome.kept + _configure(outcome.added, ruleset, registry, config)
-    result.suppressed = outcome.suppressed
+    result.suppressed += outcome.suppressed
+    return outcome.kept + _configure(outcome.added, ruleset, registry, config)
+
+
+def _baseline(findings: list[Finding], result: Result, config: Config,
+              projects: list[Project], ruleset: RuleSet, registry: Registry,
+              chain_paths: set[str], baseline: Path | Literal["auto"] | None) -> list[Finding]:
+    """The baseline, applied once to every chain's findings (one file for the project)."""
+    from b03lint import baseline as bl
+
     try:
         path = bl.resolve(config, baseline)
         if path is None:
@@ -344,7 +415,8 @@ def _suppress_and_baseline(findings: list[Finding], result: Result, project: Pro
 
     def in_scope(rel: str) -> bool:
         where = display_path(config.root / rel)
-        return project.is_target(where) or where not in chain_paths
+        return (any(p.is_target(where) for p in projects if where in p.paths)
+                or where not in chain_paths)
 
     applied = bl.apply_baseline(entries, findings, root=config.root, shown=shown,
                                 enabled=ruleset.enabled_codes, in_scope=in_scope,

@@ -29,6 +29,8 @@ class Finding:
     fix: str | None = None
     #: extra machine-readable facts (waiver ADR, drift id, revision, ...)
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: the Alembic environment (chain) it belongs to, when the project has several
+    environment: str | None = None
 
     @classmethod
     def at(
@@ -49,6 +51,12 @@ class Finding:
             end_column=None if loc.end_column is None else loc.end_column + 1,
             object=object, fix=fix, data=dict(data or {}),
         )
+
+    @property
+    def shown_message(self) -> str:
+        """The message as reporters print it: prefixed with ``[environment]`` when the
+        project has several chains."""
+        return f"[{self.environment}] {self.message}" if self.environment else self.message
 
     @property
     def blocking(self) -> bool:
@@ -83,6 +91,8 @@ class Finding:
         }
         if self.fix:
             out["fix"] = self.fix
+        if self.environment:
+            out["environment"] = self.environment
         if self.data:
             out["data"] = self.data
         return out

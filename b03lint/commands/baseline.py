@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     config = project_config(args)
     target = args.output.resolve() if args.output is not None else (
         config.path("baseline") or config.root / DEFAULT_FILE)
-    result = lint(config, baseline=None, debug=args.debug)
+    result = lint(config, baseline=None, debug=args.debug, environments=args.env)
     if result.errors:
         for e in result.errors:
             print(e, file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, chain_config
 
 HELP = ("the canonical schema: `export` writes the YAML mirror from the canonical SQL, "
         "`hash` prints the SHA-256 of the canonical files (guide section 7.2)")
@@ -75,7 +75,7 @@ def _export(args: argparse.Namespace) -> int:
     from b03lint.schema.emit import schema_to_yaml
     from b03lint.yamlio import YamlError
 
-    config = project_config(args)
+    config = chain_config(args)
     sql_path = config.path("canonical_sql")
     if sql_path is None:
         print_error("canonical_sql is not configured (set it in [tool.b03lint] or pass "
@@ -148,7 +148,7 @@ def _hash(args: argparse.Namespace) -> int:
     from b03lint.paths import display_path
     from b03lint.schema.canonical import sha256_of
 
-    config = project_config(args)
+    config = chain_config(args)
     code = 0
     printed = 0
     for key in ("canonical_sql", "canonical_yaml"):

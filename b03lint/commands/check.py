@@ -85,11 +85,19 @@ def run(args: argparse.Namespace) -> int:
     skipped: str | None = None
     if args.changed_since:
         from b03lint.changes import SKIP_MESSAGE, GitError, changed_migrations
+        from b03lint.config import ConfigError
 
-        folder = config.path("migrations")
-        if folder is not None and folder.is_dir():
+        try:
+            chains = config.chains(args.env)
+        except ConfigError:
+            chains = []  # lint() reports it
+        folders = [(f, c.recursive) for c in chains for f in c.migration_folders()
+                   if f.is_dir()]
+        if folders:
             try:
-                paths = changed_migrations(args.changed_since, folder, config.root)
+                paths = sorted({p for folder, recursive in folders
+                                for p in changed_migrations(args.changed_since, folder,
+                                                            config.root, recursive)})
             except GitError as exc:
                 print(f"error: --changed-since {args.changed_since}: {exc}", file=sys.stderr)
                 return 2
@@ -106,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         result = Result(skipped=skipped)
     else:
         result = lint(config, paths, rev=args.rev, select=_split(args.select),
-                      ignore=_split(args.ignore), debug=args.debug, baseline=baseline)
+                      ignore=_split(args.ignore), debug=args.debug, baseline=baseline,
+                      environments=args.env)
     to_terminal = args.output is None and sys.stdout.isatty()
     color = args.color == "always" or (args.color == "auto" and to_terminal
                                        and "NO_COLOR" not in os.environ)

@@ -46,10 +46,12 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     rows = config.describe()
+    envs = config.environments()
     if args.output_format == "json":
         doc = {"pyproject": str(config.pyproject) if config.pyproject else None,
                "root": str(config.root),
-               "values": {k: {"value": v, "source": src} for k, v, src in rows}}
+               "values": {k: {"value": v, "source": src} for k, v, src in rows},
+               "chains": [e.to_json() for e in envs]}
         print(json.dumps(doc, indent=2))
         return 0
     print(f"# configuration file: {config.pyproject or '(none found; defaults)'}")
@@ -60,4 +62,13 @@ def run(args: argparse.Namespace) -> int:
     width = min(max(len(c) for c, _ in cells), 60)
     for text, src in cells:
         print(f"{text:<{width}}  # {src}")
+    from b03lint.paths import display_path
+
+    print(f"# {len(envs)} chain(s), each checked with its own revision graph:")
+    for e in envs:
+        folders = ", ".join(display_path(f) for f in e.folders)
+        nested = "with sub-folders" if e.recursive else "without sub-folders"
+        print(f"#   {e.name}: {folders} ({nested}; from {e.source})")
+        for key, value in e.settings.items():
+            print(f"#     {key} = {_toml(value)}")
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from b03lint.commands.canonical import print_error
-from b03lint.commands.common import add_project_arguments, project_config, write_output
+from b03lint.commands.common import add_project_arguments, chain_config, write_output
 
 if TYPE_CHECKING:
     from b03lint.config import Config
@@ -62,7 +62,7 @@ def _table(args: argparse.Namespace) -> int:
     from b03lint.schema.drift import load_register, markdown_table
     from b03lint.yamlio import YamlError
 
-    config = project_config(args)
+    config = chain_config(args)
     path = config.path("drift_register")
     if path is None:
         print_error("drift_register is not configured (set it in [tool.b03lint] or pass "
@@ -130,7 +130,7 @@ def _new(args: argparse.Namespace) -> int:
     from b03lint.contract import analyze
     from b03lint.schema.drift import Register
 
-    config = project_config(args)
+    config = chain_config(args)
     project = _project(config, args.rev)
     state = analyze(project)
     for err in project.errors:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from b03lint.commands.common import add_project_arguments, project_config, write_output
+from b03lint.commands.common import add_project_arguments, chain_config, write_output
 
 HELP = ("draw the revision graph (merges, branches, heads, the baseline, and the revisions "
         "that introduced drift) as Mermaid, Graphviz DOT or self-contained SVG")
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from b03lint.pictures import graph_view, render
     from b03lint.show import load_project
 
-    config = project_config(args)
+    config = chain_config(args)
     project = load_project(config)
     view = graph_view(project, deviations=args.drift)
     text = render(view, args.format)

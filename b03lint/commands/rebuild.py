@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, chain_config
 
 HELP = ("alembic upgrade a scratch database (on --database-url's server, or a throwaway local "
         "cluster) and compare it with the canonical schema and the static replay")
@@ -63,7 +63,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     from b03lint.live import rebuild
     from b03lint.live.output import emit
 
-    config = project_config(args)
+    config = chain_config(args)
     url = args.database_url or os.environ.get("DATABASE_URL", "").strip() or None
     opts = rebuild.Options(
         url=url, rev=args.rev, schema=args.schema, roundtrip=args.roundtrip,

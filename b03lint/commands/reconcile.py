@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, chain_config
 
 HELP = ("compare a live database (--database-url or DATABASE_URL) with the canonical schema, "
         "read-only; or, with --emit-migration, write the static reconciliation migration")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.emit_migration:
         from b03lint import emit_migration
 
-        return emit_migration.run(project_config(args), rev=args.rev, message=args.message,
+        return emit_migration.run(chain_config(args), rev=args.rev, message=args.message,
                                   adr=args.adr, output_dir=args.output_dir)
     from b03lint.live.output import guarded
 
@@ -61,7 +61,7 @@ def _live(args: argparse.Namespace) -> int:
         print("error: no database: pass --database-url URL or set DATABASE_URL",
               file=sys.stderr)
         return 2
-    config = project_config(args)
+    config = chain_config(args)
     outcome = reconcile.reconcile(config, reconcile.Options(
         url=url, schema=args.schema, statement_timeout_ms=args.statement_timeout_ms))
     at = (f"alembic revision {outcome.revision}" if outcome.revision else

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, chain_config
 
 HELP = ("write one self-contained HTML page: the verdict, the findings grouped by object and "
         "by migration, the drift register and the revision graph (no network, no script)")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from b03lint.show import load_project
     from b03lint.yamlio import YamlError
 
-    config = project_config(args)
+    config = chain_config(args)
     baseline: Literal["auto"] | None = None if args.no_baseline else "auto"
     result = lint(config, rev=args.rev, select=_split(args.select),
                   ignore=_split(args.ignore), debug=args.debug, baseline=baseline)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from b03lint.commands.canonical import print_error
-from b03lint.commands.common import add_project_arguments, project_config, write_output
+from b03lint.commands.common import add_project_arguments, chain_config, write_output
 
 HELP = "print the schema the migration chain builds at a revision, as YAML or SQL"
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from b03lint.engine import load_project
     from b03lint.schema.emit import schema_to_sql, schema_to_yaml
 
-    config = project_config(args)
+    config = chain_config(args)
     project = load_project(config)
     errors, files, graph = project.errors, project.files, project.graph
     if errors and not files:  # no chain to replay (a missing migrations folder)

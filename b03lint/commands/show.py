@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from b03lint.commands.common import add_project_arguments, project_config
+from b03lint.commands.common import add_project_arguments, chain_config
 
 HELP = ("everything known about one table, column (table.column), index, constraint or "
         "policy: canonical truth with its places, ADRs, the migrations that touched it, "
@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from b03lint.show import ObjectNotFound, load_project, render_text, show
 
-    config = project_config(args)
+    config = chain_config(args)
     project = load_project(config, args.at)
     try:
         result = show(project, args.object)

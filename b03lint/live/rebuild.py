@@ -267,7 +267,8 @@ class AlembicRunner:
     """Alembic's API on one database: ``DATABASE_URL`` is set for ``env.py`` during each
     command, and everything Alembic and the migrations print is captured into the log."""
 
-    def __init__(self, ini: Path, target: Target, ev: Evidence, ctx: Context):
+    def __init__(self, ini: Path, target: Target, ev: Evidence, ctx: Context,
+                 section: str = "alembic"):
         require("alembic")
         from alembic.config import Config as AlembicConfig
         from alembic.script import ScriptDirectory
@@ -278,7 +279,9 @@ class AlembicRunner:
         self.target = target
         self.ev = ev
         self.ctx = ctx
-        self.cfg = AlembicConfig(str(ini), stdout=io.StringIO())
+        #: the environment's section (``alembic -n SECTION``)
+        self.section = section
+        self.cfg = AlembicConfig(str(ini), ini_section=section, stdout=io.StringIO())
         location = self.cfg.get_main_option("script_location")
         if location and ":" not in location and not os.path.isabs(location):
             # relative to the folder of alembic.ini (where `alembic` is run), not our cwd
@@ -317,8 +320,9 @@ class AlembicRunner:
         from alembic import command
 
         log = self.in_roundtrip
-        self.ev.command(f"DATABASE_URL={self.target.label()} alembic -c {self.ini.name} "
-                        f"{verb} {rev}", roundtrip=log)
+        named = f" -n {self.section}" if self.section != "alembic" else ""
+        self.ev.command(f"DATABASE_URL={self.target.label()} alembic -c {self.ini.name}"
+                        f"{named} {verb} {rev}", roundtrip=log)
         captured = io.StringIO()
         old = os.environ.get("DATABASE_URL")
         os.environ["DATABASE_URL"] = self.target.url()
@@ -529,7 +533,10 @@ class _Run:
         if result.errors:
             return
         self.outcome.revision = target
-        ini = opts.alembic_ini or self.config.root / "alembic.ini"
+        env = self.config.env
+        ini = opts.alembic_ini or (env.alembic_ini if env is not None else None) or \
+            self.config.root / "alembic.ini"
+        section = (env.alembic_section if env is not None else None) or "alembic"
         with interruptible(), contextlib.ExitStack() as stack:
             srv = stack.enter_context(server(opts.url, self.ev))
             scratch = Scratch(srv, self.ev)
@@ -537,7 +544,7 @@ class _Run:
             scratch.create()
             self.db = scratch.target
             self.outcome.database = self.db.label()
-            runner = AlembicRunner(ini, self.db, self.ev, ctx)
+            runner = AlembicRunner(ini, self.db, self.ev, ctx, section)
             if not runner.known(target):
                 raise LiveError(f"Alembic ({ini.name}) does not know revision {target}, which "
                                 f"b03lint read from {graph.nodes[target].path}")

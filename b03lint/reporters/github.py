@@ -37,7 +37,7 @@ def annotation(command: str, message: str, **props: object) -> str:
 def render(result: Result, options: ReportOptions) -> str:
     from b03lint.reporters.text import summary
 
-    lines = [annotation(COMMANDS[f.severity], f.message, file=f.path, line=f.line,
+    lines = [annotation(COMMANDS[f.severity], f.shown_message, file=f.path, line=f.line,
                         col=f.column, title=f"{f.code} {f.rule}")
              for f in result.findings]
     lines += [annotation("error", e.message, file=e.path, line=e.line, col=e.column,

@@ -95,7 +95,7 @@ def _rows(findings: Iterable[Finding], *, show_path: bool = True,
                  f'<td class="where"><code>{e(where if show_path else f.line)}</code></td>']
         if show_object:
             cells.append(f"<td><code>{e(f.object or '')}</code></td>")
-        message = e(f.message)
+        message = e(f.shown_message)
         if f.fix:
             message += f'<div class="fix">Fix: {e(f.fix)}</div>'
         cells.append(f"<td>{message}</td>")

@@ -20,7 +20,7 @@ GLOBAL_CASE = "b03lint"
 
 
 def _line(f: Finding) -> str:
-    return f"{f.path}:{f.line}:{f.column}: {f.code} {f.severity} {f.message}"
+    return f"{f.path}:{f.line}:{f.column}: {f.code} {f.severity} {f.shown_message}"
 
 
 def render(result: Result, options: ReportOptions) -> str:

@@ -26,7 +26,7 @@ def _table(findings: list[Finding]) -> list[str]:
     for f in findings[:MAX_ROWS]:
         fix = f"<br>*Fix:* {cell(f.fix)}" if f.fix else ""
         rows.append(f"| {ICONS[f.severity]} | `{cell(f.path)}:{f.line}` | "
-                    f"`{f.code}` {cell(f.rule)} | {cell(f.message)}{fix} |")
+                    f"`{f.code}` {cell(f.rule)} | {cell(f.shown_message)}{fix} |")
     if len(findings) > MAX_ROWS:
         rows.append(f"\n*{len(findings) - MAX_ROWS} more not shown; run `b03lint check` "
                     "for all of them.*")

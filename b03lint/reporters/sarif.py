@@ -101,7 +101,7 @@ def render(result: Result, options: ReportOptions) -> str:
         if f.code not in index:
             index[f.code] = len(rules)
             rules.append(_rule_descriptor(f, registry))
-        message = f.message + (f" Fix: {f.fix}." if f.fix else "")
+        message = f.shown_message + (f" Fix: {f.fix}." if f.fix else "")
         entry: dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
@@ -116,6 +116,8 @@ def render(result: Result, options: ReportOptions) -> str:
         }
         if f.object:
             entry["properties"]["object"] = f.object
+        if f.environment:
+            entry["properties"]["environment"] = f.environment
         if f.data:
             entry["properties"]["data"] = f.data
         results.append(entry)

@@ -35,7 +35,7 @@ def render(result: Result, options: ReportOptions, *, frames: bool = True) -> st
             where = f"{_BOLD}{where}{_RESET}"
             code = f"{_BOLD}{code}{_RESET}"
             sev = f"{_COLORS[sev]}{sev}{_RESET}"
-        lines.append(f"{where} {code} {sev} {f.message}")
+        lines.append(f"{where} {code} {sev} {f.shown_message}")
         if frames:
             lines += frame(f, sources, options.color)
     for e in result.errors:
@@ -84,5 +84,7 @@ def summary(result: Result) -> str:
         (result.suppressed, "suppressed"), (result.baselined, "accepted by the baseline"))
         if n)
     # never "PASS" when something could not be read or checked (exit code 2 or 130)
-    return (f"{result.verdict}: {', '.join(parts)} in {result.files} file(s) "
+    envs = (f" of {len(result.environments)} environments ({', '.join(result.environments)})"
+            if result.environments else "")
+    return (f"{result.verdict}: {', '.join(parts)} in {result.files} file(s){envs} "
             f"({result.operations} operation(s) checked{unresolved}{hidden}){tail}")

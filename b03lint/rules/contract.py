@@ -115,7 +115,7 @@ class ContractRule(Rule):
             canonical_where = f" (canonical: {dev.expected.loc.path}:{dev.expected.loc.line})"
         loc = (dev.actual.loc if dev.actual is not None else
                dev.expected.loc if dev.expected is not None else
-               Location(str(project.config.get("migrations")), 1, 0))
+               Location(project.config.migrations_label(), 1, 0))
         message = dev.message + canonical_where
         if item.note:
             message += f" [{item.note}]"

@@ -412,7 +412,7 @@ class DeclarativeRule(Rule):
             return  # the contract rules name what could not be known (C014)
         ev = _Eval(project, self)
         tenant = str(project.config.get("tenant_column"))
-        fallback = Location(str(project.config.get("migrations")), 1, 0)
+        fallback = Location(project.config.migrations_label(), 1, 0)
         seen: set[tuple[str, int, str]] = set()
         for match in subjects:
             assert match.subject is not None
