@@ -1,4 +1,4 @@
-"""Tests of the Python migration reader (b03lint/readers/python.py).
+"""Tests of the Python migration reader (the package b03lint/readers/python/).
 
 Every migration here is parsed, never imported; the SQL inside ``op.execute`` goes through
 the real SQL reader (pglast).

@@ -1,0 +1,179 @@
+"""SQL inside the migration: what ``op.execute`` / ``conn.execute`` / ``exec_driver_sql``
+run, CHECK conditions and textual index elements, handed to the SQL reader.
+
+The SQL reader (``b03lint.readers.sql``, which imports pglast) is imported lazily, only
+for a file that has SQL, a CHECK constraint or a textual index element. Each character of
+the SQL keeps the position where it is written in the ``.py`` file. The per-file SQL
+budget lives here, the layer it protects.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, cast
+
+from b03lint.operations import (
+    ConstraintDef,
+    Diagnostic,
+    IndexElement,
+    MigrationFile,
+    Operation,
+    Phase,
+)
+from b03lint.readers.python.comments import merge_comments
+from b03lint.readers.python.emit import Emit, Unreadable
+from b03lint.readers.python.source import Pos
+from b03lint.readers.python.text import Text, driver_params, sa_text_params
+from b03lint.readers.python.values import Node, Stmt, Table, TextClause, last_part
+
+#: characters of SQL handed to the SQL reader per file, at least; or this many times the
+#: file's size when that is more. Executing one big constant in a loop or many times over
+#: would otherwise read far more SQL than the file holds; what exceeds the budget is
+#: reported as unresolved, never skipped silently.
+SQL_BUDGET = 1_000_000
+SQL_BUDGET_FACTOR = 2
+
+
+class _CheckInfoLike(Protocol):
+    @property
+    def expression(self) -> str: ...
+
+    @property
+    def column(self) -> str | None: ...
+
+    @property
+    def values(self) -> tuple[str, ...] | None: ...
+
+
+class _SqlResultLike(Protocol):
+    @property
+    def operations(self) -> list[Operation]: ...
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
+
+    @property
+    def comments(self) -> dict[int, str]: ...
+
+
+class SqlModule(Protocol):
+    """The part of ``b03lint.readers.sql`` this module uses."""
+
+    def read_sql(
+        self, text: str, *, path: str, position: Callable[[int], Pos] | None = ...,
+        phase: Phase = ..., via: str = ...,
+    ) -> _SqlResultLike: ...
+
+    def analyze_check(self, expr: str) -> _CheckInfoLike: ...
+
+    def parse_index_elements(self, text: str) -> tuple[IndexElement, ...]: ...
+
+
+if TYPE_CHECKING:  # mypy proves that the SQL reader provides this interface
+    from b03lint.readers import sql as _sql_reader
+
+    _interface_check: SqlModule = _sql_reader
+
+
+def sql_text(value: object) -> str | None:
+    """SQL written as a string or ``sa.text(...)``."""
+    if isinstance(value, TextClause):
+        return value.text.text
+    if isinstance(value, Text):
+        return value.text
+    return None
+
+
+class EmbeddedSql:
+    """The SQL of one file, read through the SQL reader within the file's budget."""
+
+    def __init__(self, path: str, data: bytes, mf: MigrationFile) -> None:
+        self.path = path
+        self.size = len(data)
+        self.mf = mf
+        self._module: object = None
+        #: characters of SQL still to be read in this file
+        self._budget = max(SQL_BUDGET, SQL_BUDGET_FACTOR * len(data))
+
+    def run(
+        self, value: object, node: ast.expr | None, emit: Emit, driver: bool = False
+    ) -> None:
+        """Read the SQL an execute call runs. ``op.execute`` wraps a string in
+        ``sa.text()``, so its ``:name`` bind parameters are replaced (as SQLAlchemy does)
+        before PostgreSQL's grammar sees them; ``exec_driver_sql`` and a plain string given
+        to ``conn.execute`` go to the driver, whose ``%(name)s`` / ``%s`` are replaced."""
+        if isinstance(value, TextClause):
+            self._read(sa_text_params(value.text), emit)
+            return
+        if isinstance(value, Text):
+            self._read(driver_params(value) if driver else sa_text_params(value), emit)
+            return
+        if isinstance(value, Stmt):
+            if value.verb == "select":
+                return  # a read: changes nothing
+            raise Unreadable(
+                f"a SQLAlchemy `{value.verb}` statement object is executed; its SQL is not read",
+                value.table,
+            )
+        if isinstance(value, Node):
+            raise Unreadable(
+                f"a SQLAlchemy `{last_part(value.qual)}` construct is executed; its SQL is not read"
+            )
+        if isinstance(value, Table):
+            raise Unreadable("a SQLAlchemy table expression is executed", value.name)
+        raise Unreadable("the SQL is built at run time and is not known statically")
+
+    def _read(self, text: Text, emit: Emit) -> None:
+        if not text.text.strip():
+            return
+        sql = self.module()
+        if sql is None:
+            raise Unreadable("the SQL reader is not available")
+        if len(text.text) > self._budget:
+            raise Unreadable(
+                "not read: this file's SQL would exceed "
+                f"{max(SQL_BUDGET, SQL_BUDGET_FACTOR * self.size):,} characters "
+                "(the same SQL executed many times over?)"
+            )
+        self._budget -= len(text.text)
+        source = text
+
+        def position(offset: int) -> Pos:
+            return source.position(offset)
+
+        result = sql.read_sql(text.text, path=self.path, position=position, phase=emit.phase,
+                              via=emit.via)
+        emit.out.extend(result.operations)
+        self.mf.diagnostics.extend(result.diagnostics)
+        merge_comments(self.mf.comments, result.comments)
+
+    def module(self) -> SqlModule | None:
+        """The SQL reader, imported on first use (it imports pglast)."""
+        if self._module is None:
+            try:
+                module = importlib.import_module("b03lint.readers.sql")
+            except Exception:  # pglast missing or sql.py not importable
+                self._module = False
+                return None
+            self._module = module
+        if self._module is False:
+            return None
+        return cast(SqlModule, self._module)
+
+    def check(self, name: str | None, expression: str,
+               columns: tuple[str, ...] = ()) -> ConstraintDef:
+        sql = self.module()
+        expr, column, values = expression, None, None
+        if sql is not None:
+            try:
+                info = sql.analyze_check(expression)
+            except Exception:
+                info = None
+            if info is not None:
+                expr = info.expression or expression
+                column = info.column
+                values = tuple(info.values) if info.values is not None else None
+        return ConstraintDef(kind="check", name=name, columns=columns, expression=expr,
+                             enum_column=column, enum_values=values)

@@ -1,0 +1,540 @@
+"""The static value of an expression, never an effect: the evaluator.
+
+:meth:`Evaluator.value` gives what an expression statically is (see ``values.py``):
+literals, names bound in scope, attribute access on imported modules, tuples, lists, sets
+and dicts, ``+`` / ``*`` / ``-`` / ``%``, comparisons and boolean logic, subscripts,
+f-strings, ``str.format`` and the other string methods, ``textwrap.dedent``,
+``sa.text(...)``, ``op.f(...)``, and the builtins ``str``, ``range``, ``list``, ``tuple``,
+``sorted``, ``reversed``, ``enumerate``, ``zip``. Anything else is :data:`UNKNOWN`.
+
+The limits below bound what one file can make the evaluator build or walk; they live here
+because this is the layer they protect.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from typing import cast
+
+from b03lint.readers.python.source import Pos, Source
+from b03lint.readers.python.text import ConcatText, FixedText, LiteralText, Text, dedent, strip_text
+from b03lint.readers.python.values import (
+    MISSING,
+    UNKNOWN,
+    Conn,
+    Dict,
+    Env,
+    ModuleName,
+    Node,
+    Obj,
+    Seq,
+    Stmt,
+    Table,
+    TextClause,
+    is_int,
+    is_number,
+    is_plain,
+    last_part,
+    python_value,
+    text_of,
+    truth,
+)
+
+#: expressions nested deeper than this are not evaluated
+EVAL_DEPTH_LIMIT = 60
+#: a string *computed* by the reader (``+``, ``*``, ``%``, ``.format``, f-strings, ``join``,
+#: ``replace``, padding) may be at most this long, or twice the file's size when that is
+#: more; literals written in the file are not limited. Beyond, the value is not known
+#: statically: ``X = X + X`` twenty times in a 300-byte file would otherwise build 10 MB,
+#: and thirty times 10 GB.
+COMPUTED_TEXT_LIMIT = 1_000_000
+#: a computed integer may have at most this many bits (``X = X * X`` squares it)
+COMPUTED_INT_BITS = 4096
+#: a computed list, tuple or dict may hold at most this many items (``L = L + L``)
+COMPUTED_ITEMS_LIMIT = 100_000
+#: a width or precision this long in a format spec is not evaluated (``'%0400000000d'``)
+_HUGE_SPEC = re.compile(r"\d{5,}")
+_HUGE_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d{5,}|\d*\.(?:\*|\d{5,}))")
+
+#: a ``range()`` is evaluated up to this many items
+RANGE_LIMIT = 2000
+
+#: names that conventionally mean these modules when a file uses them without importing
+CONVENTIONAL = {
+    "op": "alembic.op",
+    "sa": "sqlalchemy",
+    "postgresql": "sqlalchemy.dialects.postgresql",
+}
+
+_BUILTINS = frozenset(dir(builtins))
+
+_SA_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+_SA_TABLE = frozenset(
+    {"sqlalchemy.table", "sqlalchemy.sql.table", "sqlalchemy.sql.expression.table",
+     "sqlalchemy.Table", "sqlalchemy.schema.Table", "sqlalchemy.sql.schema.Table"}
+)
+_SA_CONV = frozenset(
+    {"alembic.op.f", "sqlalchemy.sql.naming.conv", "sqlalchemy.sql.elements.conv",
+     "sqlalchemy.conv", "sqlalchemy.quoted_name", "sqlalchemy.sql.quoted_name",
+     "sqlalchemy.sql.elements.quoted_name"}
+)
+
+
+class Evaluator:
+    """Static values of one file's expressions (positions from its :class:`Source`)."""
+
+    def __init__(self, src: Source, size: int) -> None:
+        self.src = src
+        #: longest string a computation may produce in this file
+        self._text_limit = max(COMPUTED_TEXT_LIMIT, 2 * size)
+
+    def value(self, expr: ast.expr, env: Env) -> object:
+        """The static value of ``expr`` in ``env``, or UNKNOWN."""
+        try:
+            return self._eval(expr, env, 0)
+        except RecursionError:
+            return UNKNOWN
+
+    def keyword(self, call: ast.Call, name: str, env: Env) -> object:
+        """The value of keyword argument ``name`` of ``call``, or MISSING."""
+        for kw in call.keywords:
+            if kw.arg == name:
+                return self.value(kw.value, env)
+        return MISSING
+
+    def _eval(self, expr: ast.expr, env: Env, depth: int) -> object:
+        """The static value of ``expr``, or UNKNOWN. Never has an effect."""
+        if depth > EVAL_DEPTH_LIMIT:
+            return UNKNOWN
+        depth += 1
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, str):
+                return LiteralText(value, self.src.start(expr), expr, self.src)
+            if value is None or isinstance(value, (bool, int, float)):
+                return value
+            return UNKNOWN
+        if isinstance(expr, ast.Name):
+            found = env.get(expr.id)
+            if found is not MISSING:
+                return found
+            if expr.id in CONVENTIONAL:
+                return ModuleName(CONVENTIONAL[expr.id])
+            if expr.id in _BUILTINS:
+                return ModuleName(f"builtins.{expr.id}")
+            return UNKNOWN
+        if isinstance(expr, ast.Attribute):
+            base = self._eval(expr.value, env, depth)
+            if isinstance(base, ModuleName):
+                return ModuleName(f"{base.qual}.{expr.attr}")
+            if isinstance(base, (Conn, Obj)):
+                if expr.attr == "dialect":
+                    return Obj("dialect")
+                if isinstance(base, Obj) and base.kind == "dialect" and expr.attr == "name":
+                    # b03lint reads migrations for PostgreSQL: `bind.dialect.name` is known
+                    return FixedText("postgresql", self.src.start(expr))
+                return Obj("attribute")
+            return UNKNOWN
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+            items: list[object] = []
+            for elt in expr.elts:
+                if isinstance(elt, ast.Starred):
+                    inner = self._eval(elt.value, env, depth)
+                    if not isinstance(inner, Seq):
+                        return UNKNOWN
+                    items.extend(inner.items)
+                else:
+                    items.append(self._eval(elt, env, depth))
+                if len(items) > COMPUTED_ITEMS_LIMIT:
+                    return UNKNOWN
+            return Seq(tuple(items))
+        if isinstance(expr, ast.Dict):
+            pairs: list[tuple[object, object]] = []
+            for k, v in zip(expr.keys, expr.values, strict=True):
+                if k is None:
+                    inner = self._eval(v, env, depth)
+                    if not isinstance(inner, Dict):
+                        return UNKNOWN
+                    pairs.extend(inner.items)
+                else:
+                    pairs.append((self._eval(k, env, depth), self._eval(v, env, depth)))
+                if len(pairs) > COMPUTED_ITEMS_LIMIT:
+                    return UNKNOWN
+            return Dict(tuple(pairs))
+        if isinstance(expr, ast.JoinedStr):
+            return self._eval_fstring(expr, env, depth)
+        if isinstance(expr, ast.BinOp):
+            return self._eval_binop(expr, env, depth)
+        if isinstance(expr, ast.Call):
+            return self._eval_call(expr, env, depth)
+        if isinstance(expr, ast.Subscript):
+            base = self._eval(expr.value, env, depth)
+            index = self._eval(expr.slice, env, depth)
+            return self._subscript(base, index)
+        if isinstance(expr, ast.Compare):
+            return self._eval_compare(expr, env, depth)
+        if isinstance(expr, ast.BoolOp):
+            values = [self._eval(v, env, depth) for v in expr.values]
+            if any(not is_plain(v) for v in values):
+                return UNKNOWN
+            truths = [truth(v) for v in values]
+            return all(truths) if isinstance(expr.op, ast.And) else any(truths)
+        if isinstance(expr, ast.UnaryOp):
+            operand = self._eval(expr.operand, env, depth)
+            if isinstance(expr.op, ast.Not) and is_plain(operand):
+                return not truth(operand)
+            if isinstance(expr.op, ast.USub) and isinstance(operand, (int, float)):
+                return -operand
+            return UNKNOWN
+        if isinstance(expr, ast.IfExp):
+            test = self._eval(expr.test, env, depth)
+            if is_plain(test):
+                return self._eval(expr.body if truth(test) else expr.orelse, env, depth)
+            return UNKNOWN
+        return UNKNOWN
+
+    def _eval_fstring(self, expr: ast.JoinedStr, env: Env, depth: int) -> object:
+        pieces: list[str] = []
+        for part in expr.values:
+            if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                pieces.append(part.value)
+            elif isinstance(part, ast.FormattedValue):
+                value = self._eval(part.value, env, depth)
+                py = python_value(value)
+                if py is MISSING or not isinstance(py, (str, int, float, bool, type(None))):
+                    return UNKNOWN
+                if part.conversion == ord("r"):
+                    py = repr(py)
+                elif part.conversion == ord("a"):
+                    py = ascii(py)
+                elif part.conversion == ord("s"):
+                    py = str(py)
+                spec = ""
+                if part.format_spec is not None:
+                    spec_value = self._eval(part.format_spec, env, depth)
+                    if not isinstance(spec_value, Text) or _HUGE_SPEC.search(spec_value.text):
+                        return UNKNOWN
+                    spec = spec_value.text
+                try:
+                    pieces.append(format(py, spec))
+                except (ValueError, TypeError):
+                    return UNKNOWN
+            else:
+                return UNKNOWN
+        return self._computed("".join(pieces), self.src.start(expr))
+
+    def _computed(self, text: str, at: Pos) -> object:
+        """A computed string, or UNKNOWN when it is longer than this file allows."""
+        return UNKNOWN if len(text) > self._text_limit else FixedText(text, at)
+
+    def _number(self, value: object) -> object:
+        """A computed number, or UNKNOWN when it is an integer too large to be real."""
+        if isinstance(value, int) and value.bit_length() > COMPUTED_INT_BITS:
+            return UNKNOWN
+        return value
+
+    def _eval_binop(self, expr: ast.BinOp, env: Env, depth: int) -> object:
+        left = self._eval(expr.left, env, depth)
+        right = self._eval(expr.right, env, depth)
+        at = self.src.start(expr)
+        if isinstance(expr.op, ast.Add):
+            if isinstance(left, Text) and isinstance(right, Text):
+                if len(left.text) + len(right.text) > self._text_limit:
+                    return UNKNOWN
+                return ConcatText([left, right], at)
+            if isinstance(left, Seq) and isinstance(right, Seq):
+                if len(left.items) + len(right.items) > COMPUTED_ITEMS_LIMIT:
+                    return UNKNOWN
+                return Seq(left.items + right.items)
+            if is_number(left) and is_number(right):
+                return self._number(left + right)  # type: ignore[operator]
+            return UNKNOWN
+        if isinstance(expr.op, ast.Mod) and isinstance(left, Text):
+            args = python_value(right)
+            if args is MISSING or _HUGE_PERCENT.search(left.text):
+                return UNKNOWN
+            try:
+                return self._computed(left.text % args, at)
+            except (TypeError, ValueError, KeyError, OverflowError):
+                return UNKNOWN
+        if isinstance(expr.op, ast.Mult):
+            if isinstance(left, Text) and isinstance(right, int) and 0 <= right <= 100:
+                if len(left.text) * right > self._text_limit:
+                    return UNKNOWN
+                return FixedText(left.text * right, at)
+            if is_number(left) and is_number(right):
+                return self._number(left * right)  # type: ignore[operator]
+        if isinstance(expr.op, ast.Sub) and is_number(left) and is_number(right):
+            return self._number(left - right)  # type: ignore[operator]
+        return UNKNOWN
+
+    def _eval_compare(self, expr: ast.Compare, env: Env, depth: int) -> object:
+        left = python_value(self._eval(expr.left, env, depth))
+        if left is MISSING:
+            return UNKNOWN
+        for op_node, comparator in zip(expr.ops, expr.comparators, strict=True):
+            right = python_value(self._eval(comparator, env, depth))
+            if right is MISSING:
+                return UNKNOWN
+            try:
+                if isinstance(op_node, ast.Eq):
+                    ok = left == right
+                elif isinstance(op_node, ast.NotEq):
+                    ok = left != right
+                elif isinstance(op_node, ast.In):
+                    ok = left in right  # type: ignore[operator]
+                elif isinstance(op_node, ast.NotIn):
+                    ok = left not in right  # type: ignore[operator]
+                elif isinstance(op_node, ast.Is):
+                    ok = left is right
+                elif isinstance(op_node, ast.IsNot):
+                    ok = left is not right
+                else:
+                    return UNKNOWN
+            except TypeError:
+                return UNKNOWN
+            if not ok:
+                return False
+            left = right
+        return True
+
+    @staticmethod
+    def _subscript(base: object, index: object) -> object:
+        if isinstance(base, Seq) and isinstance(index, int) and not isinstance(index, bool):
+            if -len(base.items) <= index < len(base.items):
+                return base.items[index]
+            return UNKNOWN
+        if isinstance(base, Dict):
+            key = python_value(index)
+            if key is MISSING:
+                return UNKNOWN
+            for k, v in base.items:
+                if python_value(k) == key:
+                    return v
+        return UNKNOWN
+
+    def _eval_call(self, call: ast.Call, env: Env, depth: int) -> object:
+        func = self._eval(call.func, env, depth)
+        qual = func.qual if isinstance(func, ModuleName) else None
+        if qual is not None:
+            return self._eval_module_call(qual, call, env, depth)
+        if not isinstance(call.func, ast.Attribute):
+            return UNKNOWN
+        method = call.func.attr
+        owner = self._eval(call.func.value, env, depth)
+        if isinstance(owner, Text):
+            return self._eval_str_method(owner, method, call, env, depth)
+        if isinstance(owner, TextClause):
+            return owner  # .bindparams(...), .columns(...), .execution_options(...)
+        if isinstance(owner, Table):
+            if method in ("insert", "update", "delete", "select"):
+                return Stmt(method, owner.name)
+            return UNKNOWN
+        if isinstance(owner, Stmt):
+            return owner
+        if isinstance(owner, Conn):
+            return Obj("result") if method in ("execute", "exec_driver_sql") else Obj("conn")
+        if isinstance(owner, Obj):
+            return Obj(owner.kind)
+        if isinstance(owner, Dict):
+            if method == "items":
+                return Seq(tuple(Seq((k, v)) for k, v in owner.items))
+            if method == "keys":
+                return Seq(tuple(k for k, _ in owner.items))
+            if method == "values":
+                return Seq(tuple(v for _, v in owner.items))
+            if method == "get" and call.args:
+                return self._subscript(owner, self._eval(call.args[0], env, depth))
+        if isinstance(owner, Node):
+            return Node(call, env, owner.qual)
+        return UNKNOWN
+
+    def _eval_str_method(
+        self, owner: Text, method: str, call: ast.Call, env: Env, depth: int
+    ) -> object:
+        at = self.src.start(call)
+        args = [python_value(self._eval(a, env, depth)) for a in call.args]
+        if any(a is MISSING for a in args) or any(isinstance(a, ast.Starred) for a in call.args):
+            return UNKNOWN
+        if method in ("strip", "lstrip", "rstrip"):
+            chars = args[0] if args else None
+            if chars is not None and not isinstance(chars, str):
+                return UNKNOWN
+            return strip_text(owner, method, chars)
+        if method == "format":
+            if not _plain_format(owner.text):
+                return UNKNOWN
+            kwargs: dict[str, object] = {}
+            for kw in call.keywords:
+                value = python_value(self._eval(kw.value, env, depth))
+                if kw.arg is None or value is MISSING:
+                    return UNKNOWN
+                kwargs[kw.arg] = value
+            try:
+                return self._computed(owner.text.format(*args, **kwargs), at)
+            except (IndexError, KeyError, ValueError, TypeError, AttributeError):
+                return UNKNOWN
+        if method == "join" and len(args) == 1 and isinstance(args[0], (list, tuple)):
+            parts = args[0]
+            if all(isinstance(a, str) for a in parts):
+                size = sum(map(len, parts)) + len(owner.text) * max(len(parts) - 1, 0)
+                if size > self._text_limit:
+                    return UNKNOWN
+                return FixedText(owner.text.join(parts), at)
+            return UNKNOWN
+        if method in ("lower", "upper", "title", "capitalize", "replace", "removeprefix",
+                      "removesuffix", "ljust", "rjust", "center", "zfill"):
+            if method == "replace" and len(args) >= 2 and all(isinstance(a, str)
+                                                               for a in args[:2]):
+                old, new = cast(str, args[0]), cast(str, args[1])
+                grows = owner.text.count(old) * max(len(new) - len(old), 0)
+                if len(owner.text) + grows > self._text_limit:
+                    return UNKNOWN
+            if any(isinstance(a, int) and a > self._text_limit for a in args):
+                return UNKNOWN  # padding to a width longer than the limit
+            try:
+                result = getattr(owner.text, method)(*args)
+            except (TypeError, ValueError, AttributeError, OverflowError):
+                return UNKNOWN
+            if isinstance(result, str):
+                return self._computed(result, at)
+        return UNKNOWN
+
+    def _eval_module_call(self, qual: str, call: ast.Call, env: Env, depth: int) -> object:
+        def arg(i: int, name: str | None = None) -> object:
+            for kw in call.keywords:
+                if kw.arg == name and name is not None:
+                    return self._eval(kw.value, env, depth)
+            if i < len(call.args) and not isinstance(call.args[i], ast.Starred):
+                return self._eval(call.args[i], env, depth)
+            return MISSING
+
+        if qual in _SA_TEXT:
+            text = arg(0, "text")
+            return TextClause(text) if isinstance(text, Text) else UNKNOWN
+        if qual in _SA_CONV:
+            text = arg(0, "name" if qual == "alembic.op.f" else "value")
+            return text if isinstance(text, Text) else UNKNOWN
+        if qual in ("textwrap.dedent", "inspect.cleandoc"):
+            text = arg(0, "text")
+            if not isinstance(text, Text):
+                return UNKNOWN
+            if qual == "textwrap.dedent":
+                return dedent(text)
+            import inspect as _inspect
+
+            return FixedText(_inspect.cleandoc(text.text), text.at)
+        if qual == "alembic.op.create_table":
+            name = arg(0, "table_name")
+            schema = arg(99, "schema")
+            return Table(name.text if isinstance(name, Text) else None,
+                          schema.text if isinstance(schema, Text) else None)
+        if qual == "alembic.op.get_bind":
+            return Conn()
+        if qual == "alembic.op.get_context":
+            return Obj("context")
+        if qual in _SA_TABLE:
+            name = arg(0, "name")
+            schema = arg(99, "schema")
+            return Table(
+                name.text if isinstance(name, Text) else None,
+                schema.text if isinstance(schema, Text) else None,
+            )
+        if qual in ("sqlalchemy.inspect",):
+            return Obj("inspector")
+        last = last_part(qual)
+        if qual.startswith("sqlalchemy.") and last in ("insert", "update", "delete", "select"):
+            target = arg(0, "table")
+            return Stmt(last, target.name if isinstance(target, Table) else None)
+        if qual.startswith("sqlalchemy."):
+            return Node(call, env, qual)
+        if qual.startswith("logging."):
+            return Obj("logger")
+        if qual.startswith("builtins."):
+            return self._eval_builtin(last, call, env, depth)
+        return UNKNOWN
+
+    def _eval_builtin(self, name: str, call: ast.Call, env: Env, depth: int) -> object:
+        if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+            return UNKNOWN
+        args = [self._eval(a, env, depth) for a in call.args]
+        at = self.src.start(call)
+        if name == "str" and len(args) == 1:
+            if isinstance(args[0], Text):
+                return args[0]
+            py = python_value(args[0])
+            if py is MISSING:
+                return UNKNOWN
+            try:
+                return self._computed(str(py), at)
+            except ValueError:  # an integer past the interpreter's str() digit limit
+                return UNKNOWN
+        if name == "range" and 1 <= len(args) <= 3 and all(is_int(a) for a in args):
+            ints = [a for a in args if isinstance(a, int)]
+            rng = range(*ints)
+            if len(rng) > RANGE_LIMIT:
+                return UNKNOWN
+            return Seq(tuple(rng))
+        if name in ("list", "tuple", "sorted", "reversed") and len(args) == 1:
+            seq = args[0]
+            if isinstance(seq, Dict):
+                seq = Seq(tuple(k for k, _ in seq.items))
+            if not isinstance(seq, Seq):
+                return UNKNOWN
+            if name == "reversed":
+                return Seq(tuple(reversed(seq.items)))
+            if name == "sorted":
+                keys = [python_value(i) for i in seq.items]
+                if any(k is MISSING for k in keys):
+                    return UNKNOWN
+                try:
+                    order = sorted(range(len(keys)), key=lambda i: keys[i])  # type: ignore[return-value,arg-type]
+                except TypeError:
+                    return UNKNOWN
+                return Seq(tuple(seq.items[i] for i in order))
+            return seq
+        if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
+            return Seq(tuple(Seq((i, item)) for i, item in enumerate(args[0].items)))
+        if name == "zip" and args and all(isinstance(a, Seq) for a in args):
+            seqs = [a.items for a in args if isinstance(a, Seq)]
+            return Seq(tuple(Seq(tuple(group)) for group in zip(*seqs, strict=False)))
+        return UNKNOWN
+
+    # ------------------------------------------------------------------ helpers on values
+
+    def names(self, value: object) -> tuple[str, ...] | None:
+        """A list of column names (``["a", "b"]``, or a single ``"a"``)."""
+        if isinstance(value, Text):
+            return (value.text,)
+        if isinstance(value, Seq):
+            names: list[str] = []
+            for item in value.items:
+                text = self.column_name(item)
+                if text is None:
+                    return None
+                names.append(text)
+            return tuple(names)
+        return None
+
+    def column_name(self, value: object) -> str | None:
+        if isinstance(value, Text):
+            return value.text
+        if isinstance(value, Node) and last_part(value.qual) in ("column", "literal_column"):
+            args = value.call.args
+            if args:
+                return text_of(self.value(args[0], value.env))
+        return None
+
+
+def _plain_format(template: str) -> bool:
+    """Whether ``template.format(...)`` is safe to evaluate: no nested replacement field
+    and no huge width or precision in any format spec."""
+    import string
+
+    try:
+        return not any(spec and ("{" in spec or _HUGE_SPEC.search(spec))
+                       for _lit, _field, spec, _conv in string.Formatter().parse(template))
+    except ValueError:
+        return False
