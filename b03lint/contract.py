@@ -17,8 +17,8 @@ from b03lint.schema.replay import Replay, fold
 from b03lint.yamlio import YamlError
 
 if TYPE_CHECKING:
-    from b03lint.engine import Project
     from b03lint.graph import RevisionGraph
+    from b03lint.project import Project
 
 
 @dataclass(frozen=True)

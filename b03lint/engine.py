@@ -8,15 +8,15 @@ import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from b03lint.config import Config, ConfigError
 from b03lint.findings import Finding, ToolError, sort_findings
-from b03lint.graph import RevisionGraph
-from b03lint.operations import MigrationFile, Severity, Unresolved
+from b03lint.operations import Severity, Unresolved
 from b03lint.paths import display_path
+from b03lint.project import Project as Project  # re-exported (rules import b03lint.project)
 from b03lint.rules.base import FileContext, Rule
 from b03lint.rules.registry import Registry, RegistryError, build_registry, default_registry
 
@@ -102,38 +102,6 @@ def discover(folder: Path, errors: list[ToolError], recursive: bool = True) -> l
             if name.endswith(".py") and not name.startswith((".#", "__init__")):
                 found.append(Path(dirpath) / name)
     return found
-
-
-class Project:
-    """Everything a rule may look at for one run. Costly views are computed on demand."""
-
-    def __init__(self, config: Config, registry: Registry, files: list[MigrationFile],
-                 targets: set[str] | None, rev: str | None, errors: list[ToolError]):
-        self.config = config
-        self.registry = registry
-        self.files = files
-        self.targets = targets
-        self.rev = rev
-        self.errors = errors
-        self.graph = RevisionGraph.build(files)
-        #: arbitrary per-run memo for rules that share expensive work
-        self.memo: dict[str, Any] = {}
-        #: display paths of the chain's files
-        self.paths = {mf.path for mf in files}
-        #: what :func:`lint` found in this chain (configured and suppressed)
-        self.findings: list[Finding] = []
-
-    def is_target(self, path: str) -> bool:
-        return self.targets is None or path in self.targets
-
-    @cached_property
-    def adrs(self) -> dict[str, Path]:
-        from b03lint.waivers import adr_index
-
-        return adr_index(self.config.path("adr_dir"))
-
-    def file_for(self, revision: str) -> MigrationFile | None:
-        return self.graph.nodes.get(revision)
 
 
 @dataclass
@@ -389,7 +357,8 @@ def _suppress(findings: list[Finding], result: Result, project: Project,
     findings; the findings they add (S001-S005) are configured like any other."""
     from b03lint.suppressions import apply_suppressions
 
-    config, registry = project.config, project.registry
+    config = project.config
+    registry: Registry = project.registry
     s001 = next((r.opts for r in ruleset.rules if r.code == "S001"), {})
     outcome = apply_suppressions(project.files, findings, registry, ruleset.enabled_codes,
                                  project.is_target, s001)

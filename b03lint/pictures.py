@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from b03lint.findings import ToolError
 
 if TYPE_CHECKING:
-    from b03lint.engine import Project
     from b03lint.graph import RevisionGraph
+    from b03lint.project import Project
 
 FORMATS = ("mermaid", "dot", "svg")
 

@@ -59,8 +59,8 @@ from b03lint.schema.model import (
 if TYPE_CHECKING:
     from b03lint.config import Config
     from b03lint.contract import Classified
-    from b03lint.engine import Project
     from b03lint.graph import RevisionGraph
+    from b03lint.project import Project
     from b03lint.schema.drift import DriftEntry
 
 KINDS = ("table", "column", "index", "constraint", "policy")

@@ -14,17 +14,34 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from b03lint.findings import Finding
+from b03lint.findings import Finding, ToolError
 from b03lint.operations import Location, MigrationFile, Operation, Severity
 
 if TYPE_CHECKING:
-    from b03lint.engine import Project
+    from b03lint.project import Project
 
 DOC_HEADINGS = ("What it does", "Why it matters", "Example", "How to fix")
 CATEGORIES = ("input", "graph", "destructive", "contract", "safety", "suppression", "live",
               "project")
 CODE_RE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+SEVERITIES = ("blocking", "warning", "info")
+PHASES = ("upgrade", "downgrade", "module")
+
+
+class RegistryError(Exception):
+    """Two rules share a code or a name, or a rule (or rule file) is malformed: the
+    tool cannot run (exit code 2). ``path``/``line`` locate it when known. (Defined here,
+    below the registry and the rule loaders that raise it, so that none imports another
+    in a circle; ``b03lint.rules.registry`` re-exports it.)"""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+    def to_error(self) -> ToolError:
+        return ToolError(str(self), self.path, self.line)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from b03lint.rules.base import Example, Rule
 
 if TYPE_CHECKING:
     from b03lint.contract import Classified, ContractState
-    from b03lint.engine import Project
+    from b03lint.project import Project
     from b03lint.schema.model import Invariant, Origin, Schema
 
 CANON = "db/schema/canonical_schema.sql"

@@ -55,15 +55,17 @@ from b03lint.rules.base import (
     CODE_RE,
     DOC_HEADINGS,
     NAME_RE,
+    PHASES,
+    SEVERITIES,
     Example,
     FileContext,
+    RegistryError,
     Rule,
 )
-from b03lint.rules.registry import PHASES, SEVERITIES, RegistryError
 from b03lint.yamlio import Node, Reader, YamlError, parse
 
 if TYPE_CHECKING:
-    from b03lint.engine import Project
+    from b03lint.project import Project
     from b03lint.schema.model import Schema
     from b03lint.schema.replay import Replay
 

@@ -11,7 +11,7 @@ from b03lint.operations import Location, MigrationFile
 from b03lint.rules.base import Example, Rule
 
 if TYPE_CHECKING:
-    from b03lint.engine import Project
+    from b03lint.project import Project
 
 
 def _rev(rev: str, down: str | None, body: str = "    pass", extra: str = "") -> str:

@@ -26,8 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from b03lint.rules.base import Rule
-from b03lint.rules.registry import RegistryError
+from b03lint.rules.base import RegistryError, Rule
 
 #: the entry-point group rule packs register under
 ENTRY_POINT_GROUP = "b03lint.rules"

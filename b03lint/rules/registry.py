@@ -18,10 +18,12 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from b03lint.rules.base import CATEGORIES, CODE_RE, NAME_RE, Option, Rule
+from b03lint.rules.base import PHASES as PHASES  # re-exported: defined below the loaders
+from b03lint.rules.base import SEVERITIES as SEVERITIES
+from b03lint.rules.base import RegistryError as RegistryError
 
 if TYPE_CHECKING:
     from b03lint.config import Config
-    from b03lint.findings import ToolError
 
 #: modules holding built-in rules, each exporting ``RULES``
 BUILTIN_MODULES = (
@@ -33,25 +35,6 @@ BUILTIN_MODULES = (
     "b03lint.rules.safety",
     "b03lint.rules.suppression",
 )
-
-SEVERITIES = ("blocking", "warning", "info")
-PHASES = ("upgrade", "downgrade", "module")
-
-
-class RegistryError(Exception):
-    """Two rules share a code or a name, or a rule (or rule file) is malformed: the
-    tool cannot run (exit code 2). ``path``/``line`` locate it when known."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None):
-        super().__init__(message)
-        self.path = path
-        self.line = line
-
-    def to_error(self) -> ToolError:
-        from b03lint.findings import ToolError
-
-        return ToolError(str(self), self.path, self.line)
-
 
 def rule_problems(rule: type[Rule]) -> list[str]:
     """What makes ``rule`` unusable by the engine (checked when it is registered). The

@@ -32,7 +32,7 @@ from b03lint.operations import (
 from b03lint.rules.base import Example, FileContext, Option, Rule
 
 if TYPE_CHECKING:
-    from b03lint.engine import Project
+    from b03lint.project import Project
     from b03lint.schema.model import Schema
 
 # --------------------------------------------------------------------------- examples

@@ -11,20 +11,9 @@ from pathlib import Path
 from b03lint.config import Config
 from b03lint.findings import ToolError
 from b03lint.operations import Diagnostic, Unresolved
+from b03lint.schema.errors import CanonicalError as CanonicalError  # re-exported
 from b03lint.schema.model import Schema
 from b03lint.schema.replay import Conflict, fold
-
-
-class CanonicalError(Exception):
-    """A canonical file the tool cannot use: missing, unreadable, invalid (exit code 2)."""
-
-    def __init__(self, message: str, path: str, line: int | None = None):
-        super().__init__(message)
-        self.path = path
-        self.line = line
-
-    def to_error(self) -> ToolError:
-        return ToolError(str(self), self.path, self.line)
 
 
 @dataclass

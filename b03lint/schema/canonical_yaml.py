@@ -4,7 +4,7 @@ The format is documented in ``docs/canonical-yaml.md``. :func:`load_canonical_ya
 strictly into the same :class:`~b03lint.schema.model.Schema` the canonical SQL and the replay
 produce: every unknown key, wrong type, dangling reference (a constraint, index, policy,
 foreign key or invariant naming a table or column that does not exist) raises
-:class:`~b03lint.schema.canonical.CanonicalError` naming the line and the path inside the
+:class:`~b03lint.schema.errors.CanonicalError` naming the line and the path inside the
 document. Names left out get PostgreSQL's default names, so the YAML and the SQL of one
 schema give equal ``Schema`` objects.
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from b03lint.operations import ConstraintDef, ForeignKeyRef, IndexElement, Location
-from b03lint.schema.canonical import CanonicalError
+from b03lint.schema.errors import CanonicalError
 from b03lint.schema.model import (
     Column,
     Index,
