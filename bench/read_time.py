@@ -1,14 +1,18 @@
 """Cold-read time of the Python migration reader, per file, on a folder of revisions.
 
-    .venv/bin/python bench/read_time.py DIR [--rounds N] [--processes P]
+    .venv/bin/python bench/read_time.py DIR [--processes P] [--vs OTHER_PYTHON]
 
 Each of ``P`` fresh processes (default 7) imports the reader, reads every ``*.py`` file of
 ``DIR`` once (bytes read before the clock starts, no cache), and reports the time the
 reader took; a fresh process for each sample keeps the reader's one-time costs (lazy
 imports of the SQL reader and pglast, the first SQL statements) in the figure, as in a
 cold ``b03lint check --no-cache``. Printed: the median over the processes of the total, of
-the time per file, and of the slowest file. Run it with ``PYTHONPATH`` pointing at another
-checkout to compare two versions of the reader on the same files.
+the time per file, and of the slowest file.
+
+``--vs OTHER_PYTHON`` compares two versions of the reader on the same files: the other
+interpreter (a virtual environment with the other version installed, not in editable
+mode) runs in turn with this one, A B A B ..., and the ratio A/B is taken pair by pair,
+so that a machine whose speed drifts (other jobs) moves both alike.
 """
 
 from __future__ import annotations
@@ -43,18 +47,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--processes", type=int, default=7)
+    parser.add_argument("--vs", metavar="OTHER_PYTHON",
+                        help="another interpreter with another version of b03lint")
     args = parser.parse_args(argv)
-    runs = []
+    pythons = [sys.executable] + ([args.vs] if args.vs else [])
+    runs: dict[str, list[dict[str, float]]] = {p: [] for p in pythons}
     for _ in range(args.processes):
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(args.folder)],
-                             capture_output=True, text=True, check=True)
-        runs.append(json.loads(out.stdout))
-    files = runs[0]["files"]
-    total = statistics.median(r["total"] for r in runs) * 1000
-    slowest = statistics.median(r["max"] for r in runs) * 1000
-    print(f"{files} files, {args.processes} processes: total {total:.0f} ms median, "
-          f"{total / max(files, 1):.2f} ms per file, slowest file {slowest:.1f} ms; "
-          f"{runs[0]['unresolved']} unresolved operations")
+        for python in pythons:
+            out = subprocess.run([python, "-c", _CHILD, str(args.folder)], cwd="/",
+                                 capture_output=True, text=True, check=True)
+            runs[python].append(json.loads(out.stdout))
+    for python in pythons:
+        mine = runs[python]
+        files = int(mine[0]["files"])
+        total = statistics.median(r["total"] for r in mine) * 1000
+        slowest = statistics.median(r["max"] for r in mine) * 1000
+        print(f"{python}: {files} files, {args.processes} processes: total {total:.0f} ms "
+              f"median, {total / max(files, 1):.2f} ms per file, slowest file "
+              f"{slowest:.1f} ms; {int(mine[0]['unresolved'])} unresolved operations")
+    if args.vs:
+        ratios = [a["total"] / b["total"] for a, b in zip(runs[pythons[0]], runs[args.vs],
+                                                           strict=True)]
+        print(f"this / other, pair by pair: median {statistics.median(ratios):.3f} "
+              f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
     return 0
 
 
