@@ -1,4 +1,4 @@
-"""Tests of the SQL reader (b03lint/readers/sql.py): real pglast, real PostgreSQL where the
+"""Tests of the SQL reader (the package b03lint/readers/sql/): real pglast, real PostgreSQL where the
 catalog's own spelling is the point."""
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ from b03lint.operations import (
     Unresolved,
     ValidateConstraint,
 )
-from b03lint.readers import sql as sqlmod
 from b03lint.readers.sql import (
     CheckInfo,
     SqlResult,
@@ -60,6 +59,7 @@ from b03lint.readers.sql import (
     read_sql,
     split_statements,
 )
+from b03lint.readers.sql import parse as sqlparse
 
 PATH = "m.sql"
 
@@ -636,14 +636,14 @@ def test_non_ascii_text_before_statements_uses_character_offsets() -> None:
         loc(1, 0, 1, 14), loc(1, 17, 1, 29), loc(2, 0, 2, 10), loc(2, 26, 2, 32),
         loc(2, 34, 2, 40)]
     assert result.comments == {1: "-- ünïcode"}
-    assert not sqlmod._PGLAST_BYTE_OFFSETS  # pglast 8 converts; the fallback is tested below
+    assert not sqlparse.PGLAST_BYTE_OFFSETS  # pglast 8 converts; the fallback is tested below
 
 
 def test_byte_offset_fallback_converter() -> None:
     text = "SELECT 'é€'; x"
-    assert sqlmod._char_offset(text, len("SELECT 'é€'; ".encode())) == 13
-    assert sqlmod._char_offset(text, 0) == 0
-    assert sqlmod._offset_converter("ascii only")(5) == 5
+    assert sqlparse.char_offset(text, len("SELECT 'é€'; ".encode())) == 13
+    assert sqlparse.char_offset(text, 0) == 0
+    assert sqlparse.offset_converter("ascii only")(5) == 5
 
 
 # --------------------------------------------------------------------------- syntax errors

@@ -1,0 +1,175 @@
+"""pglast nodes -> text in one spelling: expressions deparsed with casts as
+``expr::type`` and normalised type names, names and qualified names, foreign-key
+actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast
+from pglast.stream import RawStream
+
+from b03lint.sqltypes import normalize_type
+
+
+def _parent(node: Any) -> Any:
+    anc = getattr(node, "ancestors", None)
+    if anc is None:
+        return None
+    try:
+        parent = abs(anc)
+    except Exception:  # pragma: no cover - defensive, pglast internals
+        return None
+    return None if parent is None else parent.node
+
+
+class _Printer(RawStream):
+    """pglast's RawStream, but casts as ``expr::type`` and type names normalised."""
+
+    def print_node(self, node: Any, is_name: bool = False, is_symbol: bool = False) -> None:
+        if isinstance(node, ast.TypeCast) and not isinstance(_parent(node), ast.VariableSetStmt):
+            type_name = type_spelling(node.typeName)
+            if type_name is not None:
+                arg = node.arg
+                simple = isinstance(
+                    arg, (ast.ColumnRef, ast.FuncCall, ast.TypeCast, ast.A_ArrayExpr,
+                          ast.ParamRef, ast.SQLValueFunction)
+                ) or (isinstance(arg, ast.A_Const) and not _is_negative_number(arg))
+                if simple:
+                    self.print_node(arg)
+                else:
+                    self.write("(")
+                    self.print_node(arg)
+                    self.write(")")
+                self.write("::" + type_name)
+                self.separator()
+                return
+        if isinstance(node, ast.Boolean):  # as the catalog prints them
+            self.write("true" if node.boolval else "false")
+            self.separator()
+            return
+        if isinstance(node, ast.TypeName):
+            type_name = type_spelling(node)
+            if type_name is not None:
+                self.write(type_name)
+                self.separator()
+                return
+        super().print_node(node, is_name, is_symbol)
+
+
+def _is_negative_number(node: Any) -> bool:
+    val = getattr(node, "val", None)
+    if isinstance(val, ast.Integer):
+        return bool((val.ival or 0) < 0)
+    if isinstance(val, ast.Float):
+        return str(val.fval or "").startswith("-")
+    return False
+
+
+def deparse(node: Any) -> str:
+    """SQL text of an expression node, in the module's one spelling (pglast's own printer
+    if ours fails; a placeholder naming the node if that fails too -- never raises)."""
+    if node is None:
+        return ""
+    for printer in (_Printer, RawStream):
+        try:
+            text: str = printer()(node)
+        except Exception:
+            continue
+        return text
+    return f"<{type(node).__name__}>"
+
+
+def deparse_opt(node: Any) -> str | None:
+    return None if node is None else deparse(node)
+
+
+# =========================================================================== names & types
+
+_INTERVAL_FULL_RANGE = 0x7FFF
+_INTERVAL_RANGES = {
+    1 << 2: "year",
+    1 << 1: "month",
+    1 << 3: "day",
+    1 << 10: "hour",
+    1 << 11: "minute",
+    1 << 12: "second",
+    (1 << 2) | (1 << 1): "year to month",
+    (1 << 3) | (1 << 10): "day to hour",
+    (1 << 3) | (1 << 10) | (1 << 11): "day to minute",
+    (1 << 3) | (1 << 10) | (1 << 11) | (1 << 12): "day to second",
+    (1 << 10) | (1 << 11): "hour to minute",
+    (1 << 10) | (1 << 11) | (1 << 12): "hour to second",
+    (1 << 11) | (1 << 12): "minute to second",
+}
+
+
+def string_value(node: Any) -> str:
+    if isinstance(node, ast.String):
+        return str(node.sval)
+    if isinstance(node, str):
+        return node
+    return deparse(node)
+
+
+def name_list(nodes: Any) -> list[str]:
+    return [string_value(n) for n in nodes or ()]
+
+
+def qualified(schema: str | None, name: str) -> str:
+    return name if schema in (None, "public") else f"{schema}.{name}"
+
+
+def split_names(names: list[str]) -> tuple[str | None, str]:
+    """``[catalog.]schema.name`` -> (schema, name)."""
+    if len(names) >= 2:
+        return names[-2], names[-1]
+    return None, names[-1] if names else ""
+
+
+def range_var(rv: Any) -> tuple[str | None, str]:
+    if rv is None:
+        return None, ""
+    return rv.schemaname, str(rv.relname)
+
+
+def range_var_name(rv: Any) -> str:
+    schema, name = range_var(rv)
+    return qualified(schema, name)
+
+
+def _const_int(node: Any) -> int | None:
+    val = getattr(node, "val", None)
+    if isinstance(val, ast.Integer):
+        return int(val.ival or 0)
+    return None
+
+
+def type_spelling(tn: Any) -> str | None:
+    """Normalised spelling of a pglast ``TypeName`` (None for ``%TYPE`` and the like)."""
+    if tn is None or tn.pct_type:
+        return None
+    names = name_list(tn.names)
+    if not names:
+        return None
+    if len(names) == 2 and names[0] == "public":
+        names = names[1:]
+    name = ".".join(names)
+    arrays = "[]" * len(tn.arrayBounds or ())
+    typmods = list(tn.typmods or ())
+    if name == "pg_catalog.interval" and typmods:
+        mask = _const_int(typmods[0])
+        text = "interval"
+        if mask is not None and mask != _INTERVAL_FULL_RANGE and mask in _INTERVAL_RANGES:
+            text += " " + _INTERVAL_RANGES[mask]
+        if len(typmods) > 1:
+            text += f"({deparse(typmods[1])})"
+        return text + arrays
+    mods: list[int | str] = []
+    for mod in typmods:
+        number = _const_int(mod)
+        mods.append(number if number is not None else deparse(mod))
+    return normalize_type(name + arrays, tuple(mods))
+
+
+FK_ACTIONS = {"c": "CASCADE", "r": "RESTRICT", "n": "SET NULL", "d": "SET DEFAULT"}
