@@ -338,7 +338,8 @@ def test_head_equals_canonical_except_drift_003(head_db: str, canonical_db: str)
     for table in tenant_scoped:
         assert fact(migrated, "tables", table) == (table, "true", "true")
         assert fact(migrated, "policies", table, "tenant_isolation_policy")[-2:] == (
-            "(tenant_id = (current_setting('app.current_tenant_id'::text))::uuid)",
+            "(tenant_id = (NULLIF(current_setting('app.current_tenant_id'::text, true), "
+            "''::text))::uuid)",
         ) * 2
 
 

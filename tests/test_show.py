@@ -193,7 +193,8 @@ def test_table_and_policy(monkeypatch: pytest.MonkeyPatch,
     policy = show_json(monkeypatch, capsys, "dead_events.tenant_isolation_policy")
     assert policy["object"]["kind"] == "policy"
     [fact] = policy["canonical"]["sql"]["facts"]
-    assert "USING (tenant_id = current_setting('app.current_tenant_id')::uuid)" in fact["text"]
+    assert ("USING (tenant_id = (NULLIF(current_setting('app.current_tenant_id', true), "
+            "''))::uuid)") in fact["text"]
     assert [m["revision"] for m in policy["migrations"]] == ["202511151400"]
 
 

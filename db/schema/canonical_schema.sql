@@ -51,10 +51,10 @@
 --                                          app.current_tenant_id, which the
 --                                          application sets per transaction
 --                                          (SET LOCAL app.current_tenant_id).
---             current_setting() without missing_ok raises an error when the
---             setting is absent: a session that forgot its tenant fails loudly
---             instead of silently seeing nothing. Superusers and BYPASSRLS roles
---             (migrations, support tooling) are not subject to the policies.
+--             Without the setting (current_setting with missing_ok; NULLIF for
+--             the '' a reset leaves) the policy admits no row: reads see none,
+--             writes fail WITH CHECK, and the owner can run the chain (ADR-005).
+--             Superusers and BYPASSRLS roles are not subject to the policies.
 
 -- =============================================================================
 -- 1. tenants
@@ -123,8 +123,8 @@ CREATE INDEX idx_events_tenant_occurred_at ON attribution_events (tenant_id, occ
 ALTER TABLE attribution_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE attribution_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation_policy ON attribution_events
-    USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-    WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid);
+    USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 
 -- =============================================================================
 -- 3. channel_taxonomy
@@ -227,8 +227,8 @@ CREATE INDEX idx_allocations_channel_performance
 ALTER TABLE attribution_allocations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE attribution_allocations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation_policy ON attribution_allocations
-    USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-    WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid);
+    USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 
 -- =============================================================================
 -- 5. revenue_ledger
@@ -285,8 +285,8 @@ CREATE INDEX idx_revenue_ledger_tenant_created_at ON revenue_ledger (tenant_id, 
 ALTER TABLE revenue_ledger ENABLE ROW LEVEL SECURITY;
 ALTER TABLE revenue_ledger FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation_policy ON revenue_ledger
-    USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-    WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid);
+    USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 
 -- =============================================================================
 -- 6. updated_at maintenance
@@ -393,5 +393,5 @@ ALTER TABLE dead_events
 ALTER TABLE dead_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dead_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation_policy ON dead_events
-    USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-    WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid);
+    USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);

@@ -8,7 +8,10 @@ Every table with a tenant_id column isolates tenants in the database (canonical
 schema, "Tenancy" convention): ENABLE makes the policy apply to ordinary roles,
 FORCE makes it apply to the table owner too, and tenant_isolation_policy admits
 only rows whose tenant_id equals app.current_tenant_id, which the application sets
-per transaction (SET LOCAL app.current_tenant_id = '<uuid>').
+per transaction (SET LOCAL app.current_tenant_id = '<uuid>'). Without the setting
+the policy admits no row (missing_ok, and NULLIF for the empty string a reset
+leaves): the table owner can run this chain on an empty database, and a session
+that forgot its tenant sees nothing and can write nothing (ADR-005).
 
 The statements are written out table by table, not generated in a loop, so that
 reviewers and b03lint read exactly what runs.
@@ -32,24 +35,24 @@ def upgrade() -> None:
     op.execute("ALTER TABLE attribution_events FORCE ROW LEVEL SECURITY")
     op.execute("""
         CREATE POLICY tenant_isolation_policy ON attribution_events
-            USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-            WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid)
+            USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+            WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     """)
 
     op.execute("ALTER TABLE attribution_allocations ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE attribution_allocations FORCE ROW LEVEL SECURITY")
     op.execute("""
         CREATE POLICY tenant_isolation_policy ON attribution_allocations
-            USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-            WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid)
+            USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+            WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     """)
 
     op.execute("ALTER TABLE revenue_ledger ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE revenue_ledger FORCE ROW LEVEL SECURITY")
     op.execute("""
         CREATE POLICY tenant_isolation_policy ON revenue_ledger
-            USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-            WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid)
+            USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+            WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     """)
 
 

@@ -47,8 +47,8 @@ def upgrade() -> None:
     op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")
     op.execute("""
         CREATE POLICY tenant_isolation_policy ON dead_events
-            USING (tenant_id = current_setting('app.current_tenant_id')::uuid)
-            WITH CHECK (tenant_id = current_setting('app.current_tenant_id')::uuid)
+            USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+            WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     """)
 
 
