@@ -65,6 +65,18 @@ def b03_process(*args: str, cwd: Path = ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def b03_fresh(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
+              timeout: float = 300) -> Run:
+    """``b03lint ARGS`` in a fresh interpreter (nothing remembered from other tests, e.g.
+    the passwords the masking routine has seen); ``env`` is added to this environment,
+    without ``DATABASE_URL`` unless ``env`` sets it."""
+    full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "b03lint", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
 def copy_example(dest: Path) -> Path:
     """The bundled example project (chain, canonical files, register, ADRs, config) in
     ``dest``, to be edited by a test; returns its pyproject.toml."""

@@ -219,17 +219,16 @@ def test_missing_createdb_privilege(pg_cluster: PostgresCluster, secret_role: st
 
 def test_a_successful_run_with_a_password_url(pg_cluster: PostgresCluster, secret_role: str,
                                               tmp_path: Path) -> None:
-    # superuser: the example's chain cannot run as a plain owner (its FORCE ROW LEVEL
-    # SECURITY policies read app.current_tenant_id, unset during 202511141000's FK check)
+    # the owner of what it creates, no superuser: the example's chain runs so (ADR-005)
     with pg_cluster.connect() as conn:
-        conn.execute(f"ALTER ROLE {ROLE} SUPERUSER")
+        conn.execute(f"ALTER ROLE {ROLE} CREATEDB")
     try:
         run = b03("rebuild", "--database-url", secret_url(pg_cluster), "--config", CONFIG,
                   "--probes", "--roundtrip", "--steps", "1", "--evidence", str(tmp_path),
                   "--verbose")
     finally:
         with pg_cluster.connect() as conn:
-            conn.execute(f"ALTER ROLE {ROLE} NOSUPERUSER")
+            conn.execute(f"ALTER ROLE {ROLE} NOCREATEDB")
     assert run.code == 0, run.text
     assert len(list(tmp_path.iterdir())) == 4
     assert_no_password(run.out, run.err,
@@ -277,7 +276,7 @@ def test_session_terminated_mid_run(pg_cluster: PostgresCluster, secret_role: st
     """The server side goes away under the migration: exit 2, clear message, no scratch."""
     config = sleeping_example(tmp_path)
     with pg_cluster.connect() as conn:
-        conn.execute(f"ALTER ROLE {ROLE} SUPERUSER")  # see test_a_successful_run_...
+        conn.execute(f"ALTER ROLE {ROLE} CREATEDB")
     killed: list[int] = []
 
     def terminate() -> None:
@@ -293,7 +292,7 @@ def test_session_terminated_mid_run(pg_cluster: PostgresCluster, secret_role: st
     finally:
         watcher.join(timeout=70)
         with pg_cluster.connect() as conn:
-            conn.execute(f"ALTER ROLE {ROLE} NOSUPERUSER")
+            conn.execute(f"ALTER ROLE {ROLE} NOCREATEDB")
     assert killed, run.text
     assert run.code == 2, run.text
     assert "the server went away" in run.out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -24,12 +23,11 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from b03lint.live.output import add_read_arguments
+    from b03lint.live.output import add_database_arguments, add_read_arguments
 
-    p.add_argument("--database-url", metavar="URL",
-                   help="a server to create the scratch database on (default: $DATABASE_URL, "
-                        "else a throwaway local cluster); the database in the URL is only "
-                        "used to connect")
+    add_database_arguments(p, url_help="a server to create the scratch database on (default: "
+                                       "$DATABASE_URL, else a throwaway local cluster); the "
+                                       "database in the URL is only used to connect")
     p.add_argument("--rev", default="head", metavar="REV",
                    help="upgrade to this revision (id, prefix, head; default: head)")
     p.add_argument("--roundtrip", action="store_true",
@@ -61,12 +59,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _rebuild(args: argparse.Namespace) -> int:
     from b03lint.live import rebuild
-    from b03lint.live.output import emit
+    from b03lint.live.output import database_url, emit
 
+    url, source = database_url(args)
     config = chain_config(args)
-    url = args.database_url or os.environ.get("DATABASE_URL", "").strip() or None
     opts = rebuild.Options(
-        url=url, rev=args.rev, schema=args.schema, roundtrip=args.roundtrip,
+        url=url, url_source=source, rev=args.rev, schema=args.schema, roundtrip=args.roundtrip,
         steps=args.steps, probes=args.probes, evidence=args.evidence,
         alembic_ini=args.alembic_ini.resolve() if args.alembic_ini else None,
         statement_timeout_ms=args.statement_timeout_ms, verbose=args.verbose)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -15,11 +14,10 @@ HELP = ("compare a live database (--database-url or DATABASE_URL) with the canon
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Every argument of `reconcile` (live and, later, static modes) is declared here."""
-    from b03lint.live.output import add_read_arguments
+    from b03lint.live.output import add_database_arguments, add_read_arguments
 
-    p.add_argument("--database-url", metavar="URL",
-                   help="the database to reconcile (default: $DATABASE_URL); the password "
-                        "never appears in any output")
+    add_database_arguments(p, url_help="the database to reconcile (default: $DATABASE_URL); "
+                                       "the password never appears in any output")
     add_read_arguments(p, timeout_of="the catalog reads",
                        output_help="also write the JSON report (version, verdict, findings, "
                                    "errors) here")
@@ -54,16 +52,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _live(args: argparse.Namespace) -> int:
     from b03lint.live import reconcile
-    from b03lint.live.output import emit
+    from b03lint.live.output import database_url, emit
 
-    url = args.database_url or os.environ.get("DATABASE_URL", "").strip()
+    url, source = database_url(args)
     if not url:
-        print("error: no database: pass --database-url URL or set DATABASE_URL",
-              file=sys.stderr)
+        print("error: no database: pass --database-url URL or set DATABASE_URL (or the "
+              "variable named by --database-url-env)", file=sys.stderr)
         return 2
     config = chain_config(args)
     outcome = reconcile.reconcile(config, reconcile.Options(
-        url=url, schema=args.schema, statement_timeout_ms=args.statement_timeout_ms))
+        url=url, source=source, schema=args.schema, statement_timeout_ms=args.statement_timeout_ms))
     at = (f"alembic revision {outcome.revision}" if outcome.revision else
           "no known alembic revision")
     subject = (f"live database {outcome.database or '?'} ({outcome.tables} table(s), {at}) vs "

@@ -70,14 +70,42 @@ def load_context(config: Config, rev: str | None = None) -> Context:
     try:
         registry = build_registry(config)
     except RegistryError as exc:
-        raise ConfigError(str(exc), exc.path, exc.line) from None
+        if exc.path is not None:
+            raise ConfigError(str(exc), exc.path, exc.line) from None
+        raise _config_error(config, str(exc), ("rule_modules", "rule_dirs")) from None
     try:
         ruleset = RuleSet.from_config(registry, config)
     except (KeyError, ValueError) as exc:
-        raise ConfigError(f"configuration: {exc.args[0] if exc.args else exc}",
-                          str(config.pyproject) if config.pyproject else None) from None
+        raise _config_error(config, f"configuration: {exc.args[0] if exc.args else exc}",
+                            ("select", "ignore", "severity", "options")) from None
     project = load_project(config, rev, registry)
     return Context(config, registry, ruleset, project, project.errors)
+
+
+def _config_error(config: Config, message: str, keys: tuple[str, ...]) -> Exception:
+    """A :class:`ConfigError` at the line of ``pyproject.toml`` it is about: the line that
+    quotes the name the message quotes, else the first of ``keys``, else the table."""
+    from b03lint.config import ConfigError
+
+    if config.pyproject is None:
+        return ConfigError(message)
+    path = str(config.pyproject)
+    try:
+        lines = config.pyproject.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ConfigError(message, path)
+    start = next((i for i, t in enumerate(lines) if t.strip() == "[tool.b03lint]"), 0)
+    quoted = [q for pair in re.findall(r"'([^']+)'|\"([^\"]+)\"", message) for q in pair if q]
+    wanted: list[re.Pattern[str]] = [re.compile(rf"[\"']{re.escape(q)}[\"']") for q in quoted]
+    wanted += [re.compile(rf"^\s*{re.escape(k)}\s*=") for k in keys]
+    for pattern in wanted:
+        for number in range(start, len(lines)):
+            if number > start and lines[number].lstrip().startswith("[") and not \
+                    lines[number].lstrip().startswith("[tool.b03lint"):
+                break
+            if pattern.search(lines[number]):
+                return ConfigError(message, path, number + 1)
+    return ConfigError(message, path, start + 1)
 
 
 def _contract_rules(ctx: Context) -> dict[str, ContractRule]:

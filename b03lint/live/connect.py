@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from b03lint.live import LiveError, require
-from b03lint.live.redact import remember, remember_url, scrub
+from b03lint.live.redact import (
+    describe_parse_error,
+    remember,
+    remember_pgpass,
+    remember_unparsable,
+    remember_url,
+    scrub,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,11 +38,13 @@ class Target:
     params: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, url: str) -> Target:
+    def parse(cls, url: str, source: str = "the database URL") -> Target:
         """``postgresql://`` / ``postgres://`` / ``postgresql+driver://`` URLs and libpq
-        ``key=value`` strings."""
+        ``key=value`` strings. ``source`` names where it came from (``--database-url``,
+        ``$DATABASE_URL``) for messages, which never quote the URL itself."""
         remember_url(url)
         remember(os.environ.get("PGPASSWORD"))
+        remember_pgpass()
         require("psycopg")
         from psycopg.conninfo import conninfo_to_dict
 
@@ -44,15 +53,28 @@ class Target:
         if sep:
             base = scheme.lower().split("+", 1)[0]
             if base not in ("postgresql", "postgres"):
-                raise LiveError(f"database URL scheme {scheme!r} is not PostgreSQL "
-                                "(expected postgresql://user@host/dbname)")
+                remember_unparsable(text)
+                raise LiveError(f"{source} is not a PostgreSQL URL: its scheme must be "
+                                "postgresql:// (the URL is not shown: it may hold a password)")
+            authority = rest.split("?", 1)[0]
+            userinfo = authority[: authority.rfind("@")] if "@" in authority else ""
+            if "@" in userinfo or "/" in userinfo.partition(":")[2]:
+                remember_unparsable(text)
+                raise LiveError(
+                    f"cannot parse {source}: its password holds an unencoded '@' or '/' "
+                    "(percent-encode the password: @ is %40, / is %2F, : is %3A, # is %23, "
+                    "% is %25); the URL is not shown")
             text = f"postgresql://{rest}"
         try:
             parsed = conninfo_to_dict(text)
         except Exception as exc:
-            raise LiveError(f"cannot parse the database URL: {scrub(str(exc))}") from None
+            remember_unparsable(url)
+            raise LiveError(f"cannot parse {source} ({describe_parse_error(str(exc))}); the "
+                            "URL is not shown: it may hold a password") from None
         params = {k: str(v) for k, v in parsed.items() if v is not None}
         remember(params.get("password"))
+        if params.get("passfile"):
+            remember_pgpass(params["passfile"])
         return cls(params)
 
     @property

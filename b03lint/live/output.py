@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from b03lint.engine import Result
+from b03lint.findings import ToolError
 from b03lint.live import LiveError
-from b03lint.live.redact import scrub
+from b03lint.live.redact import has_password, remember_environment, remember_url, scrub, scrub_data
 
 
 def render_text(result: Result, subject: str, notes: Sequence[str] = ()) -> str:
@@ -36,7 +38,7 @@ def emit(args: argparse.Namespace, result: Result, payload: dict[str, Any], subj
     """Print the report (text or JSON), write ``--output`` (JSON); the exit code."""
     if debug and getattr(args, "debug", False):
         sys.stderr.write(scrub(debug))
-    document = scrub(json.dumps(payload, indent=2)) + "\n"
+    document = scrub(json.dumps(scrub_data(payload), indent=2)) + "\n"
     if getattr(args, "output_format", "text") == "json":
         sys.stdout.write(document)
     else:
@@ -53,24 +55,60 @@ def emit(args: argparse.Namespace, result: Result, payload: dict[str, Any], subj
 
 
 def guarded(args: argparse.Namespace, body: Callable[[], int]) -> int:
-    """Run a live command: clear messages, scrubbed tracebacks, 130 on Ctrl-C."""
+    """Run a live command: clear messages, scrubbed tracebacks, 130 on Ctrl-C. A failure
+    before the run could report is still a report (text or JSON, ``--output``), with the
+    verdict ERROR."""
+    from b03lint.config import ConfigError
+
+    remember_environment()
+    error: ToolError
     try:
         return body()
     except KeyboardInterrupt:
         print("b03lint: interrupted (scratch database and local server cleaned up)",
               file=sys.stderr)
         return 130
+    except ConfigError as exc:
+        error = ToolError(scrub(str(exc)), exc.path, exc.line)
     except LiveError as exc:
-        if getattr(args, "debug", False):
-            sys.stderr.write(scrub(traceback.format_exc()))
-        print(f"error: {scrub(str(exc))}", file=sys.stderr)
-        return 2
+        error = ToolError(scrub(str(exc)))
     except Exception as exc:
-        if getattr(args, "debug", False):
-            sys.stderr.write(scrub(traceback.format_exc()))
-        print(scrub(f"b03lint: internal error: {type(exc).__name__}: {exc} "
-                    "(run with --debug for the traceback)"), file=sys.stderr)
-        return 2
+        error = ToolError(scrub(f"internal error: {type(exc).__name__}: {exc} (run with "
+                                "--debug for the traceback)"))
+    debug = traceback.format_exc()
+    result = Result(errors=[error])
+    payload = {**result.to_json(), "mode": getattr(args, "command", None)}
+    if getattr(args, "output_format", "text") == "json":
+        print(str(error), file=sys.stderr)  # the text report says it on standard output
+    return emit(args, result, payload, "nothing was checked", debug=debug)
+
+
+def add_database_arguments(p: argparse.ArgumentParser, *, url_help: str) -> None:
+    """``--database-url URL`` and ``--database-url-env VAR``: the URL need not be on the
+    command line (where every local user sees it in the process list)."""
+    p.add_argument("--database-url", metavar="URL",
+                   help=url_help + "; visible in the process list: prefer --database-url-env")
+    p.add_argument("--database-url-env", metavar="VAR",
+                   help="the environment variable that holds the URL (default: DATABASE_URL)")
+
+
+def database_url(args: argparse.Namespace) -> tuple[str | None, str]:
+    """The URL of the command and where it came from (``--database-url``,
+    ``$DATABASE_URL``), for messages; None when there is none."""
+    if getattr(args, "database_url", None):
+        url: str = args.database_url
+        remember_url(url)
+        if has_password(url):
+            print("warning: the password in --database-url is visible to every local user "
+                  "in the process list; put the URL in an environment variable and pass "
+                  "--database-url-env VAR (default: DATABASE_URL)", file=sys.stderr)
+        return url, "--database-url"
+    var = getattr(args, "database_url_env", None) or "DATABASE_URL"
+    value = os.environ.get(var, "").strip()
+    if not value and getattr(args, "database_url_env", None):
+        raise LiveError(f"--database-url-env {var}: the environment variable {var} is not "
+                        "set or empty")
+    return (value or None), f"${var}"
 
 
 def parse_seconds(text: str) -> int:

@@ -61,6 +61,8 @@ _RUNNING_RE = re.compile(r"Running (upgrade|downgrade) (\S+) -> (\S+)")
 @dataclass
 class Options:
     url: str | None = None
+    #: where the URL came from (``--database-url``, ``$DATABASE_URL``), for messages
+    url_source: str = "the database URL"
     rev: str = "head"
     schema: str = "public"
     roundtrip: bool = False
@@ -148,11 +150,12 @@ def shielded() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def server(url: str | None, ev: Evidence) -> Iterator[Target]:
+def server(url: str | None, ev: Evidence, source: str = "the database URL"
+           ) -> Iterator[Target]:
     """The server to work on: ``url``'s, or a throwaway local cluster (stopped and removed
     on exit)."""
     if url:
-        yield Target.parse(url)
+        yield Target.parse(url, source)
         return
     from subprocess import SubprocessError
 
@@ -538,7 +541,7 @@ class _Run:
             self.config.root / "alembic.ini"
         section = (env.alembic_section if env is not None else None) or "alembic"
         with interruptible(), contextlib.ExitStack() as stack:
-            srv = stack.enter_context(server(opts.url, self.ev))
+            srv = stack.enter_context(server(opts.url, self.ev, opts.url_source))
             scratch = Scratch(srv, self.ev)
             stack.callback(self._drop, scratch)
             scratch.create()

@@ -25,6 +25,8 @@ from b03lint.live.redact import scrub
 @dataclass
 class Options:
     url: str
+    #: where the URL came from (``--database-url``, ``$DATABASE_URL``), for messages
+    source: str = "the database URL"
     schema: str = "public"
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
 
@@ -60,7 +62,7 @@ def reconcile(config: Config, opts: Options) -> Outcome:
     result = outcome.result
     try:
         require("psycopg")
-        target = Target.parse(opts.url)
+        target = Target.parse(opts.url, opts.source)
         outcome.database = target.label()
         ctx = load_context(config)
         state = ctx.state
