@@ -313,6 +313,8 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
     errors = result.errors
     files = load_files([(shown, chain_paths[shown]) for shown in sorted(chain_paths)], config)
     project = Project(config, registry, files, targets, rev, errors)
+    project.schema_kinds = frozenset(kind for r in ruleset.rules if r.uses_schema_before
+                                     for kind in r.operation_kinds)
     result.files += len(files) if targets is None else len(targets)
     result.checked += [mf.path for mf in files if project.is_target(mf.path)]
 

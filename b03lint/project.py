@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from b03lint.config import Config
 from b03lint.findings import Finding, ToolError
 from b03lint.graph import RevisionGraph
 from b03lint.operations import MigrationFile
+
+if TYPE_CHECKING:
+    from b03lint.schema.timeline import Timeline
 
 
 class Project:
@@ -37,6 +40,8 @@ class Project:
         self.paths = {mf.path for mf in files}
         #: what :func:`~b03lint.engine.lint` found in this chain (configured and suppressed)
         self.findings: list[Finding] = []
+        #: operation kinds whose schema-before the enabled rules ask for (see timeline)
+        self.schema_kinds: frozenset[str] = frozenset()
 
     def is_target(self, path: str) -> bool:
         return self.targets is None or path in self.targets
@@ -49,3 +54,11 @@ class Project:
 
     def file_for(self, revision: str) -> MigrationFile | None:
         return self.graph.nodes.get(revision)
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        """The state of each operation's table just before it, for the linted files."""
+        from b03lint.schema.timeline import Timeline
+
+        return Timeline(self.graph, self.schema_kinds,
+                        [mf for mf in self.files if self.is_target(mf.path)])

@@ -19,6 +19,7 @@ from b03lint.operations import Location, MigrationFile, Operation, Severity
 
 if TYPE_CHECKING:
     from b03lint.project import Project
+    from b03lint.schema.timeline import Before
 
 DOC_HEADINGS = ("What it does", "Why it matters", "Example", "How to fix")
 CATEGORIES = ("input", "graph", "destructive", "contract", "safety", "suppression", "live",
@@ -95,6 +96,13 @@ class FileContext:
     def ops_in_same_phase(self, op: Operation) -> list[Operation]:
         return self.file.upgrade_ops if op.phase == "upgrade" else self.file.downgrade_ops
 
+    def before(self, op: Operation) -> Before | None:
+        """The state of the table ``op`` touches just before it ran (upgrade operations of
+        rules with ``uses_schema_before``), or None when the chain cannot tell."""
+        if op.phase != "upgrade":
+            return None
+        return self.project.timeline.before(op)
+
 
 class Rule:
     """Base class of every rule; see the module docstring."""
@@ -108,6 +116,9 @@ class Rule:
     operation_kinds: ClassVar[frozenset[str]] = frozenset()
     #: which phases' operations it sees
     phases: ClassVar[frozenset[str]] = frozenset({"upgrade"})
+    #: whether ``check_operation`` asks ``ctx.before(op)`` (the replayed schema just before
+    #: the operation); the engine then folds the chain once for the kinds it sees
+    uses_schema_before: ClassVar[bool] = False
     options: ClassVar[dict[str, Option]] = {}
     valid: ClassVar[tuple[Example, ...]] = ()
     invalid: ClassVar[tuple[Example, ...]] = ()

@@ -147,11 +147,11 @@ class _Before:
         return self.after[revision]
 
     def _fold(self) -> None:
-        from b03lint.schema.replay import _Folder
+        from b03lint.schema.replay import Folder
 
         self.folded = True
         graph = self.project.graph
-        folder = _Folder("lock safety")
+        folder = Folder("lock safety")
         for rev in graph.order:
             mf = graph.nodes[rev]
             folder.revision = rev

@@ -121,7 +121,7 @@ def _same_constraint(a: ConstraintDef, b: ConstraintDef) -> bool:
     return a.columns == b.columns
 
 
-class _Folder:
+class Folder:
     def __init__(self, label: str):
         self.schema = Schema(label=label)
         self.conflicts: list[Conflict] = []
@@ -408,7 +408,7 @@ class _Folder:
 
 def fold(steps: Iterable[tuple[str | None, Iterable[Operation]]], label: str) -> Replay:
     """Apply each step's operations in order. A step is ``(revision or None, operations)``."""
-    folder = _Folder(label)
+    folder = Folder(label)
     for revision, ops in steps:
         folder.revision = revision
         for op in ops:

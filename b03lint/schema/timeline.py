@@ -1,0 +1,156 @@
+"""What the schema looked like just before an operation, for the rules that judge an
+operation by what it changes: a type change by the column's current type, a dropped index
+by its shape, a dropped constraint by what it enforced.
+
+One fold walks the chain in graph order (the same fold as the contract's replay, see
+:mod:`b03lint.schema.replay`). Just before each operation of a kind a rule asked for, the
+table that operation touches is copied: its columns, constraints, policies and indexes.
+Copying one table per such operation keeps the cost proportional to what is asked, not to
+the size of the chain's schema times its length.
+
+Where the running fold is not exactly the schema a revision starts from (a branch tip of a
+graph with several branches), that revision is replayed on its own from its ancestors.
+A revision that is not in the graph (no id, a duplicate, part of a cycle) has no "before".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from b03lint.graph import RevisionGraph
+from b03lint.operations import (
+    DropIndex,
+    Location,
+    MigrationFile,
+    Operation,
+    RenameIndex,
+    Unresolved,
+)
+from b03lint.schema.model import Index, Schema, Table
+from b03lint.schema.replay import Folder
+
+
+@dataclass(frozen=True)
+class Before:
+    """The state of the table an operation touches, just before it ran.
+
+    ``table`` is None when the table did not exist at that point of the chain (or the
+    operation names no table the replay knows). ``known`` is False when an unresolved
+    operation of that table may have changed it (its facts cannot be trusted) or when the
+    file could not be read. An unresolved operation that names no table does not make
+    every table unknown here: the replayed facts stay the best statement of what the
+    chain built (the contract's replay decides for itself what such an operation hides).
+    """
+
+    table: Table | None
+    indexes: dict[str, Index] = field(default_factory=dict)
+    known: bool = True
+    #: the enum types that exist at that point
+    enums: frozenset[str] = frozenset()
+
+    def index(self, name: str) -> Index | None:
+        return self.indexes.get(name)
+
+
+def _ops_of(mf: MigrationFile) -> list[Operation]:
+    if not mf.readable:  # as the contract's replay does
+        return [Unresolved(loc=Location(mf.path, 1, 0), reason="the file could not be read")]
+    return list(mf.upgrade_ops)
+
+
+def _subject_table(schema: Schema, op: Operation) -> str | None:
+    """The table ``op`` touches in ``schema``: its own, or an index's."""
+    name = op.table_name
+    if name is not None:
+        return name
+    if isinstance(op, DropIndex | RenameIndex):
+        idx = schema.indexes.get(op.name)
+        return idx.table if idx is not None else None
+    return None
+
+
+def _snapshot(folder: Folder, op: Operation, trusted: bool) -> Before:
+    schema = folder.schema
+    name = _subject_table(schema, op)
+    table = schema.tables.get(name) if name is not None else None
+    if name is None or table is None:
+        # an index dropped by name whose table is unknown, or a table that is not there
+        unknown = name in folder.unknown_tables
+        return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums))
+    indexes = {n: copy.copy(i) for n, i in schema.indexes.items() if i.table == name}
+    known = trusted and not table.unknown and name not in folder.unknown_tables
+    return Before(copy.deepcopy(table), indexes, known=known, enums=frozenset(schema.enums))
+
+
+class Timeline:
+    """The :class:`Before` of every operation of the given kinds in the given files."""
+
+    def __init__(self, graph: RevisionGraph, kinds: Iterable[str],
+                 files: Sequence[MigrationFile] | None = None):
+        self.graph = graph
+        self.kinds = frozenset(kinds)
+        wanted = graph.files if files is None else files
+        #: revisions whose operations are snapshotted
+        self.wanted = {mf.revision for mf in wanted
+                       if mf.revision is not None and graph.nodes.get(mf.revision) is mf
+                       and any(op.kind in self.kinds for op in mf.upgrade_ops)}
+        self._before: dict[int, Before] | None = None
+
+    def before(self, op: Operation) -> Before | None:
+        """The state just before ``op``, or None if it was not asked for or not knowable."""
+        if self._before is None:
+            self._before = {}
+            if self.wanted:
+                self._walk()
+        return self._before.get(id(op))
+
+    # ------------------------------------------------------------------ the walk
+
+    def _walk(self) -> None:
+        assert self._before is not None
+        graph = self.graph
+        # a revision starts from exactly the running fold iff everything folded before it
+        # is one of its ancestors (bit i is revision i of the order)
+        bits: dict[str, int] = {}
+        folder = Folder("timeline")
+        position = {rev: i for i, rev in enumerate(graph.order)}
+        last = max((position[r] for r in self.wanted if r in position), default=-1)
+        for i, rev in enumerate(graph.order[:last + 1]):
+            mask = 1 << i
+            for parent in graph.parents.get(rev, ()):
+                mask |= bits.get(parent, 0)
+            bits[rev] = mask
+            mf = graph.nodes[rev]
+            exact = mask.bit_count() == i + 1
+            if rev in self.wanted and not exact:
+                self._record(self._replay_ancestors(rev, bits), rev, mf)
+            elif rev in self.wanted:
+                self._record(folder, rev, mf)
+                continue  # _record applied the operations to the running fold
+            folder.revision = rev
+            for op in _ops_of(mf):
+                folder.apply(op)
+
+    def _record(self, folder: Folder, rev: str, mf: MigrationFile) -> None:
+        assert self._before is not None
+        folder.revision = rev
+        trusted = mf.readable
+        for op in _ops_of(mf):
+            if op.kind in self.kinds:
+                self._before[id(op)] = _snapshot(folder, op, trusted)
+            folder.apply(op)
+
+    def _replay_ancestors(self, rev: str, bits: dict[str, int]) -> Folder:
+        """A fold of exactly the ancestors of ``rev`` (not ``rev`` itself), in graph order."""
+        mask = bits[rev]
+        folder = Folder("timeline (branch)")
+        for j, other in enumerate(self.graph.order):
+            if other == rev:
+                break
+            if mask >> j & 1:
+                folder.revision = other
+                for op in _ops_of(self.graph.nodes[other]):
+                    folder.apply(op)
+        return folder
