@@ -209,6 +209,8 @@ class AlterColumnType(Operation):
     new_type: str | None
     using: str | None = None
     schema: str | None = None
+    #: the type the migration says the column has (Alembic's ``existing_type=``)
+    existing_type: str | None = None
 
     def describe(self) -> str:
         return f"change type of {self.table}.{self.column} to {self.new_type or '?'}"
@@ -512,8 +514,9 @@ class DataChange(Operation):
     has_where: bool = True
 
     def describe(self) -> str:
-        where = "" if self.has_where else " without WHERE"
-        return f"{self.verb} on {self.table}{where}"
+        if not self.has_where:
+            return f"{self.verb} of every row of {self.table}"
+        return f"{self.verb} on {self.table}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

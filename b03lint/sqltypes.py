@@ -60,6 +60,9 @@ _ALIASES: dict[str, str] = {
     "float": "double precision",
     "bytea": "bytea",
     "largebinary": "bytea",
+    "bit varying": "varbit",
+    "varbit": "varbit",
+    "bit": "bit",
     "inet": "inet",
     "cidr": "cidr",
     "citext": "citext",
@@ -108,6 +111,8 @@ def normalize_type(name: str, args: tuple[int | str, ...] = (), *, timezone: boo
     if text.startswith("_") and text[1:] in _ALIASES:  # pg's array type names: _int4
         text, array = text[1:], array or "[]"
     base = _ALIASES.get(text, text)
+    if text == "float" and args and str(args[0]).strip().isdigit() and int(args[0]) <= 24:
+        base = "real"  # float(1)..float(24) is real, float(25)..float(53) double precision
     if base == "timestamp" and (timezone or text.endswith("with time zone")):
         base = "timestamptz"
     if base == "time" and timezone:
@@ -119,8 +124,8 @@ def normalize_type(name: str, args: tuple[int | str, ...] = (), *, timezone: boo
         mods = []
     if base in {"timestamp", "timestamptz", "time", "timetz"} and mods == ["6"]:
         mods = []  # the default precision
-    if base == "char" and not mods:
-        mods = ["1"]
+    if base in {"char", "bit"} and not mods:
+        mods = ["1"]  # char and bit without a length are char(1) and bit(1)
     suffix = f"({','.join(mods)})" if mods else ""
     return f"{base}{suffix}{array}"
 

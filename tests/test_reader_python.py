@@ -553,7 +553,8 @@ def test_alter_column_is_split_in_alembic_order() -> None:
     ops, src = up(call)
     base = py(src, call)
     assert ops == [
-        AlterColumnType(**base, table="t", column="c", new_type="bigint", using="c::bigint"),
+        AlterColumnType(**base, table="t", column="c", new_type="bigint", using="c::bigint",
+                        existing_type="integer"),
         AlterColumnNullable(**base, table="t", column="c", nullable=False),
         AlterColumnDefault(**base, table="t", column="c", default="'0'"),
         RenameColumn(**base, table="t", column="c", new_name="d"),
@@ -738,7 +739,7 @@ def test_batch_alter_table() -> None:
     call = 'batch_op.alter_column("status", type_=sa.String(50), existing_type=sa.Text())'
     assert ops[1:] == [
         AlterColumnType(**at(call), table="dead_events", column="status",
-                        new_type="varchar(50)", schema="s"),
+                        new_type="varchar(50)", schema="s", existing_type="text"),
         AddConstraint(**at('batch_op.create_check_constraint("ck_retry", "retry_count >= 0")'),
                       table="dead_events", schema="s",
                       constraint=ConstraintDef(kind="check", name="ck_retry",

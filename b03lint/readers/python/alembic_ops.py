@@ -383,8 +383,11 @@ class AlembicOps:
                 emit.notes.append(("`postgresql_using` is not known statically",
                                    bound.nodes.get("postgresql_using", emit.node)))
             del enum  # Alembic's alter_column does not create enum types
+            existing = bound.get("existing_type", None)
+            existing_type = self.sa.column_type(existing)[0] if existing is not None else None
             emit.out.append(AlterColumnType(**base, table=table, column=column,  # type: ignore[arg-type]
-                                            new_type=new_type, using=using_text, schema=schema))
+                                            new_type=new_type, using=using_text, schema=schema,
+                                            existing_type=existing_type))
             produced = True
         nullable = bound.get("nullable", None)
         if nullable is not None:
