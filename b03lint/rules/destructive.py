@@ -12,22 +12,20 @@ from typing import ClassVar
 
 from b03lint.findings import Finding
 from b03lint.operations import (
-    AddConstraint,
     AlterColumnType,
-    CreateIndex,
+    AlterEnumRenameValue,
     DataChange,
     DropColumn,
-    DropConstraint,
-    DropIndex,
+    DropDatabase,
     DropSchema,
     DropTable,
     DropType,
     Operation,
     RenameColumn,
     RenameTable,
+    RenameType,
     Truncate,
 )
-from b03lint.operations import Severity as _Severity
 from b03lint.rules.base import Example, FileContext, Rule
 
 _HEAD = '''"""example"""
@@ -42,9 +40,19 @@ def upgrade():
 '''
 
 
-def _mig(body: str) -> str:
+def _mig(body: str, rev: str = "a1", down: str | None = None) -> str:
     """An example migration whose upgrade() is ``body`` (lines start at line 9)."""
-    return _HEAD + body + "\n\ndef downgrade():\n    pass\n"
+    head = _HEAD if rev == "a1" and down is None else _HEAD.replace(
+        'revision = "a1"\ndown_revision = None',
+        f'revision = "{rev}"\ndown_revision = {down!r}')
+    return head + body + "\n\ndef downgrade():\n    pass\n"
+
+
+#: the parent revision of examples that change an existing table
+_CREATE_TENANTS = _mig(
+    '    op.create_table("tenants", sa.Column("id", sa.Integer(), primary_key=True),\n'
+    '                    sa.Column("name", sa.String(100)), sa.Column("seats", sa.Integer()),\n'
+    '                    sa.Column("price", sa.Numeric(10, 2)))')
 
 
 _ADR = {"docs/architecture/adr/ADR-007-retire-legacy.md": "# ADR-007\n\nStatus: Accepted\n"}
@@ -180,25 +188,132 @@ class DropSchemaRule(DestructiveRule):
 class DropTypeRule(DestructiveRule):
     """
     What it does:
-        Flags ``DROP TYPE`` (an enum or composite type) in ``upgrade()``.
+        Flags ``DROP TYPE`` (an enum, domain or composite type) in ``upgrade()``.
 
     Why it matters:
-        Columns of that type must be converted or dropped with it; values are lost.
+        PostgreSQL refuses to drop a type while a column uses it, so the risk is
+        ``CASCADE``, which drops every column of that type with its data, or application
+        code and later migrations that still name the type (``sa.Enum(...,
+        create_type=False)``, a cast in SQL) and fail once it is gone.
 
     Example:
-        ``op.execute("DROP TYPE remediation_state")``
+        ``op.execute("DROP TYPE remediation_state CASCADE")``
 
     How to fix:
-        Convert the columns first; drop the type in a later release with a waiver.
+        Convert the columns and the code that name the type first; drop it in a later
+        release with an ADR-backed waiver, without ``CASCADE``.
     """
 
     code = "D004"
     name = "drop-type"
     operation_kinds = frozenset({DropType.kind})
-    risk = "drops the type; columns using it lose their values"
-    remedy = "convert dependent columns first, then drop with an ADR-backed waiver"
-    invalid = (Example(_mig('    op.execute("DROP TYPE remediation_state")'), line=10),)
+    risk = "code and migrations that still name the type break"
+    remedy = "convert the columns and code that name it first, then drop with an ADR-backed waiver"
+    invalid = (Example(_mig('    op.execute("DROP TYPE remediation_state")'), line=10),
+               Example(_mig('    op.execute("DROP TYPE IF EXISTS remediation_state CASCADE")'),
+                       line=10, title="CASCADE"),
+               Example(_mig('    sa.Enum(name="remediation_state").drop(op.get_bind())'),
+                       line=10, title="Python form"))
     valid = (Example(_mig('    op.execute("CREATE TYPE mood AS ENUM (\'ok\', \'sad\')")')),)
+
+    def check_operation(self, op: Operation, ctx: FileContext) -> Iterable[Finding]:
+        assert isinstance(op, DropType)
+        risk = ("drops every column of that type with its data (CASCADE), and code that "
+                "names the type breaks" if op.cascade else self.risk)
+        yield self.finding(op.loc, f"{op.describe()}: {risk}", object=_object(op),
+                           fix=self.remedy, data={"waivable": True})
+
+
+class RenameTypeRule(DestructiveRule):
+    """
+    What it does:
+        Flags ``ALTER TYPE ... RENAME TO`` (and ``ALTER DOMAIN ... RENAME TO``) in
+        ``upgrade()``.
+
+    Why it matters:
+        The type keeps its columns and values, but every piece of code that names it
+        breaks at once: SQLAlchemy's ``sa.Enum(..., name="old")``, casts such as
+        ``'x'::old``, functions, and the later migrations and downgrades that still spell
+        the old name.
+
+    Example:
+        ``op.execute("ALTER TYPE remediation_state RENAME TO remediation_status")``
+
+    How to fix:
+        Rename it together with every reference in the same release (models, casts,
+        functions), and record the decision in an ADR cited by a waiver.
+    """
+
+    code = "D012"
+    name = "rename-type"
+    operation_kinds = frozenset({RenameType.kind})
+    risk = "code and migrations that name the old type break"
+    remedy = "rename every reference in the same release, with an ADR-backed waiver"
+    invalid = (Example(_mig('    op.execute("ALTER TYPE remediation_state RENAME TO '
+                            'remediation_status")'), line=10),
+               Example(_mig('    op.execute(sa.text("ALTER DOMAIN cents RENAME TO '
+                            'money_cents"))'), line=10, title="a domain, through sa.text"))
+    valid = (Example(_mig('    op.execute("ALTER TYPE remediation_state ADD VALUE '
+                          '\'abandoned\'")')),
+             Example(_mig('    # CI:DESTRUCTIVE_OK - See ADR-007\n'
+                          '    op.execute("ALTER TYPE remediation_state RENAME TO '
+                          'remediation_status")'), files=_ADR, title="waived"))
+
+
+class RenameEnumValueRule(DestructiveRule):
+    """
+    What it does:
+        Flags ``ALTER TYPE ... RENAME VALUE 'old' TO 'new'`` in ``upgrade()``.
+
+    Why it matters:
+        Every stored value changes its spelling at once: application code that writes or
+        compares the old label fails (``invalid input value for enum``), and so do later
+        migrations, data fixes and downgrades that spell it.
+
+    Example:
+        ``op.execute("ALTER TYPE remediation_state RENAME VALUE 'ignored' TO 'abandoned'")``
+
+    How to fix:
+        Add the new value, move the rows and the code to it, and retire the old value in a
+        later release; or cite the ADR that decides the rename.
+    """
+
+    code = "D013"
+    name = "rename-enum-value"
+    operation_kinds = frozenset({AlterEnumRenameValue.kind})
+    risk = "code and data fixes that spell the old value break"
+    remedy = "add the new value, move rows and code to it, retire the old one later"
+    invalid = (Example(_mig('    op.execute("ALTER TYPE remediation_state RENAME VALUE '
+                            '\'ignored\' TO \'abandoned\'")'), line=10),)
+    valid = (Example(_mig('    op.execute("ALTER TYPE remediation_state ADD VALUE '
+                          '\'abandoned\'")')),)
+
+
+class DropDatabaseRule(DestructiveRule):
+    """
+    What it does:
+        Flags ``DROP DATABASE`` in a migration's ``upgrade()``.
+
+    Why it matters:
+        It removes a whole database with every schema, table and row in it; there is no
+        undo, and a migration is the wrong place for it.
+
+    Example:
+        ``op.execute("DROP DATABASE IF EXISTS analytics_legacy")``
+
+    How to fix:
+        Drop databases by hand (with a backup), outside the migration chain; if it must be
+        in a migration, cite the ADR in a waiver.
+    """
+
+    code = "D014"
+    name = "drop-database"
+    operation_kinds = frozenset({DropDatabase.kind})
+    risk = "drops the whole database and every row in it"
+    remedy = "drop databases outside the migration chain, after a backup"
+    invalid = (Example(_mig('    op.execute("DROP DATABASE IF EXISTS analytics_legacy")'),
+                       line=10),)
+    valid = (Example(_mig('    op.execute("CREATE DATABASE analytics")')),)
 
 
 class TruncateRule(DestructiveRule):
@@ -228,7 +343,8 @@ class TruncateRule(DestructiveRule):
 class DeleteWithoutWhereRule(DestructiveRule):
     """
     What it does:
-        Flags ``DELETE`` without a ``WHERE`` clause in ``upgrade()``.
+        Flags ``DELETE`` without a ``WHERE`` clause in ``upgrade()``, or with one that is
+        always true (``WHERE 1=1``, ``WHERE true``).
 
     Why it matters:
         It removes every row of the table, the same as TRUNCATE but slower.
@@ -245,7 +361,11 @@ class DeleteWithoutWhereRule(DestructiveRule):
     operation_kinds = frozenset({DataChange.kind})
     risk = "deletes every row"
     remedy = "add a WHERE clause, or waive with an ADR"
-    invalid = (Example(_mig('    op.execute("DELETE FROM dead_events")'), line=10),)
+    invalid = (Example(_mig('    op.execute("DELETE FROM dead_events")'), line=10),
+               Example(_mig('    op.execute("DELETE FROM dead_events WHERE 1=1")'), line=10,
+                       title="a WHERE that is always true"),
+               Example(_mig('    op.execute(sa.text("DELETE FROM dead_events WHERE true"))'),
+                       line=10, title="WHERE true"))
     valid = (Example(_mig('    op.execute("DELETE FROM dead_events WHERE id IS NULL")')),
              Example(_mig('    op.execute("UPDATE dead_events SET retry_count = 0")')))
 
@@ -315,126 +435,106 @@ class RenameColumnRule(DestructiveRule):
 class AlterColumnTypeRule(DestructiveRule):
     """
     What it does:
-        Flags a change of a column's type in ``upgrade()``.
+        Judges a change of a column's type in ``upgrade()`` the way PostgreSQL carries it
+        out (:mod:`b03lint.pgmodel.typechange`), from the column's type just before, as the
+        replayed chain (or Alembic's ``existing_type=``) gives it:
+
+        - no rewrite and no data loss (a longer ``varchar``, ``varchar`` to ``text``, a
+          wider ``numeric`` precision, a finer ``timestamp(p)``, ...): info;
+        - a conversion that rewrites the table but keeps every value (``integer`` to
+          ``bigint``, anything to ``text``): blocking, saying so;
+        - a conversion that can reject or change values (a narrower type, ``text`` to
+          ``integer``, fewer decimals, a ``USING`` expression): blocking, saying so;
+        - a column whose current type is not known: blocking.
 
     Why it matters:
-        A type change can truncate or reject existing values, and it rewrites the whole
-        table under an ACCESS EXCLUSIVE lock for most conversions.
+        A rewrite holds an ACCESS EXCLUSIVE lock on the table (no reads, no writes) for as
+        long as it takes to copy every row and rebuild every index. A lossy conversion
+        fails the deploy on the first row that does not fit, or silently rounds values.
 
     Example:
-        ``op.alter_column("tenants", "name", type_=sa.String(50))``
+        ``op.alter_column("tenants", "name", type_=sa.String(50))`` on a ``varchar(100)``
+        column: values longer than 50 characters are rejected.
 
     How to fix:
-        Add a column of the new type, backfill and switch readers; or waive it with an ADR.
+        Add a column of the new type, backfill it in batches, switch readers, then drop the
+        old column; for a rewrite of a small table, waive it with an ADR.
     """
 
     code = "D009"
     name = "alter-column-type"
     operation_kinds = frozenset({AlterColumnType.kind})
-    risk = "may truncate or reject existing values and rewrites the table"
+    uses_schema_before = True
+    risk = "may rewrite the table or reject values"
     remedy = "add a new column of the new type, backfill, switch readers"
     invalid = (
-        Example(_mig('    op.alter_column("tenants", "name", type_=sa.String(50))'), line=10),
-        Example(_mig('    op.execute("ALTER TABLE tenants ALTER COLUMN name TYPE varchar(50)")'),
-                line=10, title="SQL form"),
+        Example(_mig('    op.alter_column("tenants", "name", '
+                                       'type_=sa.String(50))', rev="a2", down="a1"),
+                line=10, files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="narrowing varchar(100) to varchar(50)"),
+        Example(_mig('    op.execute("ALTER TABLE tenants ALTER COLUMN name TYPE '
+                     'varchar(50)")', rev="a2", down="a1"),
+                line=10, files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="SQL form"),
+        Example(_mig('    op.alter_column("tenants", "seats", type_=sa.BigInteger())',
+                     rev="a2", down="a1"),
+                line=10, files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="integer to bigint rewrites the table"),
+        Example(_mig('    op.alter_column("tenants", "name", type_=sa.Text(),\n'
+                     '                    postgresql_using="upper(name)")',
+                     rev="a2", down="a1"),
+                line=10, files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="a USING expression"),
+        Example(_mig('    op.alter_column("legacy", "code", type_=sa.String(20))'),
+                line=10, title="current type not known"),
     )
-    valid = (Example(_mig('    op.alter_column("tenants", "name", server_default="x")')),)
-
-
-def _recreated(op: Operation, name: str, ctx: FileContext, kind: type[Operation]) -> bool:
-    for other in ctx.ops_in_same_phase(op):
-        if isinstance(other, CreateIndex) and kind is CreateIndex and other.name == name:
-            return True
-        if (isinstance(other, AddConstraint) and kind is AddConstraint
-                and other.constraint.name == name):
-            return True
-    return False
-
-
-class _DropRecreatable(DestructiveRule):
-    """Warning by default; info when the same migration recreates the same name."""
-
-    default_severity: ClassVar[_Severity] = "warning"
-    recreated_by: ClassVar[type[Operation]] = Operation
+    valid = (
+        Example(_mig('    op.alter_column("tenants", "name", type_=sa.String(200))',
+                     rev="a2", down="a1"),
+                files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="widening varchar(100) to varchar(200): no rewrite"),
+        Example(_mig('    op.execute("ALTER TABLE tenants ALTER COLUMN name TYPE text")',
+                     rev="a2", down="a1"),
+                files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="varchar to text, SQL form"),
+        Example(_mig('    with op.batch_alter_table("tenants") as batch_op:\n'
+                     '        batch_op.alter_column("price", type_=sa.Numeric(14, 2))',
+                     rev="a2", down="a1"),
+                files={"alembic/versions/a1_create.py": _CREATE_TENANTS},
+                title="numeric(10,2) to numeric(14,2), batch mode"),
+        Example(_mig('    op.alter_column("tenants", "name", server_default="x")')),
+    )
 
     def check_operation(self, op: Operation, ctx: FileContext) -> Iterable[Finding]:
-        name = getattr(op, "name", "")
-        if _recreated(op, name, ctx, self.recreated_by):
-            yield Finding.at(
-                op.loc, code=self.code, rule=self.name, severity="info",
-                message=f"{op.describe()}: recreated under the same name in this migration",
-                object=_object(op), data={"waivable": True, "recreated": True},
-            )
-        else:
-            yield from super().check_operation(op, ctx)
+        assert isinstance(op, AlterColumnType)
+        from b03lint.pgmodel.typechange import classify
 
-
-class DropIndexRule(_DropRecreatable):
-    """
-    What it does:
-        Flags an index dropped in ``upgrade()``; a warning, and only info when the same
-        migration creates an index of the same name again (a rebuild, as the guide's
-        reconciliation of ``idx_allocations_channel_performance`` does).
-
-    Why it matters:
-        Queries that relied on the index slow down at once; a unique index also stops
-        enforcing uniqueness.
-
-    Example:
-        ``op.drop_index("idx_events_idempotency", table_name="attribution_events")``
-
-    How to fix:
-        Make sure nothing needs the index, or recreate it in the same migration.
-    """
-
-    code = "D010"
-    name = "drop-index"
-    operation_kinds = frozenset({DropIndex.kind})
-    recreated_by = CreateIndex
-    risk = "queries relying on it slow down; a unique index stops enforcing uniqueness"
-    remedy = "confirm nothing needs it, or recreate it in the same migration"
-    invalid = (
-        Example(_mig('    op.drop_index("idx_events_idempotency",'
-                     ' table_name="attribution_events")'), line=10),
-    )
-    valid = (
-        Example(_mig('    op.create_index("ix_a", "t", ["a"])')),
-    )
-
-
-class DropConstraintRule(_DropRecreatable):
-    """
-    What it does:
-        Flags a constraint dropped in ``upgrade()``; a warning, and only info when the same
-        migration adds a constraint of the same name again (replacing a CHECK, as the
-        guide's SCHEMA-DRIFT-002 reconciliation does).
-
-    Why it matters:
-        Rows that break the rule can be written from that moment on.
-
-    Example:
-        ``op.drop_constraint("ck_dead_events_remediation_status_valid", "dead_events")``
-
-    How to fix:
-        Replace the constraint in the same migration, or cite the ADR that retires it.
-    """
-
-    code = "D011"
-    name = "drop-constraint"
-    operation_kinds = frozenset({DropConstraint.kind})
-    recreated_by = AddConstraint
-    risk = "rows that break the rule can be written from now on"
-    remedy = "replace it in the same migration, or cite the ADR that retires it"
-    invalid = (
-        Example(_mig('    op.drop_constraint("ck_x", "dead_events", type_="check")'), line=10),
-    )
-    valid = (
-        Example(_mig('    op.create_check_constraint("ck_x", "dead_events", "retry_count >= 0")')),
-    )
+        before = ctx.before(op)
+        old = op.existing_type
+        enums: frozenset[str] = frozenset()
+        if before is not None and before.known and before.table is not None:
+            column = before.table.columns.get(op.column)
+            if column is not None and not column.unknown and column.type is not None:
+                old = column.type
+            enums = before.enums
+        change = classify(old, op.new_type, using=op.using, column=op.column, enums=enums)
+        shown = f"{op.describe()}" + (f" from {old}" if old and old != op.new_type else "")
+        if change.harmless:
+            yield Finding.at(op.loc, code=self.code, rule=self.name, severity="info",
+                             message=f"{shown}: {change.why}", object=_object(op),
+                             data={"waivable": True, "type_change": change.verdict})
+            return
+        fix = {"rewrite": "on a large table add a column of the new type, backfill it in "
+                          "batches and swap; for a small table, waive it with an ADR",
+               "unknown": "say the current type with existing_type=, or add a column of the "
+                          "new type, backfill it and switch readers"}.get(change.verdict,
+                                                                         self.remedy)
+        yield self.finding(op.loc, f"{shown}: {change.why}", object=_object(op), fix=fix,
+                           data={"waivable": True, "type_change": change.verdict})
 
 
 RULES: tuple[type[Rule], ...] = (
     DropTableRule, DropColumnRule, DropSchemaRule, DropTypeRule, TruncateRule,
     DeleteWithoutWhereRule, RenameTableRule, RenameColumnRule, AlterColumnTypeRule,
-    DropIndexRule, DropConstraintRule,
+    RenameTypeRule, RenameEnumValueRule, DropDatabaseRule,
 )

@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "b03lint.rules.input",
     "b03lint.rules.graph",
     "b03lint.rules.destructive",
+    "b03lint.rules.dropped",
     "b03lint.rules.contract",
     "b03lint.rules.live",
     "b03lint.rules.safety",

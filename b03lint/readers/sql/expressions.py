@@ -374,3 +374,25 @@ def parse_index_elements(text: str) -> tuple[IndexElement, ...]:
     if stmt.whereClause is not None or stmt.indexIncludingParams:
         raise ValueError(f"not a list of index elements: {text!r}")
     return tuple(index_element(e) for e in stmt.indexParams or ())
+
+
+def always_true(where: Any) -> bool:
+    """Whether a WHERE clause holds for every row: absent, ``true``, ``1 = 1``,
+    ``'a' = 'a'``, or an AND of such / an OR with one of them (no column is read)."""
+    if where is None:
+        return True
+    if isinstance(where, ast.A_Const):
+        return isinstance(where.val, ast.Boolean) and bool(where.val.boolval)
+    if isinstance(where, ast.BoolExpr):
+        parts = [always_true(arg) for arg in where.args or ()]
+        if where.boolop == enums.BoolExprType.AND_EXPR:
+            return all(parts)
+        if where.boolop == enums.BoolExprType.OR_EXPR:
+            return any(parts)
+        return False
+    if (isinstance(where, ast.A_Expr) and where.kind == enums.A_Expr_Kind.AEXPR_OP
+            and name_list(where.name) == ["="] and isinstance(where.lexpr, ast.A_Const)
+            and isinstance(where.rexpr, ast.A_Const) and not where.lexpr.isnull):
+        left, right = where.lexpr.val, where.rexpr.val
+        return type(left) is type(right) and repr(left) == repr(right)
+    return False

@@ -19,6 +19,7 @@ from b03lint.operations import (
     AlterColumnNullable,
     AlterColumnType,
     AlterEnumAddValue,
+    AlterEnumRenameValue,
     ColumnDef,
     ConstraintDef,
     CreateEnumType,
@@ -30,6 +31,7 @@ from b03lint.operations import (
     DisableRLS,
     DropColumn,
     DropConstraint,
+    DropDatabase,
     DropIndex,
     DropPolicy,
     DropSchema,
@@ -46,6 +48,7 @@ from b03lint.operations import (
     RenameConstraint,
     RenameIndex,
     RenameTable,
+    RenameType,
     Truncate,
     Unresolved,
     ValidateConstraint,
@@ -63,7 +66,7 @@ from b03lint.readers.sql.deparse import (
     string_value,
     type_spelling,
 )
-from b03lint.readers.sql.expressions import index_element, value_set
+from b03lint.readers.sql.expressions import always_true, index_element, value_set
 from b03lint.readers.sql.lexer import DETAIL_RE, events, skip_ws_comments, trim_end
 from b03lint.sqltypes import is_serial, serial_default
 
@@ -122,17 +125,21 @@ class Statements(ReaderContext):
                 **kw,
             )]
         if isinstance(node, ast.InsertStmt):
-            return [DataChange(verb="insert", table=range_var_name(node.relation), has_where=True, **kw)]
+            return [DataChange(verb="insert", table=range_var_name(node.relation), has_where=True,
+                               **kw)]
         if isinstance(node, ast.UpdateStmt):
             return [DataChange(
                 verb="update", table=range_var_name(node.relation),
-                has_where=node.whereClause is not None, **kw,
+                has_where=not always_true(node.whereClause), **kw,
             )]
         if isinstance(node, ast.DeleteStmt):
             return [DataChange(
                 verb="delete", table=range_var_name(node.relation),
-                has_where=node.whereClause is not None, **kw,
+                has_where=not always_true(node.whereClause), **kw,
             )]
+        if isinstance(node, ast.DropdbStmt):
+            return [DropDatabase(name=str(node.dbname), if_exists=bool(node.missing_ok),
+                                 **kw)]
         if isinstance(node, ast.CreatePolicyStmt):
             schema, table = range_var(node.table)
             return [CreatePolicy(
@@ -152,7 +159,8 @@ class Statements(ReaderContext):
         if isinstance(node, ast.AlterEnumStmt):
             schema, name = split_names(name_list(node.typeName))
             if node.oldVal:
-                return [OtherStatement(statement="AlterEnumStmt(RENAME VALUE)", **kw)]
+                return [AlterEnumRenameValue(name=name, schema=schema, value=str(node.oldVal),
+                                             new_value=str(node.newVal), **kw)]
             neighbor = node.newValNeighbor or None
             return [AlterEnumAddValue(
                 name=name, schema=schema, value=str(node.newVal),
@@ -494,6 +502,9 @@ class Statements(ReaderContext):
             )]
         if kind == ot.OBJECT_INDEX:
             return [RenameIndex(name=name, new_name=new_name, schema=schema, **kw)]
+        if kind in (ot.OBJECT_TYPE, ot.OBJECT_DOMAIN) and node.object is not None:
+            type_schema, type_name = split_names(name_list(node.object))
+            return [RenameType(name=type_name, new_name=new_name, schema=type_schema, **kw)]
         if kind == ot.OBJECT_TABCONSTRAINT:
             return [RenameConstraint(
                 table=name, name=str(node.subname), new_name=new_name, schema=schema, **kw
