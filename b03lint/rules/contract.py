@@ -129,11 +129,31 @@ class ContractRule(Rule):
             data["canonical"] = f"{dev.expected.loc.path}:{dev.expected.loc.line}"
         finding = Finding.at(loc, code=self.code, rule=self.name,
                              severity=item.severity or self.severity, message=message,
-                             object=dev.object, fix=self.fix_hint, data=data)
+                             object=dev.object, fix=self.fix_for(item, project), data=data)
         return finding
 
-    fix_hint: ClassVar[str] = ("correct the migration (or write a reconciliation migration: "
-                               "b03lint reconcile --emit-migration), or register the drift")
+    fix_hint: ClassVar[str] = "correct the migration"
+
+    def fix_for(self, item: Classified, project: Project) -> str:
+        """The fix line, true of this run: registering is offered only for an unregistered
+        deviation, ``reconcile --emit-migration`` only where that command would run (one
+        head or a checked revision, every file readable, no tool error)."""
+        entry = item.entry
+        if entry is not None and entry.status == "open":
+            return f"{self.fix_hint}, or close {entry.id} once its decision is made"
+        if entry is not None and item.severity is None and "not yet applied" in item.note:
+            return (f"{entry.resolving_revision} resolves {entry.id}; it is not in the checked "
+                    "chain yet")
+        if entry is not None:
+            return f"{self.fix_hint}: {entry.id} says it is resolved, but it is still present"
+        graph = project.graph
+        can_reconcile = ((project.rev is not None or len(graph.heads) == 1)
+                         and not project.errors and all(mf.readable for mf in project.files))
+        hint = self.fix_hint
+        if can_reconcile:
+            hint += " (or write a reconciliation migration: b03lint reconcile --emit-migration)"
+        return f"{hint}, or register the drift (b03lint drift new)"
+
 
 
 class EnumMismatch(ContractRule):
@@ -341,21 +361,21 @@ class ConstraintMismatch(ContractRule):
 class RlsDisabled(ContractRule):
     """
     What it does:
-        Reports a table where the chain leaves row level security disabled or not forced
-        while the canonical schema enables/forces it, or while the table is tenant-scoped
-        (it has the tenant column, ``tenant_id`` by default, or is declared so).
+        Reports a table where the chain leaves row level security disabled, or not
+        forced, while the canonical schema enables, or forces, it.
 
     Why it matters:
         The guide's security invariant (4.3): without RLS one tenant reads another's rows;
         without FORCE the table owner (often the application role) bypasses the policies.
 
     Example:
-        A migration creates ``dead_events`` with ``tenant_id`` but never runs
-        ``ALTER TABLE dead_events ENABLE ROW LEVEL SECURITY``.
+        The canonical schema has ``ALTER TABLE dead_events ENABLE ROW LEVEL SECURITY``; a
+        migration creates ``dead_events`` and never enables it.
 
     How to fix:
-        ``ALTER TABLE ... ENABLE ROW LEVEL SECURITY`` and ``... FORCE ROW LEVEL SECURITY``
-        in a new migration, with the tenant-isolation policy.
+        ``ALTER TABLE ... ENABLE ROW LEVEL SECURITY`` (and ``... FORCE ROW LEVEL
+        SECURITY`` where the canonical schema forces it) in a new migration, with the
+        tenant-isolation policy.
     """
 
     code = "C008"
@@ -363,8 +383,67 @@ class RlsDisabled(ContractRule):
     deviation_kinds = frozenset({"rls-disabled", "rls-not-forced"})
     invalid = (_example('    op.execute("ALTER TABLE dead_events ENABLE ROW LEVEL SECURITY")\n'
                         '    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n',
-                        "", line=_line_of("    op.create_table(")),)
-    valid = (_example(),)
+                        "", line=_line_of("    op.create_table(")),
+               _example('    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n',
+                        "", line=_line_of('    op.execute("ALTER TABLE dead_events ENABLE'),
+                        title="canonical forces it, the chain only enables it"))
+    valid = (_example(),
+             _example('    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n',
+                      "", canonical=_CANONICAL_SQL.replace(
+                          "ALTER TABLE dead_events FORCE ROW LEVEL SECURITY;\n", ""),
+                      title="canonical and chain both only enable it"))
+
+
+class TenantRlsRecommended(ContractRule):
+    """
+    What it does:
+        Recommends row level security on a tenant-scoped table (one with the tenant
+        column, ``tenant_id`` by default, or declared tenant-scoped in the canonical YAML)
+        where neither the canonical schema nor the chain enables it, or where RLS is
+        enabled but neither forces it. It is a security recommendation, not a contract
+        deviation: it never cites a canonical line, since none says it.
+
+    Why it matters:
+        Without RLS any role that can read the table reads every tenant's rows; without
+        FORCE the table's owner, often the role the application connects as, bypasses
+        every policy.
+
+    Example:
+        Canonical and chain both ``ENABLE ROW LEVEL SECURITY`` on ``dead_events`` (which
+        has ``tenant_id``) and neither forces it.
+
+    How to fix:
+        Decide it in the canonical schema: add ``FORCE ROW LEVEL SECURITY`` (and
+        ``ENABLE``) there and in a migration, or ignore this rule for the tables whose
+        owner must bypass the policies (``per_file_ignores`` or a suppression with its
+        reason).
+    """
+
+    code = "R001"
+    name = "tenant-rls-recommended"
+    category = "security"
+    default_severity = "warning"
+    deviation_kinds = frozenset({"rls-recommended"})
+    fix_hint = ("enable and force row level security in the canonical schema and in a "
+                "migration, or record why this table's owner must bypass its policies")
+
+    def fix_for(self, item: Classified, project: Project) -> str:
+        return self.fix_hint
+    _ENABLE_ONLY = _CANONICAL_SQL.replace("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY;\n",
+                                          "")
+    invalid = (_example('    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n',
+                        "", canonical=_ENABLE_ONLY,
+                        line=_line_of('    op.execute("ALTER TABLE dead_events ENABLE'),
+                        title="enabled, not forced, in canonical and chain"),
+               _example('    op.execute("ALTER TABLE dead_events ENABLE ROW LEVEL SECURITY")\n'
+                        '    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n',
+                        "", canonical=_ENABLE_ONLY.replace(
+                            "ALTER TABLE dead_events ENABLE ROW LEVEL SECURITY;\n", ""),
+                        line=_line_of("    op.create_table("),
+                        title="disabled in canonical and chain"))
+    valid = (_example(), _example(
+        '    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n', "",
+        title="the chain only enables, canonical forces: C008's finding, not this"))
 
 
 class PolicyMismatch(ContractRule):
@@ -414,6 +493,10 @@ class UnknownObject(ContractRule):
     name = "unknown-object"
     default_severity = "info"
     deviation_kinds = frozenset({"unknown-object"})
+    fix_hint = "write the operation literally, or prove the result with b03lint rebuild"
+
+    def fix_for(self, item: Classified, project: Project) -> str:
+        return self.fix_hint
     invalid = (_example('    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n',
                         '    op.execute("ALTER TABLE dead_events FORCE ROW LEVEL SECURITY")\n'
                         '    op.execute(helper_sql)\n',
@@ -688,7 +771,7 @@ def _object_origin(schema: Schema, name: str) -> Origin | None:
 
 RULES: tuple[type[Rule], ...] = (
     EnumMismatch, IndexShape, MissingObject, ExtraObject, ColumnRenamed, ColumnDefinition,
-    ConstraintMismatch, RlsDisabled, PolicyMismatch, InvariantViolated, CanonicalDisagreement,
+    ConstraintMismatch, RlsDisabled, TenantRlsRecommended, PolicyMismatch, InvariantViolated, CanonicalDisagreement,
     StaleDriftEntry,
     ReplayConflict, UnknownObject,
 )

@@ -266,16 +266,27 @@ class _Differ:
     # ------------------------------------------------------------------ RLS, policies
 
     def rls(self, at: Table, et: Table) -> None:
+        """What the canonical schema declares is the contract (``rls-disabled``,
+        ``rls-not-forced``). A tenant-scoped table whose RLS the canonical schema leaves
+        off or unforced is a recommendation (``rls-recommended``) that cites no canonical
+        line, since none says it."""
         t = et.name
         scoped = et.is_tenant_scoped(self.tenant_column)
-        if (et.rls_enabled or scoped) and not at.rls_enabled:
-            why = "canonical enables it" if et.rls_enabled else "the table is tenant-scoped"
-            self.add("rls-disabled", t, f"row level security is not enabled on {t} ({why})",
-                     at.rls_origin or at.origin, et.rls_origin or et.origin)
-        if (et.rls_forced or scoped) and at.rls_enabled and not at.rls_forced:
-            why = "canonical forces it" if et.rls_forced else "the table is tenant-scoped"
-            self.add("rls-not-forced", t, f"row level security is not forced on {t} ({why})",
-                     at.rls_origin or at.origin, et.rls_origin or et.origin)
+        actual = at.rls_origin or at.origin
+        if et.rls_enabled and not at.rls_enabled:
+            self.add("rls-disabled", t, f"row level security is not enabled on {t} "
+                     "(canonical enables it)", actual, et.rls_origin or et.origin)
+        elif scoped and not et.rls_enabled and not at.rls_enabled:
+            self.add("rls-recommended", t, f"tenant-scoped table {t} has row level security "
+                     "disabled, so every role that can read it reads every tenant's rows "
+                     "(the canonical schema does not enable it either)", actual, None)
+        if et.rls_forced and at.rls_enabled and not at.rls_forced:
+            self.add("rls-not-forced", t, f"row level security is not forced on {t} "
+                     "(canonical forces it)", actual, et.rls_origin or et.origin)
+        elif scoped and at.rls_enabled and not at.rls_forced and not et.rls_forced:
+            self.add("rls-recommended", t, f"row level security on tenant-scoped table {t} "
+                     "is not forced, so the table's owner bypasses its policies (the "
+                     "canonical schema does not force it either)", actual, None)
         if scoped and not at.policies and not et.policies:
             self.add("missing-policy", f"{t}.*", f"tenant-scoped table {t} has no policy",
                      at.origin, et.origin, aliases=(t,))
