@@ -1,0 +1,281 @@
+"""The classes of wrong findings seen on real histories (issue: right on real histories),
+each in its Python form (``op.*``, ``batch_op.*``) and its SQL form, with the cases that
+must and must not trigger. The behaviour of PostgreSQL behind the type-change cases is
+proven on a real server in ``tests/test_pg_typechange.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from b03lint.config import load_config
+from b03lint.engine import lint
+from b03lint.findings import Finding
+
+PARENT = '''"""parent"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "p1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table(
+        "accounts",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("email", sa.String(100)),
+        sa.Column("seats", sa.Integer()),
+        sa.Column("price", sa.Numeric(10, 2)),
+        sa.Column("note", sa.Text()),
+        sa.Column("owner_id", sa.Integer()),
+        sa.Column("seen_at", sa.DateTime()),
+        sa.UniqueConstraint("email", name="uq_accounts_email"),
+        sa.UniqueConstraint("id", name="uq_accounts_id"),
+        sa.CheckConstraint("price >= 0", name="ck_accounts_price"),
+        sa.CheckConstraint("name IS NOT NULL", name="ck_accounts_name_nn"),
+    )
+    op.create_table("owners", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_foreign_key("fk_accounts_owner", "accounts", "owners", ["owner_id"], ["id"])
+    op.create_index("ix_accounts_seats", "accounts", ["seats"])
+    op.create_index("ix_accounts_name", "accounts", ["name"], unique=True)
+    op.create_index("ix_accounts_owner", "accounts", ["owner_id"])
+    op.create_index("ix_accounts_owner_seats", "accounts", ["owner_id", "seats"])
+    op.create_index("ix_accounts_id", "accounts", ["id"], unique=True)
+
+
+def downgrade():
+    pass
+'''
+
+CHILD_HEAD = '''"""child"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "c1"
+down_revision = "p1"
+
+
+def upgrade():
+'''
+
+
+def run(tmp_path: Path, body: str, codes: tuple[str, ...]) -> list[Finding]:
+    root = tmp_path / "project"
+    versions = root / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.b03lint]\nmigrations = "alembic/versions"\n')
+    (versions / "p1_parent.py").write_text(PARENT)
+    (versions / "c1_child.py").write_text(CHILD_HEAD + body + "\n\ndef downgrade():\n    pass\n")
+    result = lint(load_config(explicit=root / "pyproject.toml"), select=list(codes),
+                  baseline=None)
+    assert not result.errors, result.errors
+    return [f for f in result.findings if f.code in codes and f.path.endswith("c1_child.py")]
+
+
+def one(findings: list[Finding]) -> Finding:
+    assert len(findings) == 1, [(f.code, f.severity, f.message) for f in findings]
+    return findings[0]
+
+
+def sql(statement: str) -> str:
+    return f'    op.execute("{statement}")'
+
+
+# ----------------------------------------------------------------- D009 type changes
+
+TYPE_CASES = [
+    # (python body, SQL statement, severity, words the message must contain)
+    ('op.alter_column("accounts", "name", type_=sa.String(200))',
+     "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(200)", "info", "no rewrite"),
+    ('op.alter_column("accounts", "name", type_=sa.Text())',
+     "ALTER TABLE accounts ALTER COLUMN name TYPE text", "info", "no data loss"),
+    ('op.alter_column("accounts", "note", type_=sa.String())',
+     "ALTER TABLE accounts ALTER COLUMN note TYPE varchar", "info", "no rewrite"),
+    ('op.alter_column("accounts", "price", type_=sa.Numeric(14, 2))',
+     "ALTER TABLE accounts ALTER COLUMN price TYPE numeric(14,2)", "info", "no rewrite"),
+    ('op.alter_column("accounts", "price", type_=sa.Numeric())',
+     "ALTER TABLE accounts ALTER COLUMN price TYPE numeric", "info", "no rewrite"),
+    ('op.alter_column("accounts", "name", type_=sa.String(50))',
+     "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(50)", "blocking", "reject"),
+    ('op.alter_column("accounts", "price", type_=sa.Numeric(10, 1))',
+     "ALTER TABLE accounts ALTER COLUMN price TYPE numeric(10,1)", "blocking", "rounded"),
+    ('op.alter_column("accounts", "note", type_=sa.Integer(), postgresql_using="note::integer")',
+     "ALTER TABLE accounts ALTER COLUMN note TYPE integer USING note::integer", "blocking",
+     "rejected"),
+    ('op.alter_column("accounts", "seats", type_=sa.BigInteger())',
+     "ALTER TABLE accounts ALTER COLUMN seats TYPE bigint", "blocking", "no data loss"),
+    ('op.alter_column("accounts", "name", type_=sa.Text(), postgresql_using="lower(name)")',
+     "ALTER TABLE accounts ALTER COLUMN name TYPE text USING lower(name)", "blocking", "USING"),
+]
+
+
+@pytest.mark.parametrize(("python", "statement", "severity", "words"), TYPE_CASES,
+                         ids=[c[1].split("TYPE ")[1] + "-" + c[1].split()[5] for c in TYPE_CASES])
+@pytest.mark.parametrize("form", ["python", "batch", "sql"])
+def test_type_changes_by_what_postgresql_does(tmp_path: Path, form: str, python: str,
+                                              statement: str, severity: str,
+                                              words: str) -> None:
+    if form == "python":
+        body = "    " + python
+    elif form == "batch":
+        inner = python.replace('op.alter_column("accounts", ', "batch_op.alter_column(")
+        body = f'    with op.batch_alter_table("accounts") as batch_op:\n        {inner}'
+    else:
+        body = sql(statement)
+    finding = one(run(tmp_path, body, ("D009",)))
+    assert finding.severity == severity
+    assert words in finding.message, finding.message
+    if severity == "blocking":
+        assert ("reject" in finding.message) != ("no data loss" in finding.message)
+
+
+def test_existing_type_is_the_fallback_for_a_column_the_chain_does_not_know(
+        tmp_path: Path) -> None:
+    body = ('    op.alter_column("legacy", "code", existing_type=sa.String(10),\n'
+            '                    type_=sa.String(20))')
+    assert one(run(tmp_path, body, ("D009",))).severity == "info"
+    assert one(run(tmp_path / "b", '    op.alter_column("legacy", "code", type_=sa.String(20))',
+                   ("D009",))).severity == "blocking"
+
+
+def test_a_type_change_in_the_same_migration_as_the_column_uses_that_type(
+        tmp_path: Path) -> None:
+    body = ('    op.add_column("accounts", sa.Column("code", sa.String(10)))\n'
+            + sql("ALTER TABLE accounts ALTER COLUMN code TYPE varchar(30)"))
+    assert one(run(tmp_path, body, ("D009",))).severity == "info"
+
+
+# ----------------------------------------------------------------- D010 dropped indexes
+
+def test_a_dropped_unique_index_says_uniqueness_and_a_plain_one_does_not(
+        tmp_path: Path) -> None:
+    unique = one(run(tmp_path, '    op.drop_index("ix_accounts_name", table_name="accounts")',
+                     ("D010",)))
+    plain = one(run(tmp_path / "b", sql("DROP INDEX ix_accounts_seats"), ("D010",)))
+    assert unique.severity == plain.severity == "warning"
+    assert "uniqueness" in unique.message and "uniqueness" not in plain.message
+
+
+@pytest.mark.parametrize("body", [
+    '    op.drop_index("ix_accounts_seats", table_name="accounts")\n'
+    '    op.create_index("ix_accounts_seats_2", "accounts", ["seats"])',
+    sql("DROP INDEX ix_accounts_seats") + "\n" + sql("CREATE INDEX ON accounts (seats)"),
+    '    op.create_index(None, "accounts", ["seats"])\n'
+    '    op.drop_index("ix_accounts_seats", table_name="accounts")',
+    sql("CREATE INDEX ix_new ON accounts (seats)") + "\n" + sql("DROP INDEX ix_accounts_seats"),
+    '    with op.batch_alter_table("accounts") as batch_op:\n'
+    '        batch_op.drop_index("ix_accounts_name")\n'
+    '        batch_op.create_unique_constraint(None, ["name"])',
+], ids=["python-replaced", "sql-replaced-unnamed", "python-create-then-drop",
+        "sql-create-then-drop", "batch-unique-by-constraint"])
+def test_an_index_replaced_in_the_same_upgrade_is_info(tmp_path: Path, body: str) -> None:
+    finding = one(run(tmp_path, body, ("D010",)))
+    assert finding.severity == "info" and "replaced" in finding.message
+
+
+@pytest.mark.parametrize("body", [
+    '    op.drop_index("ix_accounts_seats", table_name="accounts")\n'
+    '    op.drop_table("accounts")',
+    sql("DROP INDEX ix_accounts_seats") + "\n" + sql("DROP TABLE accounts"),
+    '    op.drop_index("ix_accounts_owner_seats", table_name="accounts")\n'
+    '    op.drop_column("accounts", "owner_id")\n    op.drop_column("accounts", "seats")',
+    sql("DROP INDEX ix_accounts_seats") + "\n" + sql("ALTER TABLE accounts DROP COLUMN seats"),
+], ids=["python-table", "sql-table", "python-columns", "sql-column"])
+def test_an_index_dropped_with_its_table_or_columns_is_not_reported_apart(
+        tmp_path: Path, body: str) -> None:
+    assert run(tmp_path, body, ("D010",)) == []
+
+
+@pytest.mark.parametrize("body", [
+    '    op.drop_index("ix_accounts_id", table_name="accounts")',
+    sql("DROP INDEX ix_accounts_owner"),
+], ids=["python-unique-on-pk", "sql-prefix-of-another"])
+def test_a_redundant_index_is_info(tmp_path: Path, body: str) -> None:
+    finding = one(run(tmp_path, body, ("D010",)))
+    assert finding.severity == "info" and "redundant" in finding.message
+
+
+# ----------------------------------------------------------------- D011 dropped constraints
+
+@pytest.mark.parametrize("body", [
+    '    op.drop_constraint("ck_accounts_price", "accounts", type_="check")\n'
+    '    op.create_check_constraint(None, "accounts", "price >= 0")',
+    sql("ALTER TABLE accounts DROP CONSTRAINT ck_accounts_price") + "\n"
+    + sql("ALTER TABLE accounts ADD CHECK (price >= 0)"),
+    '    op.drop_constraint("fk_accounts_owner", "accounts", type_="foreignkey")\n'
+    '    op.create_foreign_key(None, "accounts", "owners", ["owner_id"], ["id"],\n'
+    '                          ondelete="CASCADE")',
+    sql("ALTER TABLE accounts DROP CONSTRAINT fk_accounts_owner") + "\n"
+    + sql("ALTER TABLE accounts ADD CONSTRAINT fk_2 FOREIGN KEY (owner_id) REFERENCES owners (id)"),
+    '    with op.batch_alter_table("accounts") as batch_op:\n'
+    '        batch_op.drop_constraint("uq_accounts_email", type_="unique")\n'
+    '        batch_op.create_unique_constraint("uq_email", ["email"])',
+], ids=["python-check-unnamed", "sql-check-unnamed", "python-fk", "sql-fk", "batch-unique"])
+def test_a_constraint_replaced_in_the_same_upgrade_is_info(tmp_path: Path, body: str) -> None:
+    finding = one(run(tmp_path, body, ("D011",)))
+    assert finding.severity == "info" and "replaced" in finding.message
+
+
+@pytest.mark.parametrize("body", [
+    '    op.alter_column("accounts", "name", nullable=False)\n'
+    '    op.drop_constraint("ck_accounts_name_nn", "accounts", type_="check")',
+    sql("ALTER TABLE accounts ALTER COLUMN name SET NOT NULL") + "\n"
+    + sql("ALTER TABLE accounts DROP CONSTRAINT ck_accounts_name_nn"),
+    '    op.drop_constraint("uq_accounts_id", "accounts", type_="unique")',
+    sql("ALTER TABLE accounts DROP CONSTRAINT uq_accounts_id"),
+], ids=["python-not-null-check", "sql-not-null-check", "python-unique-on-pk", "sql-unique-on-pk"])
+def test_a_redundant_constraint_is_info(tmp_path: Path, body: str) -> None:
+    finding = one(run(tmp_path, body, ("D011",)))
+    assert finding.severity == "info" and "redundant" in finding.message
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ('    op.drop_constraint("fk_accounts_owner", "accounts", type_="foreignkey")', "orphans"),
+    (sql("ALTER TABLE accounts DROP CONSTRAINT uq_accounts_email"), "duplicates"),
+    ('    op.drop_constraint("ck_accounts_price", "accounts", type_="check")', "CHECK"),
+], ids=["python-fk", "sql-unique", "python-check"])
+def test_a_dropped_constraint_says_what_it_stops_enforcing(tmp_path: Path, body: str,
+                                                           words: str) -> None:
+    finding = one(run(tmp_path, body, ("D011",)))
+    assert finding.severity == "warning" and words in finding.message, finding.message
+
+
+@pytest.mark.parametrize("body", [
+    '    op.drop_constraint("uq_accounts_email", "accounts", type_="unique")\n'
+    '    op.drop_column("accounts", "email")',
+    sql("ALTER TABLE accounts DROP CONSTRAINT ck_accounts_price") + "\n"
+    + sql("DROP TABLE accounts"),
+], ids=["python-column", "sql-table"])
+def test_a_constraint_dropped_with_its_columns_or_table_is_not_reported_apart(
+        tmp_path: Path, body: str) -> None:
+    assert run(tmp_path, body, ("D011",)) == []
+
+
+# ----------------------------------------------------------------- coverage gaps
+
+@pytest.mark.parametrize(("body", "code"), [
+    (sql("ALTER TYPE mood RENAME TO feeling"), "D012"),
+    ('    op.execute(sa.text("ALTER TYPE mood RENAME TO feeling"))', "D012"),
+    (sql("ALTER TYPE mood RENAME VALUE 'sad' TO 'blue'"), "D013"),
+    ('    op.execute(sa.text("ALTER TYPE mood RENAME VALUE \'sad\' TO \'blue\'"))', "D013"),
+    (sql("DROP DATABASE IF EXISTS legacy"), "D014"),
+    (sql("DELETE FROM accounts WHERE 1 = 1"), "D006"),
+    ('    op.execute(sa.text("DELETE FROM accounts WHERE true"))', "D006"),
+])
+def test_renames_of_types_and_values_drop_database_and_where_true_block(
+        tmp_path: Path, body: str, code: str) -> None:
+    assert one(run(tmp_path, body, (code,))).severity == "blocking"
+
+
+def test_a_delete_with_a_real_where_is_not_d006(tmp_path: Path) -> None:
+    assert run(tmp_path, sql("DELETE FROM accounts WHERE 1 = 2 OR seats > 3"), ("D006",)) == []
+
+
+def test_drop_type_names_the_real_risk(tmp_path: Path) -> None:
+    plain = one(run(tmp_path, sql("DROP TYPE mood"), ("D004",)))
+    cascade = one(run(tmp_path / "b", sql("DROP TYPE mood CASCADE"), ("D004",)))
+    assert "columns using it lose" not in plain.message and "name the type" in plain.message
+    assert "CASCADE" in cascade.message
