@@ -279,3 +279,59 @@ def test_drop_type_names_the_real_risk(tmp_path: Path) -> None:
     cascade = one(run(tmp_path / "b", sql("DROP TYPE mood CASCADE"), ("D004",)))
     assert "columns using it lose" not in plain.message and "name the type" in plain.message
     assert "CASCADE" in cascade.message
+
+
+# ----------------------------------------------------------------- created in the same upgrade
+
+@pytest.mark.parametrize(("body", "code"), [
+    ('    op.add_column("accounts", sa.Column("tmp_name", sa.Text()))\n'
+     '    op.drop_column("accounts", "name")\n'
+     '    op.alter_column("accounts", "tmp_name", new_column_name="name")', "D008"),
+    (sql("ALTER TABLE accounts ADD COLUMN tmp_name text") + "\n"
+     + sql("ALTER TABLE accounts RENAME COLUMN tmp_name TO label"), "D008"),
+    ('    with op.batch_alter_table("accounts") as batch_op:\n'
+     '        batch_op.add_column(sa.Column("tmp", sa.Text()))\n'
+     '        batch_op.alter_column("tmp", new_column_name="label")', "D008"),
+    ('    op.create_table("staging", sa.Column("id", sa.Integer()))\n'
+     '    op.drop_table("staging")', "D001"),
+    (sql("CREATE TABLE staging (id int)") + "\n" + sql("DROP TABLE staging"), "D001"),
+    ('    op.create_table("staging", sa.Column("id", sa.Integer()))\n'
+     '    op.rename_table("staging", "accounts_v2")', "D007"),
+    (sql("CREATE TABLE staging (id int)") + "\n"
+     + sql("ALTER TABLE staging RENAME TO accounts_v2"), "D007"),
+    ('    op.add_column("accounts", sa.Column("scratch", sa.Text()))\n'
+     '    op.drop_column("accounts", "scratch")', "D002"),
+    ('    op.create_table("staging", sa.Column("id", sa.Integer()))\n'
+     '    op.alter_column("staging", "id", type_=sa.BigInteger())', "D009"),
+    (sql("DROP TABLE IF EXISTS kg_staging CASCADE") + "\n"
+     + sql("CREATE TABLE kg_staging (id int)"), "D001"),
+    ('    op.drop_table("kg_staging", if_exists=True)', "D001"),
+], ids=["python-rename-swapped-column", "sql-rename-new-column", "batch-rename-new-column",
+        "python-drop-staging-table", "sql-drop-staging-table", "python-rename-new-table",
+        "sql-rename-new-table", "python-drop-new-column", "python-retype-new-table",
+        "sql-drop-if-exists-absent", "python-drop-if-exists-absent"])
+def test_what_the_same_upgrade_created_or_never_existed_is_not_destroyed(
+        tmp_path: Path, body: str, code: str) -> None:
+    finding = one(run(tmp_path, body, (code,)))
+    assert finding.severity == "info", finding.message
+
+
+def test_the_old_column_of_a_swap_is_still_a_blocking_drop(tmp_path: Path) -> None:
+    body = ('    op.add_column("accounts", sa.Column("tmp_name", sa.Text()))\n'
+            '    op.drop_column("accounts", "name")\n'
+            '    op.alter_column("accounts", "tmp_name", new_column_name="name")')
+    assert one(run(tmp_path, body, ("D002",))).severity == "blocking"
+
+
+def test_drop_if_exists_blocks_where_the_chain_cannot_know_every_table(tmp_path: Path) -> None:
+    """A chain whose root creates nothing starts from a schema made elsewhere
+    (``metadata.create_all()``): absence in the replay proves nothing there."""
+    root = tmp_path / "project"
+    versions = root / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[tool.b03lint]\nmigrations = "alembic/versions"\n')
+    (versions / "r1.py").write_text(CHILD_HEAD.replace('"c1"', '"r1"').replace('"p1"', "None")
+                                    + sql("DROP TABLE IF EXISTS kg_staging")
+                                    + "\n\ndef downgrade():\n    pass\n")
+    result = lint(load_config(explicit=root / "pyproject.toml"), select=["D001"], baseline=None)
+    assert [f.severity for f in result.findings if f.code == "D001"] == ["blocking"]

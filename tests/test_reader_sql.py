@@ -17,6 +17,7 @@ from b03lint.operations import (
     AlterColumnNullable,
     AlterColumnType,
     AlterEnumAddValue,
+    AlterEnumRenameValue,
     ColumnDef,
     ConstraintDef,
     CreateEnumType,
@@ -45,6 +46,7 @@ from b03lint.operations import (
     RenameConstraint,
     RenameIndex,
     RenameTable,
+    RenameType,
     Truncate,
     Unresolved,
     ValidateConstraint,
@@ -393,7 +395,7 @@ def test_rename_statements() -> None:
                      new_name="b"),
         RenameIndex(loc=loc(3, 0, 3, 28), **S, name="ix", new_name="ix2"),
         RenameConstraint(loc=loc(4, 0, 4, 38), **S, table="t", name="c", new_name="d"),
-        OtherStatement(loc=loc(5, 0, 5, 33), **S, statement="RenameStmt(OBJECT_TYPE)"),
+        RenameType(loc=loc(5, 0, 5, 33), **S, name="mood", new_name="feeling"),
     ]
 
 
@@ -457,7 +459,8 @@ def test_enum_types_and_schema() -> None:
         AlterEnumAddValue(loc=loc(3, 0, 3, 45), **S, name="mood", schema="s", value="meh",
                           before="ok"),
         AlterEnumAddValue(loc=loc(4, 0, 4, 32), **S, name="mood", value="last"),
-        OtherStatement(loc=loc(5, 0, 5, 44), **S, statement="AlterEnumStmt(RENAME VALUE)"),
+        AlterEnumRenameValue(loc=loc(5, 0, 5, 44), **S, name="mood", value="sad",
+                             new_value="blue"),
         CreateSchema(loc=loc(6, 0, 6, 33), **S, name="audit", if_not_exists=True),
         CreateSchema(loc=loc(7, 0, 7, 19), **S, name="other"),
     ]

@@ -12,8 +12,10 @@ from typing import ClassVar
 
 from b03lint.findings import Finding
 from b03lint.operations import (
+    AddColumn,
     AlterColumnType,
     AlterEnumRenameValue,
+    CreateTable,
     DataChange,
     DropColumn,
     DropDatabase,
@@ -67,6 +69,36 @@ def _object(op: Operation) -> str | None:
     return table
 
 
+def _earlier(op: Operation, ctx: FileContext) -> list[Operation]:
+    """The operations of the same phase before ``op``, latest first."""
+    ops = ctx.ops_in_same_phase(op)
+    for i, other in enumerate(ops):
+        if other is op:
+            return list(reversed(ops[:i]))
+    return []
+
+
+def created_here(op: Operation, ctx: FileContext, table: str,
+                 column: str | None = None) -> bool:
+    """Whether ``table`` (or its ``column``) is created earlier in the same migration
+    phase, so that it holds no rows from before and no code can use its name yet. A name
+    that an earlier rename gave to an older object is followed back to that object."""
+    for earlier in _earlier(op, ctx):
+        if isinstance(earlier, CreateTable) and earlier.table == table:
+            return column is None or any(c.name == column for c in earlier.columns)
+        if isinstance(earlier, RenameTable) and earlier.new_name == table:
+            table = earlier.table
+        if column is None:
+            continue
+        if (isinstance(earlier, AddColumn) and earlier.table == table
+                and earlier.column.name == column):
+            return True
+        if (isinstance(earlier, RenameColumn) and earlier.table == table
+                and earlier.new_name == column):
+            column = earlier.column
+    return False
+
+
 class DestructiveRule(Rule):
     """Shared behaviour; subclasses hold the documentation."""
 
@@ -75,23 +107,48 @@ class DestructiveRule(Rule):
     remedy: ClassVar[str] = ""
 
     def check_operation(self, op: Operation, ctx: FileContext) -> Iterable[Finding]:
-        if self.applies(op, ctx):
-            yield self.finding(
-                op.loc,
-                f"{op.describe()}: {self.risk}",
-                object=_object(op),
-                fix=self.remedy,
-                data={"waivable": True},
-            )
+        if not self.applies(op, ctx):
+            return
+        harmless = self.harmless(op, ctx)
+        if harmless is not None:
+            yield Finding.at(op.loc, code=self.code, rule=self.name, severity="info",
+                             message=f"{op.describe()}: {harmless}", object=_object(op),
+                             data={"waivable": True, "harmless": True})
+            return
+        yield self.finding(
+            op.loc,
+            f"{op.describe()}: {self.risk}",
+            object=_object(op),
+            fix=self.remedy,
+            data={"waivable": True},
+        )
 
     def applies(self, op: Operation, ctx: FileContext) -> bool:
         return True
+
+    def harmless(self, op: Operation, ctx: FileContext) -> str | None:
+        """Why this operation destroys nothing here (info), or None."""
+        return None
+
+
+def _absent(op: Operation, ctx: FileContext, table: str, column: str | None) -> bool:
+    """Whether the chain is sure ``table`` (or its ``column``) does not exist just before
+    ``op`` (so an ``IF EXISTS`` drop of it drops nothing in a database the chain built)."""
+    before = ctx.before(op)
+    if before is None or not before.known or not before.certain:
+        return False
+    if column is None:
+        return before.table is None
+    return before.table is not None and column not in before.table.columns
 
 
 class DropTableRule(DestructiveRule):
     """
     What it does:
         Flags a table dropped in ``upgrade()``: ``op.drop_table(...)`` or ``DROP TABLE``.
+        Info instead when the same migration created the table (a staging table), or for
+        ``IF EXISTS`` when the chain, starting from an empty database, has no such table
+        at that point.
 
     Why it matters:
         Every row of the table is lost and every reader of it breaks. Once deployed it
@@ -109,6 +166,17 @@ class DropTableRule(DestructiveRule):
     code = "D001"
     name = "drop-table"
     operation_kinds = frozenset({DropTable.kind})
+    uses_schema_before = True
+
+    def harmless(self, op: Operation, ctx: FileContext) -> str | None:
+        assert isinstance(op, DropTable)
+        if created_here(op, ctx, op.table):
+            return "the table is created in this migration, so it holds no rows from before"
+        if op.if_exists and _absent(op, ctx, op.table, None):
+            return ("the chain has no such table here, so in a database it built this "
+                    "drops nothing")
+        return None
+
     risk = "drops the table and all of its rows"
     remedy = "drop it in a later release after readers are gone, with an ADR-backed waiver"
     invalid = (
@@ -121,6 +189,12 @@ class DropTableRule(DestructiveRule):
                 files=_ADR, title="waived (reported as info)"),
         Example(_HEAD + "    pass\n\n\ndef downgrade():\n    op.drop_table('t')\n",
                 title="in downgrade()"),
+        Example(_mig('    op.create_table("staging", sa.Column("id", sa.Integer()))\n'
+                     '    op.drop_table("staging")'),
+                title="a table created in the same migration (info)"),
+        Example(_mig('    op.execute("DROP TABLE IF EXISTS staging")\n'
+                     '    op.create_table("staging", sa.Column("id", sa.Integer()))'),
+                title="IF EXISTS on a table the chain has not created (info)"),
     )
 
 
@@ -128,7 +202,8 @@ class DropColumnRule(DestructiveRule):
     """
     What it does:
         Flags a column dropped in ``upgrade()``: ``op.drop_column``, ``batch_op.drop_column``
-        or ``ALTER TABLE ... DROP COLUMN``.
+        or ``ALTER TABLE ... DROP COLUMN``. Info instead when the same migration added the
+        column, or for ``IF EXISTS`` when the chain has no such column at that point.
 
     Why it matters:
         The column's data is lost, and application code still reading it fails at once
@@ -145,6 +220,17 @@ class DropColumnRule(DestructiveRule):
     code = "D002"
     name = "drop-column"
     operation_kinds = frozenset({DropColumn.kind})
+    uses_schema_before = True
+
+    def harmless(self, op: Operation, ctx: FileContext) -> str | None:
+        assert isinstance(op, DropColumn)
+        if created_here(op, ctx, op.table, op.column):
+            return "the column is created in this migration, so it holds no data from before"
+        if op.if_exists and _absent(op, ctx, op.table, op.column):
+            return ("the chain has no such column here, so in a database it built this "
+                    "drops nothing")
+        return None
+
     risk = "drops the column and its data"
     remedy = "remove readers first and drop in a later release, with an ADR-backed waiver"
     invalid = (
@@ -158,6 +244,9 @@ class DropColumnRule(DestructiveRule):
         Example(_mig('    op.drop_column("tenants", "name")  # CI:DESTRUCTIVE_OK - See ADR-007'),
                 files=_ADR, title="waived on the same line"),
         Example(_mig('    op.add_column("tenants", sa.Column("name", sa.Text()))')),
+        Example(_mig('    op.add_column("tenants", sa.Column("scratch", sa.Text()))\n'
+                     '    op.execute("ALTER TABLE tenants DROP COLUMN scratch")'),
+                title="a column added in the same migration, SQL form (info)"),
     )
 
 
@@ -376,7 +465,8 @@ class DeleteWithoutWhereRule(DestructiveRule):
 class RenameTableRule(DestructiveRule):
     """
     What it does:
-        Flags a table renamed in ``upgrade()``.
+        Flags a table renamed in ``upgrade()``; info when the same migration created it
+        (no query can use a name that did not exist before).
 
     Why it matters:
         Every query using the old name fails the moment the migration runs, while the
@@ -393,19 +483,30 @@ class RenameTableRule(DestructiveRule):
     code = "D007"
     name = "rename-table"
     operation_kinds = frozenset({RenameTable.kind})
+
+    def harmless(self, op: Operation, ctx: FileContext) -> str | None:
+        assert isinstance(op, RenameTable)
+        if created_here(op, ctx, op.table):
+            return "the table is created in this migration, so no query uses its old name"
+        return None
+
     risk = "breaks every query that uses the old name"
     remedy = "expand and contract: add the new name, move readers, then retire the old"
     invalid = (Example(_mig('    op.rename_table("events", "attribution_events")'), line=10),
                Example(_mig('    op.execute("ALTER TABLE events RENAME TO attribution_events")'),
                        line=10, title="SQL form"))
-    valid = (Example(_mig('    op.create_table("events", sa.Column("id", sa.Integer()))')),)
+    valid = (Example(_mig('    op.create_table("events", sa.Column("id", sa.Integer()))')),
+             Example(_mig('    op.create_table("events_new", sa.Column("id", sa.Integer()))\n'
+                          '    op.rename_table("events_new", "events")'),
+                     title="a table created in the same migration (info)"))
 
 
 class RenameColumnRule(DestructiveRule):
     """
     What it does:
         Flags a column renamed in ``upgrade()`` (``op.alter_column(..., new_column_name=)``
-        or ``ALTER TABLE ... RENAME COLUMN``).
+        or ``ALTER TABLE ... RENAME COLUMN``); info when the same migration added it (the
+        add-copy-drop-rename swap renames a column no query uses yet).
 
     Why it matters:
         Queries that use the old name fail at once; it is also how schema drift like the
@@ -421,6 +522,13 @@ class RenameColumnRule(DestructiveRule):
     code = "D008"
     name = "rename-column"
     operation_kinds = frozenset({RenameColumn.kind})
+
+    def harmless(self, op: Operation, ctx: FileContext) -> str | None:
+        assert isinstance(op, RenameColumn)
+        if created_here(op, ctx, op.table, op.column):
+            return "the column is created in this migration, so no query uses its old name"
+        return None
+
     risk = "breaks every query that uses the old column name"
     remedy = "add the new column, backfill, move readers, then drop the old one"
     invalid = (
@@ -429,7 +537,10 @@ class RenameColumnRule(DestructiveRule):
         Example(_mig('    op.execute("ALTER TABLE t RENAME COLUMN a TO b")'), line=10,
                 title="SQL form"),
     )
-    valid = (Example(_mig('    op.alter_column("t", "a", nullable=True)')),)
+    valid = (Example(_mig('    op.alter_column("t", "a", nullable=True)')),
+             Example(_mig('    op.add_column("t", sa.Column("tmp_a", sa.Text()))\n'
+                          '    op.execute("ALTER TABLE t RENAME COLUMN tmp_a TO b")'),
+                     title="a column added in the same migration (info)"))
 
 
 class AlterColumnTypeRule(DestructiveRule):
@@ -509,6 +620,12 @@ class AlterColumnTypeRule(DestructiveRule):
         assert isinstance(op, AlterColumnType)
         from b03lint.pgmodel.typechange import classify
 
+        if created_here(op, ctx, op.table):
+            yield Finding.at(op.loc, code=self.code, rule=self.name, severity="info",
+                             message=f"{op.describe()}: the table is created in this "
+                             "migration, so it holds no rows to rewrite", object=_object(op),
+                             data={"waivable": True, "harmless": True})
+            return
         before = ctx.before(op)
         old = op.existing_type
         enums: frozenset[str] = frozenset()

@@ -49,6 +49,9 @@ class Before:
     known: bool = True
     #: the enum types that exist at that point
     enums: frozenset[str] = frozenset()
+    #: the chain knows every table there is at that point: it starts from an empty
+    #: database and no unresolved operation before could have created one
+    certain: bool = False
 
     def index(self, name: str) -> Index | None:
         return self.indexes.get(name)
@@ -71,17 +74,20 @@ def _subject_table(schema: Schema, op: Operation) -> str | None:
     return None
 
 
-def _snapshot(folder: Folder, op: Operation, trusted: bool) -> Before:
+def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> Before:
     schema = folder.schema
+    certain = complete and not folder.unknown_anywhere
     name = _subject_table(schema, op)
     table = schema.tables.get(name) if name is not None else None
     if name is None or table is None:
         # an index dropped by name whose table is unknown, or a table that is not there
         unknown = name in folder.unknown_tables
-        return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums))
+        return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums),
+                      certain=certain)
     indexes = {n: copy.copy(i) for n, i in schema.indexes.items() if i.table == name}
     known = trusted and not table.unknown and name not in folder.unknown_tables
-    return Before(copy.deepcopy(table), indexes, known=known, enums=frozenset(schema.enums))
+    return Before(copy.deepcopy(table), indexes, known=known, enums=frozenset(schema.enums),
+                  certain=certain)
 
 
 class Timeline:
@@ -97,6 +103,12 @@ class Timeline:
                        if mf.revision is not None and graph.nodes.get(mf.revision) is mf
                        and any(op.kind in self.kinds for op in mf.upgrade_ops)}
         self._before: dict[int, Before] | None = None
+        #: whether the chain starts from an empty database: every root revision creates
+        #: a table (a chain whose root creates nothing starts from a schema made
+        #: elsewhere, e.g. by ``metadata.create_all()``, and cannot be sure of absence)
+        self.complete = bool(graph.bases) and all(
+            any(op.kind == "create_table" for op in graph.nodes[root].upgrade_ops)
+            for root in graph.bases)
 
     def before(self, op: Operation) -> Before | None:
         """The state just before ``op``, or None if it was not asked for or not knowable."""
@@ -139,7 +151,7 @@ class Timeline:
         trusted = mf.readable
         for op in _ops_of(mf):
             if op.kind in self.kinds:
-                self._before[id(op)] = _snapshot(folder, op, trusted)
+                self._before[id(op)] = _snapshot(folder, op, trusted, self.complete)
             folder.apply(op)
 
     def _replay_ancestors(self, rev: str, bits: dict[str, int]) -> Folder:
