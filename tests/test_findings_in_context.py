@@ -335,3 +335,29 @@ def test_drop_if_exists_blocks_where_the_chain_cannot_know_every_table(tmp_path:
                                     + "\n\ndef downgrade():\n    pass\n")
     result = lint(load_config(explicit=root / "pyproject.toml"), select=["D001"], baseline=None)
     assert [f.severity for f in result.findings if f.code == "D001"] == ["blocking"]
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ('    op.drop_index("ix_accounts_owner_seats", table_name="accounts")\n'
+     '    op.drop_column("accounts", "seats")', "D010"),
+    (sql("ALTER TABLE accounts DROP CONSTRAINT uq_accounts_email") + "\n"
+     + sql("ALTER TABLE accounts DROP COLUMN email"), "D011"),
+    ('    op.drop_constraint("legacy_owner_id_fkey", "legacy", type_="foreignkey")\n'
+     '    op.drop_column("legacy", "owner_id")', "D011"),
+], ids=["python-one-of-two-index-columns", "sql-constraint-column",
+        "python-unknown-fk-named-for-the-dropped-column"])
+def test_a_drop_that_postgresql_would_cascade_from_a_dropped_column_is_not_apart(
+        tmp_path: Path, body: str, code: str) -> None:
+    """PostgreSQL drops every index and constraint involving a dropped column
+    (tests/test_pg_cascades.py); a constraint the chain does not define is recognised by
+    PostgreSQL's default name for that column."""
+    assert run(tmp_path, body, (code,)) == []
+
+
+def test_an_unnamed_constraint_with_postgresqls_default_name_is_recreated(
+        tmp_path: Path) -> None:
+    body = ('    op.drop_constraint("legacy_owner_id_fkey", "legacy", type_="foreignkey")\n'
+            '    op.create_foreign_key(None, "legacy", "owners", ["owner_id"], ["id"],\n'
+            '                          ondelete="CASCADE")')
+    finding = one(run(tmp_path, body, ("D011",)))
+    assert finding.severity == "info" and "same name" in finding.message

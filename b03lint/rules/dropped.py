@@ -7,8 +7,9 @@ kind and rule. In the same ``upgrade()``:
 - a drop whose protection is restored, on the same table and with the same shape, under
   any name (or none: a name from the naming convention), is info "replaced"; so is an
   index "renamed" as create-then-drop;
-- a drop followed by the drop of its table, or of every column it covers, is not
-  reported apart: the table or column finding covers it;
+- a drop followed by the drop of its table, or of a column it covers, is not reported
+  apart: PostgreSQL drops every index and constraint involving a dropped column, and the
+  table or column finding covers it;
 - a drop made redundant (a unique index or UNIQUE constraint on the primary key's
   columns, a ``CHECK (col IS NOT NULL)`` on a column that is NOT NULL, an index whose
   columns lead another index of the table) is info.
@@ -28,6 +29,7 @@ from b03lint.operations import (
     AddConstraint,
     AlterColumnNullable,
     ConstraintDef,
+    ConstraintKind,
     CreateIndex,
     DropColumn,
     DropConstraint,
@@ -39,7 +41,13 @@ from b03lint.operations import (
 from b03lint.operations import Severity as _Severity
 from b03lint.rules.base import Example, FileContext, Rule
 from b03lint.rules.destructive import _ADR, _CREATE_TENANTS, DestructiveRule, _mig, _object
-from b03lint.schema.model import Constraint, Index, Table
+from b03lint.schema.model import (
+    Constraint,
+    Index,
+    Table,
+    default_constraint_name,
+    default_index_name,
+)
 from b03lint.schema.timeline import Before
 
 _Shape = tuple[tuple[tuple[str, bool, str | None, bool, str | None], ...], bool, str | None, str]
@@ -93,10 +101,13 @@ class _Context:
     def table_dropped(self, table: str) -> bool:
         return any(isinstance(o, DropTable) and o.table == table for o in self.later)
 
+    def dropped_columns(self, table: str) -> set[str]:
+        return {o.column for o in self.later if isinstance(o, DropColumn) and o.table == table}
+
     def columns_dropped(self, table: str, columns: Iterable[str]) -> bool:
-        wanted = set(columns)
-        gone = {o.column for o in self.later if isinstance(o, DropColumn) and o.table == table}
-        return bool(wanted) and wanted <= gone
+        """Whether a later DROP COLUMN takes this index or constraint with it: PostgreSQL
+        drops every index and table constraint that involves a dropped column."""
+        return bool(set(columns) & self.dropped_columns(table))
 
     def set_not_null(self, table: str, column: str) -> bool:
         return any(isinstance(o, AlterColumnNullable) and o.table == table
@@ -108,6 +119,20 @@ class _Context:
     def added_constraints(self, table: str) -> list[ConstraintDef]:
         return [o.constraint for o in self.ops
                 if isinstance(o, AddConstraint) and o.table == table]
+
+
+def _constraint_name(table: str, cdef: ConstraintDef) -> str:
+    """The name PostgreSQL gives the constraint: its own, or the default for its kind and
+    columns (``accounts_owner_id_fkey``) when the migration gives none."""
+    if cdef.name:
+        return cdef.name
+    columns = cdef.columns or ((cdef.enum_column,) if cdef.enum_column else ())
+    return default_constraint_name(cdef.kind, table, columns)
+
+
+def _index_name(index: CreateIndex) -> str:
+    columns = tuple(e.expression for e in index.elements if not e.is_expression)
+    return index.name or default_index_name(index.table, columns)
 
 
 def _info(rule: Rule, op: Operation, message: str, **data: object) -> Finding:
@@ -147,7 +172,7 @@ class DropIndexRule(_DropRule):
         rebuild, or a rename written as create-then-drop), when the index was redundant
         (a unique index on the primary key's columns, an index whose columns lead another
         index of the table); not reported at all when the same ``upgrade()`` drops its
-        table or every column it covers (that finding covers it).
+        table or a column it covers (that finding covers it).
 
     Why it matters:
         Queries that used the index slow down at once; a unique index also stops
@@ -239,13 +264,13 @@ class DropIndexRule(_DropRule):
         shape = _index_shape(index)
         for created in around.created_indexes(index.table):
             if _index_shape(created) == shape and set(index.include) <= set(created.include):
-                what = ("recreated under the same name" if created.name == op.name else
+                what = ("recreated under the same name" if _index_name(created) == op.name else
                         f"replaced by {created.name}" if created.name else
                         "replaced by an index of the same shape")
                 yield _info(self, op, f"{what} in this migration", replaced=True)
                 return
         for created in around.created_indexes(index.table):
-            if created.name == op.name and not (index.unique and not created.unique):
+            if _index_name(created) == op.name and not (index.unique and not created.unique):
                 yield _info(self, op, "recreated under the same name with a new shape in "
                             "this migration", replaced=True)
                 return
@@ -260,7 +285,7 @@ class DropIndexRule(_DropRule):
         yield from self._judge(op, index, columns, before, around)
 
     def _unknown(self, op: DropIndex, around: _Context) -> Iterator[Finding]:
-        if any(isinstance(o, CreateIndex) and o.name == op.name for o in around.ops):
+        if any(isinstance(o, CreateIndex) and _index_name(o) == op.name for o in around.ops):
             yield _info(self, op, "recreated under the same name in this migration",
                         replaced=True)
             return
@@ -324,7 +349,7 @@ class DropConstraintRule(_DropRule):
         it (the same kind on the same table with the same columns, foreign-key target or
         CHECK expression, under any name or none), when it was redundant (a NOT NULL CHECK
         on a column that is NOT NULL, a UNIQUE on the primary key's columns); not reported
-        when the same ``upgrade()`` drops its table or every column it covers.
+        when the same ``upgrade()`` drops its table or a column it covers.
 
     Why it matters:
         Rows that break the rule can be written from that moment on: duplicates for a
@@ -406,7 +431,8 @@ class DropConstraintRule(_DropRule):
             return
         for added in around.added_constraints(op.table):
             if _same_constraint(con, added):
-                what = ("recreated under the same name" if added.name == op.name else
+                what = ("recreated under the same name"
+                        if _constraint_name(op.table, added) == op.name else
                         f"replaced by {added.name}" if added.name else
                         "replaced by an unnamed constraint of the same rule")
                 yield _info(self, op, f"{what} in this migration", replaced=True)
@@ -424,7 +450,8 @@ class DropConstraintRule(_DropRule):
         if redundant:
             yield _info(self, op, f"redundant: {redundant}", redundant=True)
             return
-        if any(added.name == op.name for added in around.added_constraints(op.table)):
+        if any(_constraint_name(op.table, added) == op.name
+               for added in around.added_constraints(op.table)):
             yield _info(self, op, "recreated under the same name with a new definition in "
                         "this migration", replaced=True)
             return
@@ -444,10 +471,16 @@ class DropConstraintRule(_DropRule):
         return None
 
     def _unknown(self, op: DropConstraint, around: _Context) -> Iterator[Finding]:
-        if any(added.name == op.name for added in around.added_constraints(op.table)):
+        if any(_constraint_name(op.table, added) == op.name
+               for added in around.added_constraints(op.table)):
             yield _info(self, op, "recreated under the same name in this migration",
                         replaced=True)
             return
+        kinds: list[ConstraintKind] = [op.constraint_kind] if op.constraint_kind else [
+            "unique", "foreign_key", "check", "primary_key"]
+        for column in around.dropped_columns(op.table):
+            if any(default_constraint_name(k, op.table, (column,)) == op.name for k in kinds):
+                return  # PostgreSQL's name for a constraint on a column dropped below
         kind = op.constraint_kind
         what = {"unique": "duplicates can be written from now on",
                 "foreign_key": "rows can point at rows that do not exist from now on",
