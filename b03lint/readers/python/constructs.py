@@ -471,9 +471,11 @@ class Constructs:
             if kwargs.get("native_enum") is False:
                 values = info.values or ()
                 length = kwargs.get("length")
-                size = length if isinstance(length, int) else max((len(v) for v in values),
-                                                                    default=0)
-                return normalize_type("varchar", (size,) if size else ()), None, None
+                if not isinstance(length, int) and not values:
+                    # VARCHAR(longest label): labels of an enum class are not known here
+                    return None, None, None
+                size = length if isinstance(length, int) else max(len(v) for v in values)
+                return normalize_type("varchar", (size,)), None, None
             if info.name is None:
                 return None, None, "the enum type has no name"
             return info.name, info, None
