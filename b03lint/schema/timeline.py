@@ -15,9 +15,8 @@ A revision that is not in the graph (no id, a duplicate, part of a cycle) has no
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from b03lint.graph import RevisionGraph
 from b03lint.operations import (
@@ -74,6 +73,16 @@ def _subject_table(schema: Schema, op: Operation) -> str | None:
     return None
 
 
+def _copy_table(table: Table) -> Table:
+    """A copy of ``table`` that later folds cannot change: its columns, constraints and
+    policies are copied one level down (their origins and tuples are immutable and shared),
+    which is what a deep copy would give at a fraction of its cost."""
+    return replace(table,
+                   columns={n: replace(c) for n, c in table.columns.items()},
+                   constraints={n: replace(c) for n, c in table.constraints.items()},
+                   policies={n: replace(p) for n, p in table.policies.items()})
+
+
 def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> Before:
     schema = folder.schema
     certain = complete and not folder.unknown_anywhere
@@ -84,9 +93,9 @@ def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> B
         unknown = name in folder.unknown_tables
         return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums),
                       certain=certain)
-    indexes = {n: copy.copy(i) for n, i in schema.indexes.items() if i.table == name}
+    indexes = {n: replace(i) for n, i in schema.indexes.items() if i.table == name}
     known = trusted and not table.unknown and name not in folder.unknown_tables
-    return Before(copy.deepcopy(table), indexes, known=known, enums=frozenset(schema.enums),
+    return Before(_copy_table(table), indexes, known=known, enums=frozenset(schema.enums),
                   certain=certain)
 
 
