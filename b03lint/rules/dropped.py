@@ -53,6 +53,18 @@ from b03lint.schema.timeline import Before
 _Shape = tuple[tuple[tuple[str, bool, str | None, bool, str | None], ...], bool, str | None, str]
 
 _CHILD = {"rev": "a2", "down": "a1"}
+_PRICE = 'sa.Column("price", sa.Numeric(10, 2)))'
+
+
+def _parent(*, constraint: str = "", ops: str = "") -> dict[str, str]:
+    """The parent revision of the examples: ``tenants`` (from :mod:`destructive`), with
+    one more table constraint and more operations after its creation."""
+    text = _CREATE_TENANTS
+    if constraint:
+        text = text.replace(_PRICE, f"{_PRICE[:-1]},\n                    {constraint})")
+    if ops:
+        text = text.replace(_PRICE, f"{_PRICE}\n{ops}")
+    return {"alembic/versions/a1_create.py": text}
 
 
 def _elements_key(elements: Sequence[IndexElement]) -> tuple[
@@ -192,17 +204,11 @@ class DropIndexRule(_DropRule):
     remedy = "confirm nothing needs it, or create its replacement in the same migration"
     invalid = (
         Example(_mig('    op.drop_index("ix_tenants_name", table_name="tenants")', **_CHILD),
-                line=10, files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)))\n'
-                    '    op.create_index("ix_tenants_name", "tenants", ["name"],'
-                    ' unique=True)')},
+                line=10, files=_parent(ops='    op.create_index("ix_tenants_name", "tenants",'
+                                           ' ["name"], unique=True)'),
                 title="a unique index: uniqueness is no longer enforced"),
         Example(_mig('    op.execute("DROP INDEX ix_tenants_seats")', **_CHILD), line=10,
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)))\n'
-                    '    op.create_index("ix_tenants_seats", "tenants", ["seats"])')},
+                files=_parent(ops='    op.create_index("ix_tenants_seats", "tenants", ["seats"])'),
                 title="SQL form"),
         Example(_mig('    op.drop_index("idx_events_idempotency",'
                      ' table_name="attribution_events")'), line=10,
@@ -212,33 +218,21 @@ class DropIndexRule(_DropRule):
         Example(_mig('    op.drop_index("ix_tenants_seats", table_name="tenants")\n'
                      '    op.create_index("ix_tenants_seats_v2", "tenants", ["seats"])',
                      **_CHILD),
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)))\n'
-                    '    op.create_index("ix_tenants_seats", "tenants", ["seats"])')},
+                files=_parent(ops='    op.create_index("ix_tenants_seats", "tenants", ["seats"])'),
                 title="replaced under another name (info)"),
         Example(_mig('    op.create_index(None, "tenants", ["seats"])\n'
                      '    op.execute("DROP INDEX ix_tenants_seats")', **_CHILD),
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)))\n'
-                    '    op.create_index("ix_tenants_seats", "tenants", ["seats"])')},
+                files=_parent(ops='    op.create_index("ix_tenants_seats", "tenants", ["seats"])'),
                 title="renamed as create-then-drop, SQL form (info)"),
         Example(_mig('    with op.batch_alter_table("tenants") as batch_op:\n'
                      '        batch_op.drop_index("ix_tenants_seats")\n'
                      '        batch_op.drop_column("seats")', **_CHILD),
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)))\n'
-                    '    op.create_index("ix_tenants_seats", "tenants", ["seats"])')},
+                files=_parent(ops='    op.create_index("ix_tenants_seats", "tenants", ["seats"])'),
                 title="its column is dropped too: D002 covers it"),
         Example(_mig('    op.drop_index("ix_tenants_name", table_name="tenants")', **_CHILD),
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)))\n'
-                    '    op.create_index("ix_tenants_name", "tenants", ["name"])\n'
-                    '    op.create_index("ix_tenants_name_seats", "tenants",'
-                    ' ["name", "seats"])')},
+                files=_parent(ops='    op.create_index("ix_tenants_name", "tenants", ["name"])\n'
+                                  '    op.create_index("ix_tenants_name_seats", "tenants",'
+                                  ' ["name", "seats"])'),
                 title="redundant: another index starts with the same columns"),
         Example(_mig('    # CI:DESTRUCTIVE_OK - See ADR-007\n'
                      '    op.drop_index("idx_events_idempotency",'
@@ -371,46 +365,31 @@ class DropConstraintRule(_DropRule):
                 title="a constraint the chain does not define"),
         Example(_mig('    op.execute("ALTER TABLE tenants DROP CONSTRAINT tenants_name_key")',
                      **_CHILD), line=10,
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)),\n'
-                    '                    sa.UniqueConstraint("name"))')},
+                files=_parent(constraint='sa.UniqueConstraint("name")'),
                 title="SQL form: duplicates of (name) can be written"),
         Example(_mig('    op.drop_constraint("ck_price", "tenants", type_="check")\n'
                      '    op.create_check_constraint("ck_price_2", "tenants", "price > 0")',
                      **_CHILD), line=10,
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)),\n'
-                    '                    sa.CheckConstraint("price >= 0", name="ck_price"))')},
+                files=_parent(constraint='sa.CheckConstraint("price >= 0", name="ck_price")'),
                 title="replaced by a different rule"),
     )
     valid = (
         Example(_mig('    op.drop_constraint("ck_price", "tenants", type_="check")\n'
                      '    op.create_check_constraint(None, "tenants", "price >= 0")',
                      **_CHILD),
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)),\n'
-                    '                    sa.CheckConstraint("price >= 0", name="ck_price"))')},
+                files=_parent(constraint='sa.CheckConstraint("price >= 0", name="ck_price")'),
                 title="replaced by the same CHECK under a convention name (info)"),
         Example(_mig('    with op.batch_alter_table("tenants") as batch_op:\n'
                      '        batch_op.alter_column("name", nullable=False)\n'
                      '        batch_op.drop_constraint("ck_name_nn", type_="check")',
                      **_CHILD),
-                files={"alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)),\n'
-                    '                    sa.CheckConstraint("name IS NOT NULL",'
-                    ' name="ck_name_nn"))')},
+                files=_parent(constraint='sa.CheckConstraint("name IS NOT NULL",'
+                                         ' name="ck_name_nn")'),
                 title="a NOT NULL CHECK made redundant by SET NOT NULL, batch mode"),
         Example(_mig('    op.execute("ALTER TABLE tenants DROP CONSTRAINT tenants_name_key")\n'
                      '    op.drop_table("tenants")  # CI:DESTRUCTIVE_OK - See ADR-007',
                      **_CHILD),
-                files={**_ADR, "alembic/versions/a1_create.py": _CREATE_TENANTS.replace(
-                    'sa.Column("price", sa.Numeric(10, 2)))',
-                    'sa.Column("price", sa.Numeric(10, 2)),\n'
-                    '                    sa.UniqueConstraint("name"))')},
+                files={**_ADR, **_parent(constraint='sa.UniqueConstraint("name")')},
                 title="its table is dropped too: D001 covers it"),
         Example(_mig('    op.create_check_constraint("ck_x", "dead_events", "retry_count >= 0")')),
     )
