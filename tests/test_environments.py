@@ -413,3 +413,43 @@ def test_one_baseline_for_every_environment(tmp_path: Path, monkeypatch: pytest.
     # reporting on one chain's file does not call the other chain's entry stale
     code, doc = check(root, monkeypatch, capsys, "alembic/versions/0002_drop.py")
     assert (code, codes(doc)) == (0, []), doc
+
+
+# ------------------------------------------------------------------ live: alembic -n NAME
+
+
+def test_rebuild_runs_alembic_with_the_environment_section(pg_cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`rebuild --env tenant` runs the [tenant] section's chain with real Alembic (as
+    `alembic -n tenant upgrade head`), and its static replay agrees with PostgreSQL."""
+    from live_support import ROOT, b03, scratch_databases
+
+    ini = (ROOT / "alembic.ini").read_text(encoding="utf-8")
+    ini = ini.replace("[post_write_hooks]", "[tenant]\nscript_location = %(here)s/tenant_db\n"
+                                            "\n[post_write_hooks]")
+    env_py = (ROOT / "alembic/env.py").read_text(encoding="utf-8")
+    write(tmp_path, {
+        "alembic.ini": ini,
+        "alembic/env.py": env_py,
+        "alembic/versions/0001.py": rev("0001", None, CREATE),
+        "tenant_db/env.py": env_py,
+        "tenant_db/versions/t001.py": rev("t001", None, CREATE.replace('"t"', '"tenant_t"')),
+        "tenant_db/versions/t002.py": rev(
+            "t002", "t001", '    op.add_column("tenant_t", sa.Column("n", sa.Integer()))'),
+    })
+    write(tmp_path, {
+        "db/tenant.sql": "CREATE TABLE tenant_t (id serial PRIMARY KEY, name text, "
+                         "n integer);\n",
+        "pyproject.toml": '[tool.b03lint]\ncache = false\n\n[[tool.b03lint.environments]]\n'
+                          'name = "main"\nalembic_section = "alembic"\n\n'
+                          '[[tool.b03lint.environments]]\nname = "tenant"\n'
+                          'canonical_sql = "db/tenant.sql"\n'})
+    run = b03("rebuild", "--database-url", pg_cluster.url(), "--config",
+              str(tmp_path / "pyproject.toml"), "--env", "tenant", "--output-format", "json")
+    assert scratch_databases(pg_cluster) == []
+    assert run.code == 0, run.text
+    report = run.json()
+    assert report["revision"] == "t002"
+    assert report["verdict"] == "PASS"
+    run = b03("rebuild", "--database-url", pg_cluster.url(), "--config",
+              str(tmp_path / "pyproject.toml"), "--output-format", "json")
+    assert run.code == 2 and "choose one with --env NAME" in run.err
