@@ -49,6 +49,9 @@ _KEYS: dict[str, tuple[Any, tuple[type, ...], str]] = {
     "canonical_yaml": (None, (str,), "canonical schema YAML mirror"),
     "drift_register": (None, (str,), "drift register YAML (SCHEMA-DRIFT-### entries)"),
     "adr_dir": ("docs/architecture/adr", (str,), "folder of ADRs that waivers cite"),
+    "adr_pattern": ("guide", (str,),
+                    "how ADR files are named: guide (ADR-<id>-*.md), adr-tools or madr "
+                    "(NNNN-*.md), or a regular expression with an `id` group"),
     "baseline_revision": (None, (str,), "the baseline revision (e.g. B0.3's head)"),
     "expected_heads": ([], (list,), "revisions allowed to be heads besides a single one"),
     "tenant_column": ("tenant_id", (str,), "column that marks a table tenant-scoped"),
@@ -283,6 +286,13 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
                 not value or not all(isinstance(v, str) for v in value)):
             raise ConfigError("[tool.b03lint] migrations must be a folder or a non-empty "
                               "list of folders", str(pyproject), line)
+        if key == "adr_pattern":
+            from b03lint.waivers import adr_pattern
+
+            try:
+                adr_pattern(str(value))
+            except ValueError as exc:
+                raise ConfigError(str(exc), str(pyproject), line) from None
         if key == "environments" and isinstance(value, list):
             _check_environment_tables(value, text, pyproject)
         config.values[key] = value

@@ -340,7 +340,8 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
             found += _guard(rule, errors, debug, partial(rule.check_file, ctx), mf.path)
         from b03lint.waivers import apply_waivers
 
-        raw += apply_waivers(mf, found, project.adrs, str(config.get("adr_dir")))
+        raw += apply_waivers(mf, found, project.adrs, str(config.get("adr_dir")),
+                             project.adr_pattern)
     for rule in ruleset.rules:
         if type(rule).check_project is not Rule.check_project:
             raw += _guard(rule, errors, debug, partial(rule.check_project, project))

@@ -17,6 +17,7 @@ from b03lint.operations import MigrationFile
 
 if TYPE_CHECKING:
     from b03lint.schema.timeline import Timeline
+    from b03lint.waivers import AdrPattern
 
 
 class Project:
@@ -50,7 +51,14 @@ class Project:
     def adrs(self) -> dict[str, Path]:
         from b03lint.waivers import adr_index
 
-        return adr_index(self.config.path("adr_dir"))
+        return adr_index(self.config.path("adr_dir"), self.adr_pattern)
+
+    @cached_property
+    def adr_pattern(self) -> AdrPattern:
+        """How ADR files are named (``adr_pattern``)."""
+        from b03lint.waivers import adr_pattern
+
+        return adr_pattern(self.config.get("adr_pattern"))
 
     def file_for(self, revision: str) -> MigrationFile | None:
         return self.graph.nodes.get(revision)

@@ -826,10 +826,12 @@ def _chain_ops(graph: RevisionGraph, revs: list[str]) -> Iterator[tuple[str, Ope
 
 def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
             related_constraints: Iterable[str] = (), related_indexes: Iterable[str] = (),
-            lines: _Lines | None = None) -> list[Touch]:
+            lines: _Lines | None = None, pattern: str | None = None) -> list[Touch]:
     """Every upgrade operation up to ``revision`` (every head when None) that concerns the
-    object, in chain order."""
-    from b03lint.waivers import waivers_in
+    object, in chain order; ``pattern`` is ``adr_pattern``."""
+    from b03lint.waivers import adr_pattern, waivers_in
+
+    project_pattern = adr_pattern(pattern)
 
     lines = lines or _Lines()
     ops = list(_chain_ops(graph, graph.upto(revision)))
@@ -844,7 +846,7 @@ def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
             continue
         mf: MigrationFile = graph.nodes[rev]
         if mf.path not in waivers:
-            waivers[mf.path] = waivers_in(mf)
+            waivers[mf.path] = waivers_in(mf, project_pattern)
         line = op.loc.line
         if isinstance(op, CreateTable) and ref.kind != "table":
             line = next((n for n in (lines.refine(op.loc, w) for w in words)
@@ -860,11 +862,14 @@ def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
 # --------------------------------------------------------------------------- ADRs
 
 
-def adr_mentions(adr_dir: Path | None, words: Iterable[str]) -> list[Mention]:
+def adr_mentions(adr_dir: Path | None, words: Iterable[str],
+                 pattern: str | None = None) -> list[Mention]:
     """Every line of the ADR folder's files that names one of ``words`` (as a whole
-    identifier), file by file in name order."""
+    identifier), file by file in name order; ``pattern`` is ``adr_pattern``."""
     from b03lint.paths import display_path
-    from b03lint.waivers import ADR_FILE_RE, _canon_adr
+    from b03lint.waivers import _canon_adr, adr_pattern
+
+    adr_file = adr_pattern(pattern).file
 
     if adr_dir is None or not adr_dir.is_dir():
         return []
@@ -874,8 +879,8 @@ def adr_mentions(adr_dir: Path | None, words: Iterable[str]) -> list[Mention]:
         if not entry.is_file() or entry.suffix.lower() not in (".md", ".markdown", ".txt",
                                                                ".rst", ".adoc", ""):
             continue
-        m = ADR_FILE_RE.match(entry.name)
-        adr = _canon_adr(m.group("id")) if m else None
+        m = adr_file.match(entry.name)
+        adr = _canon_adr(m.group("id")) if m and m.group("id") else None
         try:
             text = entry.read_text(encoding="utf-8", errors="replace")
         except OSError:
@@ -975,7 +980,8 @@ def show(project: Project, name: str) -> ShowResult:
             table_parts |= set(t.constraints) | {i.name for i in schema.indexes_of(t.name)}
     ops = list(_chain_ops(graph, graph.upto(revision)))
     aliases = _aliases(ref, ops)
-    result.migrations = touches(ref, graph, revision, related_c, related_i, lines)
+    result.migrations = touches(ref, graph, revision, related_c, related_i, lines,
+                                project.config.get("adr_pattern"))
 
     names = _object_names(ref, aliases)
     for c in state.classified:
@@ -995,7 +1001,8 @@ def show(project: Project, name: str) -> ShowResult:
                           if _owns(c, ref.local) and not c.implicit_name}
     elif ref.kind == "policy":
         words.add(ref.local)
-    result.adrs = adr_mentions(project.config.path("adr_dir"), words)
+    result.adrs = adr_mentions(project.config.path("adr_dir"), words,
+                               project.config.get("adr_pattern"))
     return result
 
 
