@@ -70,13 +70,41 @@ def test_canonical_hash_of_a_missing_file(example: Path,
 def test_export_reproduces_the_committed_yaml(example: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     committed = (example / YAML).read_text(encoding="utf-8")
-    code, out, err = run(capsys, "canonical", "export")
+    code, out, err = run(capsys, "canonical", "export", "-o", "-")
     assert (code, err) == (0, "")
     assert out == committed
+    # by default, the configured canonical_yaml (unchanged here)
+    code, out, err = run(capsys, "canonical", "export")
+    assert (code, err) == (0, "")
+    assert out == f"{YAML}: unchanged (canonical YAML of {SQL})\n"
+    (example / YAML).write_text(committed.replace("version: 1\n", "version: 1\n\n"))
+    code, out, err = run(capsys, "canonical", "export")
+    assert (code, err, out) == (0, "", f"{YAML}: written (canonical YAML of {SQL})\n")
+    assert (example / YAML).read_text(encoding="utf-8") == committed
     # to a new file: the invariants come from the configured YAML
     code, out, _ = run(capsys, "canonical", "export", "--output", "fresh.yaml")
-    assert (code, out) == (0, "")
+    assert (code, out) == (0, f"fresh.yaml: written (canonical YAML of {SQL})\n")
     assert (example / "fresh.yaml").read_text(encoding="utf-8") == committed
+
+
+def test_export_names_only_documentation_that_exists(
+        example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The YAML a user's project gets names the format and the command, never a file of
+    b03lint's own repository (such as docs/canonical-yaml.md)."""
+    code, out, _ = run(capsys, "canonical", "export", "-o", "-")
+    header = [line for line in out.splitlines() if line.startswith("#")][:3]
+    assert code == 0 and header
+    assert not any("docs/" in line or ".md" in line for line in header), header
+
+
+def test_export_without_a_configured_yaml_asks_where(
+        example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pyproject = example / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'canonical_yaml = "db/schema/canonical_schema.yaml"\n', ""))
+    code, out, err = run(capsys, "canonical", "export")
+    assert (code, out) == (2, "")
+    assert "canonical_yaml is not configured" in err and "-o -" in err
 
 
 def test_export_follows_the_sql_and_keeps_the_invariants(

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from b03lint.commands.common import add_project_arguments, chain_config
+
+if TYPE_CHECKING:
+    from b03lint.config import Config
 
 HELP = ("the canonical schema: `export` writes the YAML mirror from the canonical SQL, "
         "`hash` prints the SHA-256 of the canonical files (guide section 7.2)")
@@ -17,11 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                            parser_class=type(p))
     export = sub.add_parser(
         "export", help="write the canonical YAML from the canonical SQL",
-        description="Write the canonical YAML (format 1) from the canonical SQL. The "
-                    "`invariants:` section of the existing YAML (--output, else the "
+        description="Write the canonical YAML (format 1) from the canonical SQL to the "
+                    "configured canonical_yaml (or --output FILE; `-o -` prints it). The "
+                    "`invariants:` section of the existing YAML (the file written, else the "
                     "configured canonical_yaml) is kept as written.")
     export.add_argument("-o", "--output", type=Path, metavar="FILE",
-                        help="write to FILE instead of standard output")
+                        help="write to FILE instead of the configured canonical_yaml "
+                             "(`-` for standard output)")
     digest = sub.add_parser("hash", help="print `sha256  path` of the canonical SQL and YAML",
                             description="Print `sha256  path` of the canonical SQL and YAML, "
                                         "the checksum the baseline truth statement records.")
@@ -68,56 +74,51 @@ def invariants_section(text: str, shown: str) -> tuple[str, int]:
     return "\n".join(section) + "\n", first + 1
 
 
-def _export(args: argparse.Namespace) -> int:
+def yaml_mirror(config: Config, sql_path: Path, keep_from: Path | None,
+                shown_out: str) -> str | None:
+    """The canonical YAML of the canonical SQL at ``sql_path``, with the ``invariants:``
+    section of ``keep_from`` (when it exists) kept as written; None after printing why not
+    (``path:line: error: ...``)."""
     from b03lint.paths import display_path
     from b03lint.schema.canonical import CanonicalError, load_sql
     from b03lint.schema.canonical_yaml import check_invariants, load_canonical_yaml
     from b03lint.schema.emit import schema_to_yaml
     from b03lint.yamlio import YamlError
 
-    config = chain_config(args)
-    sql_path = config.path("canonical_sql")
-    if sql_path is None:
-        print_error("canonical_sql is not configured (set it in [tool.b03lint] or pass "
-               "--canonical-sql)")
-        return 2
     shown_sql = display_path(sql_path)
     try:
         schema, diagnostics, conflicts = load_sql(sql_path, shown_sql)
     except CanonicalError as exc:
         print_error(str(exc), exc.path, exc.line)
-        return 2
+        return None
     failed = False
     for d in diagnostics:
         print_error(d.message, d.loc.path, d.loc.line,
-               "error" if d.severity == "blocking" else "warning")
+                    "error" if d.severity == "blocking" else "warning")
         failed |= d.severity == "blocking"
     for c in conflicts:
         print_error(c.message, c.loc.path, c.loc.line)
         failed = True
     if failed:
-        return 2
-    source: Path | None = args.output
-    if source is None or not source.is_file():
-        source = config.path("canonical_yaml")
+        return None
     kept, kept_line, shown_source = "", 0, ""
-    if source is not None and source.is_file():
-        shown_source = display_path(source)
+    if keep_from is not None and keep_from.is_file():
+        shown_source = display_path(keep_from)
         try:
-            kept, kept_line = invariants_section(source.read_text(encoding="utf-8-sig"), shown_source)
+            kept, kept_line = invariants_section(keep_from.read_text(encoding="utf-8-sig"),
+                                                 shown_source)
         except (OSError, UnicodeDecodeError) as exc:
             print_error(f"cannot read the existing YAML: {exc}", shown_source)
-            return 2
+            return None
         except YamlError as exc:
             print_error(f"cannot keep its invariants: {exc}", exc.path, exc.line)
-            return 2
+            return None
     text = schema_to_yaml(schema, invariants=False)
     kept_at = 0  # the line the kept section starts at in the new text
     if kept:
         text += "\n"
         kept_at = text.count("\n") + 1
         text += kept
-    shown_out = display_path(args.output) if args.output is not None else "<stdout>"
     try:
         result = load_canonical_yaml(text, shown_out)
     except CanonicalError as exc:
@@ -127,20 +128,52 @@ def _export(args: argparse.Namespace) -> int:
             path, line = shown_source, line - kept_at + kept_line
         print_error(f"the exported YAML would not be valid, nothing written: {exc}", path,
                     line)
-        return 2
+        return None
     tenant = str(config.get("tenant_column"))
     for inv, problem in check_invariants(schema, result.invariants, tenant_column=tenant):
         line = inv.origin.loc.line if inv.origin else None
         print_error(f"invariant {inv.id} does not hold on the canonical SQL: {problem}",
-               shown_out, line, "warning")
-    if args.output is None:
+                    shown_out, line, "warning")
+    return text
+
+
+def _export(args: argparse.Namespace) -> int:
+    from b03lint.paths import display_path
+
+    config = chain_config(args)
+    sql_path = config.path("canonical_sql")
+    if sql_path is None:
+        print_error("canonical_sql is not configured (set it in [tool.b03lint] or pass "
+                    "--canonical-sql)")
+        return 2
+    to_stdout = args.output is not None and str(args.output) == "-"
+    target: Path | None = None if to_stdout else (args.output or config.path("canonical_yaml"))
+    if target is None and not to_stdout:
+        print_error("canonical_yaml is not configured: set it in [tool.b03lint], or pass "
+                    "-o FILE (-o - for standard output)")
+        return 2
+    source = target if target is not None and target.is_file() else \
+        config.path("canonical_yaml")
+    shown_out = display_path(target) if target is not None else "<stdout>"
+    text = yaml_mirror(config, sql_path, source, shown_out)
+    if text is None:
+        return 2
+    if target is None:
         sys.stdout.write(text)
         return 0
     try:
-        args.output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print_error(f"cannot write: {exc.strerror}", shown_out)
-        return 2
+        unchanged = target.is_file() and target.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        unchanged = False
+    if not unchanged:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print_error(f"cannot write: {exc.strerror}", shown_out)
+            return 2
+    print(f"{shown_out}: {'unchanged' if unchanged else 'written'} "
+          f"(canonical YAML of {display_path(sql_path)})")
     return 0
 
 
