@@ -18,6 +18,7 @@ from b03lint import __version__
 #: the live-database or reporting commands.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("b03lint.commands.check", "lint the migration chain (the default command)"),
+    "init": ("b03lint.commands.init", "adopt b03lint in an existing Alembic project"),
     "rules": ("b03lint.commands.rules", "list every rule"),
     "rule": ("b03lint.commands.rule", "print one rule's documentation"),
     "config": ("b03lint.commands.config", "print the effective configuration"),

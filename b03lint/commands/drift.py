@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from b03lint.schema.diff import Deviation
 
 HELP = ("the drift register: `table` prints the guide's section 3.2 Markdown table, `new` "
-        "prints register entries for unregistered deviations")
+        "prints register entries for unregistered deviations, `init` writes an empty one")
 
 #: deviation kind -> the guide's wording of the drift type
 DRIFT_TYPES = {
@@ -51,10 +51,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                      "next free ids.")
     new.add_argument("--rev", metavar="REV",
                      help="compare the chain as of this revision (default: every head)")
-    for q in (table, new):
+    init = sub.add_parser("init", help="write an empty register with its documented header",
+                          description="Write an empty drift register (format 1, with the "
+                                      "header that documents its fields) to the configured "
+                                      "drift_register, or --output FILE. An existing file is "
+                                      "kept unless --force.")
+    init.add_argument("-o", "--output", type=Path, metavar="FILE",
+                      help="write to FILE instead of the configured drift_register")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    for q in (table, new, init):
         q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal errors")
         add_project_arguments(q)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from b03lint.paths import display_path
+    from b03lint.scaffold import drift_register
+
+    path = args.output or chain_config(args).path("drift_register")
+    if path is None:
+        print_error("drift_register is not configured: set it in [tool.b03lint], or pass "
+                    "-o FILE")
+        return 2
+    shown = display_path(path)
+    if path.exists() and not args.force:
+        print_error("exists; not overwritten (--force overwrites it)", shown)
+        return 2
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(drift_register(), encoding="utf-8")
+    except OSError as exc:
+        print_error(f"cannot write: {exc.strerror or exc}", shown)
+        return 2
+    print(f"{shown}: written (an empty drift register; `b03lint drift new` prints entries "
+          "for unregistered deviations)")
+    return 0
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -173,4 +205,6 @@ def _new(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.action == "table":
         return _table(args)
+    if args.action == "init":
+        return _init(args)
     return _new(args)

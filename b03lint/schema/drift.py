@@ -71,7 +71,8 @@ def load_register(path: Path, shown: str) -> Register:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise YamlError("drift register not found", shown) from None
+        raise YamlError("drift register not found (`b03lint drift init` writes an empty "
+                        "one)", shown) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlError(f"cannot read drift register: {exc}", shown) from None
     return parse_register(text, shown)
