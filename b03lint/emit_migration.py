@@ -6,8 +6,9 @@ Policy for registered drift: a deviation under an **open** register entry awaits
 decision (an ADR), so only additive steps are emitted for it (a missing column is added
 and back-filled from the column it was renamed to, a missing constraint is added); nothing
 under an open entry is dropped or renamed. Destructive steps carry the guide's waiver
-citing the register entry's ADR, or ``--adr``; without either the waiver cites no ADR and
-``b03lint check`` blocks until someone decides.
+citing the register entry's ADR, or ``--adr``. Without either, or when that ADR has no file,
+nothing is written and the command says which steps need one (exit 2): a migration it
+writes is one the next ``b03lint check`` accepts.
 """
 
 from __future__ import annotations
@@ -380,6 +381,25 @@ def run(config: Config, *, rev: str | None, message: str, adr: str | None,
         return 2
     for line in p.skipped:
         print(f"not reconciled: {line}")
+    # a waiver the next `b03lint check` would block (D020, D021) is never written
+    waived = [s for s in p.steps if s.destructive_up or s.destructive_down]
+    uncited = [s for s in waived if s.adr is None]
+    unknown = sorted({s.adr for s in waived if s.adr is not None and s.adr not in project.adrs})
+    if uncited or unknown:
+        adr_dir = config.get("adr_dir")
+        if uncited:
+            print(f"error: not written: {len(uncited)} destructive step(s) need a "
+                  "`CI:DESTRUCTIVE_OK - See ADR-<id>` waiver, and neither --adr nor their "
+                  "drift register entry names the ADR that decides them:", file=sys.stderr)
+            for s in uncited:
+                print(f"  - {s.why or s.up[0]}", file=sys.stderr)
+            print(f"pass --adr ADR-<id> (an ADR in {adr_dir}), or set `adr:` on the register "
+                  "entry", file=sys.stderr)
+        for adr in unknown:
+            print(f"error: not written: {adr} has no file in {adr_dir} (adr_pattern = "
+                  f"{project.adr_pattern.name!r}), so its waivers would waive nothing; "
+                  "write the ADR first", file=sys.stderr)
+        return 2
     if not p.steps:
         print("nothing to reconcile: the chain already builds the canonical schema "
               "(apart from the deviations listed above)")

@@ -105,3 +105,26 @@ def test_nothing_to_reconcile_writes_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nothing to reconcile" in proc.stdout
     assert sorted(p.name for p in (root / "alembic/versions").rglob("*.py")) == before
+
+
+def test_without_an_adr_nothing_is_written(pre_reconciliation: Path) -> None:
+    """A waiver citing no ADR (or an ADR with no file) would block the next check (D020,
+    D021), so the command refuses and says which steps need one."""
+    register = pre_reconciliation / "db/schema/drift_register.yaml"
+    register.write_text(register.read_text().replace("    adr: ADR-003\n", "    adr: null\n"))
+    before = sorted(p.name for p in (pre_reconciliation / "alembic").rglob("*.py"))
+    proc = _cli(pre_reconciliation, "reconcile", "--emit-migration", "--message", "reconcile")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "destructive step(s) need a `CI:DESTRUCTIVE_OK - See ADR-<id>` waiver" in proc.stderr
+    assert "pass --adr ADR-<id> (an ADR in docs/architecture/adr)" in proc.stderr
+    assert "wrote " not in proc.stdout
+    proc = _cli(pre_reconciliation, "reconcile", "--emit-migration", "--message", "reconcile",
+                "--adr", "ADR-999")
+    assert proc.returncode == 2
+    assert "ADR-999 has no file in docs/architecture/adr" in proc.stderr
+    assert sorted(p.name for p in (pre_reconciliation / "alembic").rglob("*.py")) == before
+    # with an ADR that exists, the migration is written and the next check accepts it
+    _emit(pre_reconciliation)
+    check = _cli(pre_reconciliation, "check", "--output-format", "json")
+    assert not [f for f in json.loads(check.stdout)["findings"]
+                if f["code"] in ("D020", "D021")]
