@@ -8,6 +8,7 @@ The SARIF output is validated against the official SARIF 2.1.0 JSON schema, vend
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def broken(root: Path) -> Path:
 
 
 def test_text_first_lines_code_frame_and_summary(root: Path) -> None:
-    code, out, _ = run(root, "check")
+    code, out, _ = run(root, "check", "--frames", "always")
     assert code == 1
     lines = out.splitlines()
     i = lines.index(f"{PATH}:11:5: D002 blocking drop column tenants.name: drops the column "
@@ -70,6 +71,38 @@ def test_text_first_lines_code_frame_and_summary(root: Path) -> None:
     assert f"{PATH}:12:5: I004 info cannot resolve statically" in out
     assert lines[-1].startswith("BLOCKING: 1 blocking, 1 warning, 1 info in 2 file(s)")
     assert "\033[" not in out  # not a terminal: no colours
+
+
+def test_code_frames_only_on_a_terminal(root: Path) -> None:
+    """Piped (a CI log, a file): the finding lines alone; on a terminal (a real pty): each
+    followed by its code frame."""
+    import pty
+
+    code, out, _ = run(root, "check")
+    assert code == 1
+    assert "  11 |" not in out and "= fix:" not in out
+    assert f"{PATH}:11:5: D002 blocking drop column tenants.name" in out
+    _, never, _ = run(root, "check", "--frames", "never")
+    assert never == out
+
+    chunks: list[bytes] = []
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 1024)
+        chunks.append(data)
+        return data
+
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        status = pty.spawn([sys.executable, "-m", "b03lint", "check", "--color", "never"],
+                           read)
+    finally:
+        os.chdir(cwd)
+    terminal = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert '  11 |     op.drop_column("tenants", "name")' in terminal
+    assert "  = fix: " in terminal
 
 
 def test_text_colours_on_request(root: Path) -> None:

@@ -31,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
                    help="write the report to FILE instead of standard output")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--frames", choices=("auto", "always", "never"), default="auto",
+                   help="code frames under each finding of the text format (default: on a "
+                        "terminal only)")
     # -- CI mode and baseline (issue 5) --
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--changed-since", metavar="REF",
@@ -119,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
     to_terminal = args.output is None and sys.stdout.isatty()
     color = args.color == "always" or (args.color == "auto" and to_terminal
                                        and "NO_COLOR" not in os.environ)
+    frames = args.frames == "always" or (args.frames == "auto" and to_terminal)
     text = renderer(args.output_format)(
-        result, ReportOptions(color=color, root=str(config.root), tool_version=__version__))
+        result, ReportOptions(color=color, root=str(config.root), tool_version=__version__,
+                              frames=frames))
     if not write_output(text, args.output):
         return 2
     if result.skipped and (args.output is not None or args.output_format not in SAYS_SKIPPED):

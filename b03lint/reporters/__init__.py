@@ -36,6 +36,9 @@ class ReportOptions:
     tool_version: str = ""
     #: the rules of the run (documentation for SARIF); the built-in ones when None
     registry: Registry | None = None
+    #: code frames under each finding of the text format (the command shows them on a
+    #: terminal only)
+    frames: bool = True
 
 
 def renderer(name: str) -> Callable[[Result, ReportOptions], str]:

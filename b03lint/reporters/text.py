@@ -1,5 +1,6 @@
-"""``path:line:col: CODE severity message``, one finding a line, each followed by a short
-code frame (the source line with a caret under the column), then a summary.
+"""``path:line:col: CODE severity message``, one finding a line, each followed (when
+``options.frames``: on a terminal) by a short code frame (the source line with a caret
+under the column, and the fix), then a summary.
 
 The first line of each finding keeps exactly that shape: tools and tests parse it. Colours
 only when asked for (the command enables them on a terminal without ``NO_COLOR``). The
@@ -36,7 +37,7 @@ def render(result: Result, options: ReportOptions, *, frames: bool = True) -> st
             code = f"{_BOLD}{code}{_RESET}"
             sev = f"{_COLORS[sev]}{sev}{_RESET}"
         lines.append(f"{where} {code} {sev} {f.shown_message}")
-        if frames:
+        if frames and options.frames:
             lines += frame(f, sources, options.color)
     for e in result.errors:
         lines.append(str(e))
