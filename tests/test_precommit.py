@@ -86,14 +86,25 @@ def add_migration(root: Path, env: dict[str, str], waiver: str = "") -> None:
     sh(root, env, "git", "add", NEW)
 
 
-def readme_config(repo: str, rev: str) -> str:
-    """The README's ``.pre-commit-config.yaml``, pointed at this checkout."""
+def _readme_snippets() -> list[str]:
     text = (REPO / "README.md").read_text()
     section = text.split("\n## Pre-commit\n", 1)[1].split("\n## ", 1)[0]
-    snippet = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
-    doc = yaml.safe_load(snippet)
+    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+
+
+def readme_local_config() -> str:
+    """The README's first ``.pre-commit-config.yaml``, exactly as written."""
+    snippet = _readme_snippets()[0]
+    [entry] = yaml.safe_load(snippet)["repos"]
+    assert entry["repo"] == "local" and [h["id"] for h in entry["hooks"]] == ["b03lint"]
+    return snippet
+
+
+def readme_config(repo: str, rev: str) -> str:
+    """The README's ``repos:`` entry for this repository's hooks, pointed at this checkout."""
+    doc = yaml.safe_load(_readme_snippets()[1])
     [entry] = doc["repos"]
-    assert [h["id"] for h in entry["hooks"]] == ["b03lint", "b03lint-schema"]
+    assert [h["id"] for h in entry["hooks"]] == ["b03lint"]
     entry["repo"], entry["rev"] = repo, rev
     return yaml.safe_dump(doc, sort_keys=False)
 
@@ -102,13 +113,20 @@ def test_hook_definitions() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     main = hooks["b03lint"]
     assert main["entry"] == "b03lint check" and main["language"] == "python"
-    assert main["types"] == ["python"] and main["require_serial"] is True
+    assert main["require_serial"] is True and "types" not in main
     files = re.compile(main["files"])
+    local = re.compile(yaml.safe_load(readme_local_config())["repos"][0]["hooks"][0]["files"])
     for path, expected in [(NEW, True), ("app/migrations/versions/a/b.py", True),
-                           ("alembic/env.py", False), ("src/app.py", False)]:
+                           ("alembic/env.py", False), ("src/app.py", False),
+                           ("db/schema/canonical_schema.sql", True),
+                           ("db/schema/canonical_schema.yaml", True),
+                           ("db/schema/drift_register.yaml", True), ("rules/naming.yaml", True),
+                           ("b03lint/rules/graph.py", False), ("alembic/versions/notes.md", False)]:
         assert bool(files.search(path)) is expected, path
+        assert bool(local.search(path)) is expected, path  # the README's local hook agrees
     schema = hooks["b03lint-schema"]
     assert schema["pass_filenames"] is False
+    assert schema["entry"] == "b03lint check --defer-to-hook b03lint"
     files = re.compile(schema["files"])
     for path, expected in [("db/schema/canonical_schema.sql", True),
                            ("db/schema/canonical_schema.yaml", True),
@@ -145,7 +163,7 @@ def test_git_commit_refused_then_accepted(project: Path, hook_rev: str,
     assert refused.returncode != 0, refused.stdout + refused.stderr
     output = refused.stdout + refused.stderr
     assert FINDING in output
-    assert re.search(r"b03lint \(migrations\)\.+Failed", output), output
+    assert re.search(r"b03lint\.+Failed", output), output
     log = sh(project, env, "git", "log", "--format=%s").stdout
     assert "test destructive drop" not in log
 
@@ -153,16 +171,59 @@ def test_git_commit_refused_then_accepted(project: Path, hook_rev: str,
     accepted = sh(project, env, "git", "commit", "-m", "test destructive drop", check=False)
     output = accepted.stdout + accepted.stderr
     assert accepted.returncode == 0, output
-    assert re.search(r"b03lint \(migrations\)\.+Passed", output), output
+    assert re.search(r"b03lint\.+Passed", output), output
     assert "test destructive drop" in sh(project, env, "git", "log", "--format=%s").stdout
 
-    # the schema hook runs when the drift register changes, and not otherwise
+    # the hook runs when the drift register changes (on the whole chain), and not otherwise
     register = project / "db/schema/drift_register.yaml"
     register.parent.mkdir(parents=True)
-    register.write_text("entries: []\n")
+    register.write_text("version: 1\nentries: []\n")
     sh(project, env, "git", "add", "db/schema/drift_register.yaml")
     schema = sh(project, env, "git", "commit", "-m", "register", check=False)
     output = schema.stdout + schema.stderr
     assert schema.returncode == 0, output
+    assert re.search(r"b03lint\.+Passed", output), output
+    (project / "notes.txt").write_text("unrelated\n")
+    sh(project, env, "git", "add", "notes.txt")
+    other = sh(project, env, "git", "commit", "-m", "notes", check=False)
+    assert re.search(r"b03lint\.+\(no files to check\)Skipped", other.stdout + other.stderr)
+
+
+def test_the_readme_local_hook_works_as_written(project: Path,
+                                                pre_commit_env: dict[str, str]) -> None:
+    """`repo: local`, `language: system`: the b03lint installed where `git commit` runs."""
+    bindir = str(Path(sys.executable).parent)
+    env = {**pre_commit_env, "PATH": f"{bindir}:{pre_commit_env.get('PATH', '')}"}
+    (project / ".pre-commit-config.yaml").write_text(readme_local_config())
+    pre_commit(project, env, "install", check=True)
+    sh(project, env, "git", "add", ".pre-commit-config.yaml")
+    sh(project, env, "git", "commit", "-q", "-m", "pre-commit config")
+    add_migration(project, env)
+    refused = sh(project, env, "git", "commit", "-m", "drop", check=False)
+    assert refused.returncode != 0 and FINDING in refused.stdout + refused.stderr
+    add_migration(project, env, WAIVER)
+    accepted = sh(project, env, "git", "commit", "-m", "drop", check=False)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+def test_both_hooks_never_print_a_finding_twice(project: Path, hook_rev: str,
+                                                pre_commit_env: dict[str, str]) -> None:
+    """A commit changing a migration and the drift register runs both hooks; the finding
+    is printed once (b03lint-schema defers to b03lint, which covers the register too)."""
+    env = pre_commit_env
+    doc = yaml.safe_load(readme_config(str(REPO), hook_rev))
+    doc["repos"][0]["hooks"].append({"id": "b03lint-schema"})
+    (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    pre_commit(project, env, "install", check=True)
+    sh(project, env, "git", "add", ".pre-commit-config.yaml")
+    sh(project, env, "git", "commit", "-q", "-m", "pre-commit config")
+    add_migration(project, env)
+    register = project / "db/schema/drift_register.yaml"
+    register.parent.mkdir(parents=True)
+    register.write_text("version: 1\nentries: []\n")
+    sh(project, env, "git", "add", "db/schema/drift_register.yaml")
+    refused = sh(project, env, "git", "commit", "-m", "drop and register", check=False)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0, output
+    assert output.count(FINDING) == 1, output
     assert re.search(r"b03lint \(canonical schema, drift register, rules\)\.+Passed", output)
-    assert re.search(r"b03lint \(migrations\)\.+\(no files to check\)Skipped", output)

@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from b03lint.commands.common import add_project_arguments, project_config, write_output
+
+if TYPE_CHECKING:
+    from b03lint.config import Config
 
 HELP = "lint migrations (default command): destructive DDL, the revision graph, the contract"
 
@@ -50,6 +53,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                            "it exists)")
     base.add_argument("--no-baseline", action="store_true",
                       help="ignore any baseline file: report every finding")
+    p.add_argument("--defer-to-hook", metavar="ID",
+                   help="(for the b03lint-schema pre-commit hook) do nothing when the "
+                        "repository's .pre-commit-config.yaml also runs the hook ID, which "
+                        "checks the same files: no finding is printed twice")
     p.add_argument("--no-cache", dest="cache", action="store_false", default=None,
                    help="neither read nor write the parse cache (config: cache = false)")
     p.add_argument("--jobs", "-j", type=int, metavar="N",
@@ -84,7 +91,12 @@ def run(args: argparse.Namespace) -> int:
         flag = "--all" if args.all else "--changed-since"
         print(f"error: {flag} cannot be combined with PATH arguments", file=sys.stderr)
         return 2
+    if args.defer_to_hook and _configured_hook(args.defer_to_hook):
+        return 0
     paths: list[Path] = list(args.paths)
+    if paths and any(_project_file(p, config) for p in paths):
+        # the canonical schema, the register or a rule changed: every migration is affected
+        paths = []
     skipped: str | None = None
     if args.changed_since:
         from b03lint.changes import SKIP_MESSAGE, GitError, changed_migrations
@@ -132,3 +144,46 @@ def run(args: argparse.Namespace) -> int:
         # the job log must say it (guide 5.2), without breaking a machine format on stdout
         print(result.skipped, file=sys.stdout if args.output is not None else sys.stderr)
     return result.exit_code
+
+
+def _project_file(path: Path, config: Config) -> bool:
+    """A file whose change affects the whole chain: any file that is not Python (a
+    canonical file, a drift register, the baseline, the configuration), or a file of the
+    project's rules."""
+    from b03lint.config import ConfigError
+
+    if path.is_file() and path.suffix != ".py":
+        return True
+    try:
+        real = path.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: a file the engine reports
+        return False
+    wanted = {config.pyproject, config.path("alembic_ini"), config.path("baseline")}
+    try:
+        for chain in config.chains():
+            wanted |= {chain.path(k) for k in ("canonical_sql", "canonical_yaml",
+                                                "drift_register")}
+    except ConfigError:
+        pass
+    if real in {w.resolve() for w in wanted if w is not None}:
+        return True
+    for folder in config.get("rules_dirs"):
+        base = (config.root / folder).resolve()
+        if real.is_relative_to(base) and real.suffix in (".yaml", ".yml", ".py"):
+            return True
+    return False
+
+
+def _configured_hook(hook_id: str) -> bool:
+    """Whether the .pre-commit-config.yaml of the repository (pre-commit runs hooks at its
+    top) runs the hook ``hook_id``."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    repos = doc.get("repos") if isinstance(doc, dict) else None
+    return any(isinstance(h, dict) and h.get("id") == hook_id
+               for r in repos or [] if isinstance(r, dict)
+               for h in r.get("hooks") or [])
