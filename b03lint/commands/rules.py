@@ -171,7 +171,7 @@ def render_markdown(registry: Registry, rules: list[type[Rule]] | None = None) -
            "-o docs/rules.md`; do not edit by hand (tests/test_rules_doc.py fails when it "
            "is stale). -->", "",
            "Every rule has a stable code and a kebab-case name; either one works wherever a "
-           "rule is named (`select`, `ignore`, `per-file-ignores`, `severity`, `options`, "
+           "rule is named (`select`, `ignore`, `per_file_ignores`, `severity`, `options`, "
            "suppressions, `b03lint rule`). Rules that are not enabled by default are turned "
            "on with `extend_select` (for example `extend_select = [\"safety\"]`).", "",
            "| code | name | category | severity | enabled by default |",

@@ -2,7 +2,7 @@
 
 Rules are named by code (``D002``), by name (``drop-column``), by a code prefix (``D``)
 or by category (``destructive``) everywhere a rule is named: ``select``, ``ignore``,
-``per-file-ignores``, severity overrides, options, suppressions, ``b03lint rule``.
+``per_file_ignores``, severity overrides, options, suppressions, ``b03lint rule``.
 
 :func:`build_registry` makes the table a run uses, from its configuration: the built-in
 rules, the declarative YAML rules of ``rules_dirs``, the Python modules of
