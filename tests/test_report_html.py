@@ -179,3 +179,38 @@ def test_unwritable_target_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "cannot write report" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+MEASURE = """<script>
+(function () {
+  var out = [];
+  document.querySelectorAll('th').forEach(function (th) {
+    var range = document.createRange();
+    range.selectNodeContents(th);
+    var tops = {};
+    Array.prototype.forEach.call(range.getClientRects(), function (r) {
+      tops[Math.round(r.top)] = true;
+    });
+    out.push(th.textContent.trim() + '=' + Object.keys(tops).length);
+  });
+  document.body.setAttribute('data-th-lines', out.join('|'));
+})();
+</script>"""
+
+
+def test_table_headers_never_break_inside_a_word_at_1280px(tmp_path: Path) -> None:
+    """Each header cell is laid out on one line in a 1280 px wide window ("Severity", not
+    "Severi" / "ty"), measured by the browser (a copy of the page with a measuring script)."""
+    page = tmp_path / "report.html"
+    proc = run(REPO, "report", "--html", str(page), "--rev", "202511161130")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"),
+                        encoding="utf-8")
+    dom = browser(measured, tmp_path, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = re.search(r'data-th-lines="([^"]*)"', dom.stdout)
+    assert found, "the measuring script did not run"
+    cells = [c.rsplit("=", 1) for c in found.group(1).split("|")]
+    assert len(cells) >= 10 and any(name == "Severity" for name, _ in cells)
+    assert [name for name, lines in cells if lines != "1"] == []

@@ -37,7 +37,8 @@ nav a{color:var(--info)}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0 14px}
 th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;
  overflow-wrap:anywhere}
-th{background:#eaeef2;font-weight:600}
+th{background:#eaeef2;font-weight:600;overflow-wrap:normal;word-break:keep-all;
+ white-space:nowrap}
 td.code{white-space:nowrap}
 td.where code{word-break:break-all}
 tr.sev-blocking td.sev{color:var(--bad);font-weight:700}
