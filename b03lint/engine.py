@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from b03lint.config import Config, ConfigError
-from b03lint.findings import Finding, ToolError, sort_findings
+from b03lint.findings import Finding, ToolError, sort_findings, via_operation, via_operations
 from b03lint.operations import Severity, Unresolved
 from b03lint.paths import display_path
 from b03lint.project import Project as Project  # re-exported (rules import b03lint.project)
@@ -334,8 +334,8 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
         for op in mf.operations:
             for rule in ruleset.by_kind.get(op.kind, ()):
                 if op.phase in rule.phases:
-                    found += _guard(rule, errors, debug,
-                                    partial(rule.check_operation, op, ctx), mf.path)
+                    found += via_operation(_guard(rule, errors, debug, partial(
+                        rule.check_operation, op, ctx), mf.path), op)
         for rule in file_rules:
             found += _guard(rule, errors, debug, partial(rule.check_file, ctx), mf.path)
         from b03lint.waivers import apply_waivers
@@ -345,6 +345,7 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
     for rule in ruleset.rules:
         if type(rule).check_project is not Rule.check_project:
             raw += _guard(rule, errors, debug, partial(rule.check_project, project))
+    raw = via_operations(raw, (op for mf in files for op in mf.operations))
 
     project.findings = _suppress(_configure(raw, ruleset, registry, config), result,
                                  project, ruleset)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from b03lint.operations import Location, Severity
+from b03lint.operations import Location, Operation, Related, Severity
 
 SEVERITY_ORDER: dict[str, int] = {"blocking": 0, "warning": 1, "info": 2}
 
@@ -31,6 +32,10 @@ class Finding:
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     #: the Alembic environment (chain) it belongs to, when the project has several
     environment: str | None = None
+    #: other places that explain it (the helper function an operation was written in,
+    #: when the finding sits at the helper's call); JSON ``related``, SARIF
+    #: ``relatedLocations``, text ``via``
+    related: tuple[Related, ...] = field(default=(), compare=False)
 
     @classmethod
     def at(
@@ -95,6 +100,14 @@ class Finding:
             out["environment"] = self.environment
         if self.data:
             out["data"] = self.data
+        if self.related:
+            out["related"] = [
+                {"path": r.loc.path, "line": r.loc.line, "column": r.loc.column + 1,
+                 "end_line": r.loc.end_line,
+                 "end_column": None if r.loc.end_column is None else r.loc.end_column + 1,
+                 "message": r.message}
+                for r in self.related
+            ]
         return out
 
 
@@ -122,6 +135,38 @@ class ToolError:
                     where += f":{self.column}"
             where += ": "
         return f"{where}error: {self.message}"
+
+
+def _at(f: Finding, loc: Location) -> bool:
+    return f.path == loc.path and f.line == loc.line and f.column == loc.column + 1
+
+
+def via_operation(findings: list[Finding], op: Operation) -> list[Finding]:
+    """The findings a rule gave for ``op``, with ``op``'s helper trail as their related
+    locations when they sit where ``op`` does (a finding of its own elsewhere is left)."""
+    if not op.related:
+        return findings
+    return [replace(f, related=op.related) if not f.related and _at(f, op.loc) else f
+            for f in findings]
+
+
+def via_operations(findings: list[Finding], operations: Iterable[Operation]) -> list[Finding]:
+    """Related locations for findings that file and project rules place at an
+    operation's location, when the operations there came through one helper trail."""
+    trails: dict[tuple[str, int, int], set[tuple[Related, ...]]] = {}
+    for op in operations:
+        if op.related:
+            trails.setdefault((op.loc.path, op.loc.line, op.loc.column + 1), set()).add(
+                op.related)
+    if not trails:
+        return findings
+    out = []
+    for f in findings:
+        found = trails.get((f.path, f.line, f.column)) if not f.related else None
+        if found is not None and len(found) == 1:
+            f = replace(f, related=next(iter(found)))
+        out.append(f)
+    return out
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -32,6 +32,15 @@ class Location:
         return range(self.line, (self.end_line or self.line) + 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Another place that explains a located thing, with what it is: where the helper an
+    operation came through writes it (the operation itself sits at the call)."""
+
+    loc: Location
+    message: str
+
+
 # --------------------------------------------------------------------------- parts
 
 
@@ -113,6 +122,9 @@ class Operation:
     via: str = ""
     #: run outside the migration's transaction (inside ``op.get_context().autocommit_block()``)
     autocommit: bool = False
+    #: the way from ``loc`` to where the operation is written, outermost first: a call of
+    #: a helper function in ``upgrade()`` is ``loc``; each helper on the way is one entry
+    related: tuple[Related, ...] = ()
 
     @property
     def table_name(self) -> str | None:

@@ -114,6 +114,15 @@ def render(result: Result, options: ReportOptions) -> str:
             "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, root, sources)},
             "properties": {"severity": f.severity, "rule": f.rule},
         }
+        if f.related:
+            entry["relatedLocations"] = [
+                {"id": k, "message": {"text": r.message}, "physicalLocation": {
+                    "artifactLocation": _artifact(r.loc.path),
+                    "region": _region(r.loc.line, r.loc.column + 1, r.loc.end_line,
+                                      None if r.loc.end_column is None
+                                      else r.loc.end_column + 1)}}
+                for k, r in enumerate(f.related)
+            ]
         if f.object:
             entry["properties"]["object"] = f.object
         if f.environment:

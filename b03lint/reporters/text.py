@@ -1,6 +1,8 @@
 """``path:line:col: CODE severity message``, one finding a line, each followed (when
 ``options.frames``: on a terminal) by a short code frame (the source line with a caret
-under the column, and the fix), then a summary.
+under the column, and the fix), then a summary. A finding at the call of a helper function
+is followed by ``via path:line:col: in helper `f()``` for the line in the helper where the
+operation is written (one line per helper on the way), on a terminal or not.
 
 The first line of each finding keeps exactly that shape: tools and tests parse it. Colours
 only when asked for (the command enables them on a terminal without ``NO_COLOR``). The
@@ -37,6 +39,9 @@ def render(result: Result, options: ReportOptions, *, frames: bool = True) -> st
             code = f"{_BOLD}{code}{_RESET}"
             sev = f"{_COLORS[sev]}{sev}{_RESET}"
         lines.append(f"{where} {code} {sev} {f.shown_message}")
+        if frames:
+            lines += [f"  via {r.loc.path}:{r.loc.line}:{r.loc.column + 1}: {r.message}"
+                      for r in f.related]
         if frames and options.frames:
             lines += frame(f, sources, options.color)
     for e in result.errors:
