@@ -498,9 +498,9 @@ PATHOLOGICAL: dict[str, tuple[str, str | None]] = {
     "ljust-width": (HEAD + "X = 'a'.ljust(400000000)\ndef upgrade():\n    op.execute(X)\n",
                     None),
     "integer-squaring": (HEAD + "X = 3\n" + "X = X * X\n" * 40
-                         + "def upgrade():\n    op.execute(f'SELECT {X}')\n", None),
+                         + "def upgrade():\n    op.execute(f'DROP TABLE t{X}')\n", None),
     "integer-past-str-limit": (HEAD + "X = " + "9" * 4000 + " * " + "9" * 4000
-                               + "\ndef upgrade():\n    op.execute('SELECT ' + str(X))\n",
+                               + "\ndef upgrade():\n    op.execute('DROP TABLE t' + str(X))\n",
                                None),
     "list-doubling": (HEAD + "L = ['a']\n" + "L = L + L\n" * 40
                       + "def upgrade():\n    for t in L:\n        op.drop_table(t)\n", None),

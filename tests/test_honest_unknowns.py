@@ -32,8 +32,10 @@ FIRST = HEAD.count("\n") + 1
 # name: (body after HEAD, line of the construct relative to FIRST, what the reader makes of it)
 # "unresolved": an Unresolved at that line; "drop_table": read statically as a DropTable
 CONSTRUCTS: dict[str, tuple[str, int, str]] = {
+    # a function of the file is followed (issue 15): its operations sit at the call
     "helper-function": ("def h():\n    op.drop_table('t')\ndef upgrade():\n    h()\n", 3,
-                        "unresolved"),
+                        "drop_table"),
+    "recursive-helper": ("def h():\n    h()\ndef upgrade():\n    h()\n", 3, "unresolved"),
     "sql-built-at-run-time": ("def upgrade():\n    op.execute(build_sql())\n", 1, "unresolved"),
     "loop-over-run-time-data": ("def upgrade():\n    for t in TABLES:\n        op.drop_table(t)\n",
                                 1, "unresolved"),
@@ -42,7 +44,7 @@ CONSTRUCTS: dict[str, tuple[str, int, str]] = {
     "getattr-on-op": ("def upgrade():\n    getattr(op, 'drop_table')('t')\n", 1, "unresolved"),
     "exec-string": ("def upgrade():\n    exec(\"op.drop_table('t')\")\n", 1, "unresolved"),
     "lambda-called": ("def upgrade():\n    f = lambda: op.drop_table('t')\n    f()\n", 2,
-                      "unresolved"),
+                      "drop_table"),
     "operation-passed-to-map": ("def upgrade():\n    list(map(op.drop_table, ['a']))\n", 1,
                                 "unresolved"),
     "lambda-passed-to-map": ("def upgrade():\n    list(map(lambda t: op.drop_table(t), ['a']))\n",
@@ -50,7 +52,9 @@ CONSTRUCTS: dict[str, tuple[str, int, str]] = {
     "operation-as-sort-key": ("def upgrade():\n    sorted(['a'], key=op.drop_table)\n", 1,
                               "unresolved"),
     "nested-function": ("def upgrade():\n    def inner():\n        op.drop_table('t')\n"
-                        "    inner()\n", 3, "unresolved"),
+                        "    inner()\n", 3, "drop_table"),
+    "helper-of-run-time-values": ("def h(t):\n    op.drop_table(t)\ndef upgrade():\n"
+                                  "    h(TABLES[0])\n", 3, "unresolved"),
     "unknown-op": ("def upgrade():\n    op.invoke(some_operation)\n", 1, "unresolved"),
     "class-helper": ("class H:\n    def run(self):\n        op.drop_table('t')\n"
                      "def upgrade():\n    H().run()\n", 4, "unresolved"),

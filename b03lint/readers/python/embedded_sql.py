@@ -26,7 +26,7 @@ from b03lint.readers.python.comments import merge_comments
 from b03lint.readers.python.emit import Emit, Unreadable
 from b03lint.readers.python.source import Pos
 from b03lint.readers.python.text import Text, driver_params, sa_text_params
-from b03lint.readers.python.values import Node, Stmt, Table, TextClause, last_part
+from b03lint.readers.python.values import Node, Stmt, Table, Template, TextClause, last_part
 
 #: characters of SQL handed to the SQL reader per file, at least; or this many times the
 #: file's size when that is more. Executing one big constant in a loop or many times over
@@ -63,7 +63,7 @@ class SqlModule(Protocol):
 
     def read_sql(
         self, text: str, *, path: str, position: Callable[[int], Pos] | None = ...,
-        phase: Phase = ..., via: str = ...,
+        phase: Phase = ..., via: str = ..., template: bool = ...,
     ) -> _SqlResultLike: ...
 
     def analyze_check(self, expr: str) -> _CheckInfoLike: ...
@@ -105,10 +105,15 @@ class EmbeddedSql:
         before PostgreSQL's grammar sees them; ``exec_driver_sql`` and a plain string given
         to ``conn.execute`` go to the driver, whose ``%(name)s`` / ``%s`` are replaced."""
         if isinstance(value, TextClause):
-            self._read(sa_text_params(value.text), emit)
+            self._read(sa_text_params(value.text), emit, template=value.template)
             return
         if isinstance(value, Text):
             self._read(driver_params(value) if driver else sa_text_params(value), emit)
+            return
+        if isinstance(value, Template):  # parts filled in at run time: read as a template
+            text = value.text
+            self._read(driver_params(text) if driver else sa_text_params(text), emit,
+                       template=True)
             return
         if isinstance(value, Stmt):
             if value.verb == "select":
@@ -125,7 +130,7 @@ class EmbeddedSql:
             raise Unreadable("a SQLAlchemy table expression is executed", value.name)
         raise Unreadable("the SQL is built at run time and is not known statically")
 
-    def _read(self, text: Text, emit: Emit) -> None:
+    def _read(self, text: Text, emit: Emit, template: bool = False) -> None:
         if not text.text.strip():
             return
         sql = self.module()
@@ -144,7 +149,7 @@ class EmbeddedSql:
             return source.position(offset)
 
         result = sql.read_sql(text.text, path=self.path, position=position, phase=emit.phase,
-                              via=emit.via)
+                              via=emit.via, template=template)
         emit.out.extend(result.operations)
         self.mf.diagnostics.extend(result.diagnostics)
         merge_comments(self.mf.comments, result.comments)

@@ -15,31 +15,42 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
-from typing import cast
+from typing import Protocol
 
+from b03lint.readers.python.runtime import RuntimeObjects, url_contains
 from b03lint.readers.python.source import Pos, Source
-from b03lint.readers.python.text import ConcatText, FixedText, LiteralText, Text, dedent, strip_text
+from b03lint.readers.python.strings import HUGE_PERCENT, StringValues, parts_of
+from b03lint.readers.python.text import ConcatText, FixedText, LiteralText, Text, dedent
 from b03lint.readers.python.values import (
     MISSING,
     UNKNOWN,
     Conn,
+    DbUrl,
     Dict,
     Env,
+    Func,
     ModuleName,
     Node,
     Obj,
+    PartialSeq,
     Seq,
     Stmt,
     Table,
+    Template,
     TextClause,
+    bind,
+    distinct,
     is_int,
     is_number,
     is_plain,
+    iter_items,
     last_part,
     python_value,
     text_of,
     truth,
+)
+from b03lint.readers.templates import (
+    fill_percent,
 )
 
 #: expressions nested deeper than this are not evaluated
@@ -54,10 +65,6 @@ COMPUTED_TEXT_LIMIT = 1_000_000
 COMPUTED_INT_BITS = 4096
 #: a computed list, tuple or dict may hold at most this many items (``L = L + L``)
 COMPUTED_ITEMS_LIMIT = 100_000
-#: a width or precision this long in a format spec is not evaluated (``'%0400000000d'``)
-_HUGE_SPEC = re.compile(r"\d{5,}")
-_HUGE_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(?:\*|\d{5,}|\d*\.(?:\*|\d{5,}))")
-
 #: a ``range()`` is evaluated up to this many items
 RANGE_LIMIT = 2000
 
@@ -82,13 +89,29 @@ _SA_CONV = frozenset(
 )
 
 
-class Evaluator:
+class Hooks(Protocol):
+    """What the evaluator asks the interpreter for: the value of a call of a function of
+    the file (inlined: its operations are performed, once per statement) and of a
+    comprehension whose items make calls (performed the same way)."""
+
+    def call_helper(self, func: Func, call: ast.Call, env: Env) -> object: ...
+
+    def comprehension(self, node: Comprehension, env: Env) -> object: ...
+
+
+Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+class Evaluator(StringValues, RuntimeObjects):
     """Static values of one file's expressions (positions from its :class:`Source`)."""
 
     def __init__(self, src: Source, size: int) -> None:
         self.src = src
         #: longest string a computation may produce in this file
         self._text_limit = max(COMPUTED_TEXT_LIMIT, 2 * size)
+        #: set by the interpreter; without it, calls of the file's functions are unknown
+        self.hooks: Hooks | None = None
 
     def value(self, expr: ast.expr, env: Env) -> object:
         """The static value of ``expr`` in ``env``, or UNKNOWN."""
@@ -130,12 +153,9 @@ class Evaluator:
             if isinstance(base, ModuleName):
                 return ModuleName(f"{base.qual}.{expr.attr}")
             if isinstance(base, (Conn, Obj)):
-                if expr.attr == "dialect":
-                    return Obj("dialect")
-                if isinstance(base, Obj) and base.kind == "dialect" and expr.attr == "name":
-                    # b03lint reads migrations for PostgreSQL: `bind.dialect.name` is known
-                    return FixedText("postgresql", self.src.start(expr))
-                return Obj("attribute")
+                return self._runtime_attribute(base, expr)
+            if isinstance(base, DbUrl):  # url.drivername: "postgresql+<driver>"
+                return base if expr.attr == "drivername" else UNKNOWN
             return UNKNOWN
         if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
             items: list[object] = []
@@ -193,37 +213,63 @@ class Evaluator:
             if is_plain(test):
                 return self._eval(expr.body if truth(test) else expr.orelse, env, depth)
             return UNKNOWN
+        if isinstance(expr, COMPREHENSIONS):
+            if self.hooks is not None and _makes_calls(expr):
+                return self.hooks.comprehension(expr, env)
+            return self._eval_comprehension(expr, env, depth)
+        if isinstance(expr, ast.Lambda):
+            return Func("<lambda>", node=expr, env=env)
         return UNKNOWN
 
-    def _eval_fstring(self, expr: ast.JoinedStr, env: Env, depth: int) -> object:
-        pieces: list[str] = []
-        for part in expr.values:
-            if isinstance(part, ast.Constant) and isinstance(part.value, str):
-                pieces.append(part.value)
-            elif isinstance(part, ast.FormattedValue):
-                value = self._eval(part.value, env, depth)
-                py = python_value(value)
-                if py is MISSING or not isinstance(py, (str, int, float, bool, type(None))):
-                    return UNKNOWN
-                if part.conversion == ord("r"):
-                    py = repr(py)
-                elif part.conversion == ord("a"):
-                    py = ascii(py)
-                elif part.conversion == ord("s"):
-                    py = str(py)
-                spec = ""
-                if part.format_spec is not None:
-                    spec_value = self._eval(part.format_spec, env, depth)
-                    if not isinstance(spec_value, Text) or _HUGE_SPEC.search(spec_value.text):
-                        return UNKNOWN
-                    spec = spec_value.text
-                try:
-                    pieces.append(format(py, spec))
-                except (ValueError, TypeError):
-                    return UNKNOWN
-            else:
+    def bindings(self, node: Comprehension, env: Env) -> tuple[list[Env], bool] | None:
+        """The scopes a comprehension's element is evaluated in, one per item that passes
+        every condition, and whether that is only part of them (an iterable only partly
+        known, a condition not known); None when an iterable is not known statically or
+        the comprehension would make more than COMPUTED_ITEMS_LIMIT items."""
+        scopes = [env]
+        partial = False
+        for generator in node.generators:
+            if generator.is_async:
+                return None
+            found: list[Env] = []
+            for scope in scopes:
+                items = iter_items(self.value(generator.iter, scope))
+                if items is None:
+                    return None
+                partial = partial or items[1]
+                for item in items[0]:
+                    child = Env(scope)
+                    bind(generator.target, item, child)
+                    keep = True
+                    for condition in generator.ifs:
+                        test = self.value(condition, child)
+                        if not is_plain(test):
+                            partial, keep = True, False
+                            break
+                        if not truth(test):
+                            keep = False
+                            break
+                    if keep:
+                        found.append(child)
+                    if len(found) > COMPUTED_ITEMS_LIMIT:
+                        return None
+            scopes = found
+        return scopes, partial
+
+    def _eval_comprehension(self, expr: Comprehension, env: Env, depth: int) -> object:
+        bound = self.bindings(expr, env)
+        if bound is None:
+            return UNKNOWN
+        scopes, partial = bound
+        if isinstance(expr, ast.DictComp):
+            if partial:
                 return UNKNOWN
-        return self._computed("".join(pieces), self.src.start(expr))
+            return Dict(tuple((self._eval(expr.key, s, depth), self._eval(expr.value, s, depth))
+                              for s in scopes))
+        items = [self._eval(expr.elt, s, depth) for s in scopes]
+        if isinstance(expr, ast.SetComp):
+            items = distinct(items)
+        return PartialSeq(tuple(items)) if partial else Seq(tuple(items))
 
     def _computed(self, text: str, at: Pos) -> object:
         """A computed string, or UNKNOWN when it is longer than this file allows."""
@@ -250,11 +296,15 @@ class Evaluator:
                 return Seq(left.items + right.items)
             if is_number(left) and is_number(right):
                 return self._number(left + right)  # type: ignore[operator]
-            return UNKNOWN
+            if isinstance(left, PartialSeq) and isinstance(right, (Seq, PartialSeq)):
+                return PartialSeq(left.items + right.items)
+            return self._concat_template(left, right, at)
         if isinstance(expr.op, ast.Mod) and isinstance(left, Text):
-            args = python_value(right)
-            if args is MISSING or _HUGE_PERCENT.search(left.text):
+            if HUGE_PERCENT.search(left.text):
                 return UNKNOWN
+            args = python_value(right)
+            if args is MISSING:
+                return self._template(fill_percent(left.text, parts_of(right)), at)
             try:
                 return self._computed(left.text % args, at)
             except (TypeError, ValueError, KeyError, OverflowError):
@@ -271,7 +321,15 @@ class Evaluator:
         return UNKNOWN
 
     def _eval_compare(self, expr: ast.Compare, env: Env, depth: int) -> object:
-        left = python_value(self._eval(expr.left, env, depth))
+        first = self._eval(expr.left, env, depth)
+        if len(expr.ops) == 1 and isinstance(expr.ops[0], (ast.In, ast.NotIn)):
+            url = self._eval(expr.comparators[0], env, depth)
+            if isinstance(url, DbUrl) and isinstance(first, Text):
+                found = url_contains(first.text)
+                if found is None:
+                    return UNKNOWN
+                return found if isinstance(expr.ops[0], ast.In) else not found
+        left = python_value(first)
         if left is MISSING:
             return UNKNOWN
         for op_node, comparator in zip(expr.ops, expr.comparators, strict=True):
@@ -320,12 +378,20 @@ class Evaluator:
         qual = func.qual if isinstance(func, ModuleName) else None
         if qual is not None:
             return self._eval_module_call(qual, call, env, depth)
+        if isinstance(func, Func) and not func.is_class:
+            return self.hooks.call_helper(func, call, env) if self.hooks is not None else UNKNOWN
         if not isinstance(call.func, ast.Attribute):
             return UNKNOWN
         method = call.func.attr
         owner = self._eval(call.func.value, env, depth)
         if isinstance(owner, Text):
             return self._eval_str_method(owner, method, call, env, depth)
+        if isinstance(owner, DbUrl):
+            return self._url_method(owner, method, call, env, depth)
+        if isinstance(owner, Obj) and owner.kind == "config" and method == "get_main_option":
+            return self._main_option(call, env, depth)
+        if isinstance(owner, Obj) and owner.kind in ("engine", "conn") and method == "connect":
+            return Conn()
         if isinstance(owner, TextClause):
             return owner  # .bindparams(...), .columns(...), .execution_options(...)
         if isinstance(owner, Table):
@@ -346,60 +412,16 @@ class Evaluator:
             if method == "values":
                 return Seq(tuple(v for _, v in owner.items))
             if method == "get" and call.args:
-                return self._subscript(owner, self._eval(call.args[0], env, depth))
+                key = self._eval(call.args[0], env, depth)
+                found = self._subscript(owner, key)
+                wanted = python_value(key)
+                if (found is UNKNOWN and wanted is not MISSING
+                        and all(python_value(k) is not MISSING for k, _ in owner.items)
+                        and all(python_value(k) != wanted for k, _ in owner.items)):
+                    return self._eval(call.args[1], env, depth) if len(call.args) > 1 else None
+                return found
         if isinstance(owner, Node):
             return Node(call, env, owner.qual)
-        return UNKNOWN
-
-    def _eval_str_method(
-        self, owner: Text, method: str, call: ast.Call, env: Env, depth: int
-    ) -> object:
-        at = self.src.start(call)
-        args = [python_value(self._eval(a, env, depth)) for a in call.args]
-        if any(a is MISSING for a in args) or any(isinstance(a, ast.Starred) for a in call.args):
-            return UNKNOWN
-        if method in ("strip", "lstrip", "rstrip"):
-            chars = args[0] if args else None
-            if chars is not None and not isinstance(chars, str):
-                return UNKNOWN
-            return strip_text(owner, method, chars)
-        if method == "format":
-            if not _plain_format(owner.text):
-                return UNKNOWN
-            kwargs: dict[str, object] = {}
-            for kw in call.keywords:
-                value = python_value(self._eval(kw.value, env, depth))
-                if kw.arg is None or value is MISSING:
-                    return UNKNOWN
-                kwargs[kw.arg] = value
-            try:
-                return self._computed(owner.text.format(*args, **kwargs), at)
-            except (IndexError, KeyError, ValueError, TypeError, AttributeError):
-                return UNKNOWN
-        if method == "join" and len(args) == 1 and isinstance(args[0], (list, tuple)):
-            parts = args[0]
-            if all(isinstance(a, str) for a in parts):
-                size = sum(map(len, parts)) + len(owner.text) * max(len(parts) - 1, 0)
-                if size > self._text_limit:
-                    return UNKNOWN
-                return FixedText(owner.text.join(parts), at)
-            return UNKNOWN
-        if method in ("lower", "upper", "title", "capitalize", "replace", "removeprefix",
-                      "removesuffix", "ljust", "rjust", "center", "zfill"):
-            if method == "replace" and len(args) >= 2 and all(isinstance(a, str)
-                                                               for a in args[:2]):
-                old, new = cast(str, args[0]), cast(str, args[1])
-                grows = owner.text.count(old) * max(len(new) - len(old), 0)
-                if len(owner.text) + grows > self._text_limit:
-                    return UNKNOWN
-            if any(isinstance(a, int) and a > self._text_limit for a in args):
-                return UNKNOWN  # padding to a width longer than the limit
-            try:
-                result = getattr(owner.text, method)(*args)
-            except (TypeError, ValueError, AttributeError, OverflowError):
-                return UNKNOWN
-            if isinstance(result, str):
-                return self._computed(result, at)
         return UNKNOWN
 
     def _eval_module_call(self, qual: str, call: ast.Call, env: Env, depth: int) -> object:
@@ -413,6 +435,8 @@ class Evaluator:
 
         if qual in _SA_TEXT:
             text = arg(0, "text")
+            if isinstance(text, Template):
+                return TextClause(text.text, template=True)
             return TextClause(text) if isinstance(text, Text) else UNKNOWN
         if qual in _SA_CONV:
             text = arg(0, "name" if qual == "alembic.op.f" else "value")
@@ -431,10 +455,13 @@ class Evaluator:
             schema = arg(99, "schema")
             return Table(name.text if isinstance(name, Text) else None,
                           schema.text if isinstance(schema, Text) else None)
-        if qual == "alembic.op.get_bind":
+        if qual in ("alembic.op.get_bind", "alembic.context.get_bind"):
             return Conn()
-        if qual == "alembic.op.get_context":
+        if qual in ("alembic.op.get_context", "alembic.context.get_context"):
             return Obj("context")
+        if qual == "alembic.context.config.get_main_option":
+            return self._main_option(call, env, depth)
+
         if qual in _SA_TABLE:
             name = arg(0, "name")
             schema = arg(99, "schema")
@@ -462,7 +489,7 @@ class Evaluator:
         args = [self._eval(a, env, depth) for a in call.args]
         at = self.src.start(call)
         if name == "str" and len(args) == 1:
-            if isinstance(args[0], Text):
+            if isinstance(args[0], (Text, DbUrl, Template)):
                 return args[0]
             py = python_value(args[0])
             if py is MISSING:
@@ -495,6 +522,21 @@ class Evaluator:
                     return UNKNOWN
                 return Seq(tuple(seq.items[i] for i in order))
             return seq
+        if name in ("set", "frozenset") and len(args) == 1:
+            found = iter_items(args[0])
+            if found is None or found[1]:
+                return UNKNOWN
+            return Seq(tuple(distinct(list(found[0]))))
+        if name == "len" and len(args) == 1 and isinstance(args[0], (Seq, Dict, Text)):
+            return len(args[0].text) if isinstance(args[0], Text) else len(args[0].items)
+        if name in ("any", "all") and len(args) == 1:
+            found = iter_items(args[0])
+            if found is None or any(not is_plain(v) for v in found[0]):
+                return UNKNOWN
+            truths = [truth(v) for v in found[0]]
+            if name == "any":
+                return True if any(truths) else (UNKNOWN if found[1] else False)
+            return False if not all(truths) else (UNKNOWN if found[1] else True)
         if name == "enumerate" and len(args) == 1 and isinstance(args[0], Seq):
             return Seq(tuple(Seq((i, item)) for i, item in enumerate(args[0].items)))
         if name == "zip" and args and all(isinstance(a, Seq) for a in args):
@@ -528,13 +570,6 @@ class Evaluator:
         return None
 
 
-def _plain_format(template: str) -> bool:
-    """Whether ``template.format(...)`` is safe to evaluate: no nested replacement field
-    and no huge width or precision in any format spec."""
-    import string
-
-    try:
-        return not any(spec and ("{" in spec or _HUGE_SPEC.search(spec))
-                       for _lit, _field, spec, _conv in string.Formatter().parse(template))
-    except ValueError:
-        return False
+def _makes_calls(node: ast.AST) -> bool:
+    """Whether evaluating ``node`` calls anything (then the interpreter performs it)."""
+    return any(isinstance(n, ast.Call) for n in ast.walk(node))

@@ -1,14 +1,22 @@
 """The statements of ``upgrade()`` / ``downgrade()``, read in order: the interpreter.
 
 Assignments bind names in a scope (:class:`Env`); ``if`` on a condition known statically
-(``bind.dialect.name == "postgresql"``) reads only the branch that runs; ``for`` over a
-static sequence is unrolled (within the file's unroll budget, which lives here);
-``with op.batch_alter_table(...) as batch_op`` binds the batch; every call executed is
-dispatched: ``op.*`` and ``batch_op.*`` to the Alembic surface, ``execute`` to the SQL
-reader, ``sa.Enum(...).create(bind)`` to the SQLAlchemy constructs. What could change the
-schema but cannot be known statically (a run-time condition, ``try``, ``while``, a loop
-over run-time data, a call of something unknown) becomes an :class:`Unresolved` marker in
-front of the operations read inside it; nothing is silently dropped.
+(``bind.dialect.name == "postgresql"``, a helper that returns it) reads only the branch
+that runs; ``for`` over a static sequence is unrolled (within the file's unroll budget,
+which lives here), and so is a comprehension whose items make calls; ``with
+op.batch_alter_table(...) as batch_op`` binds the batch and ``with
+op.get_context().autocommit_block():`` marks what runs inside as outside the transaction.
+Calls are dispatched by ``calls.py``; functions of the file are inlined by ``inline.py``.
+
+What could change the schema but cannot be known statically (a run-time condition,
+``try``, ``while``, a loop over run-time data, a call of something unknown) becomes an
+:class:`Unresolved` marker in front of the operations read inside it; nothing is silently
+dropped. What is certain survives a condition: a list that a branch may extend keeps its
+known items (a :class:`PartialSeq`), and a loop over it reads those.
+
+Each statement is performed once per time it runs: the calls that evaluating it makes
+(helpers, comprehensions) are remembered for that statement, so reading its value after
+performing it never performs anything twice.
 """
 
 from __future__ import annotations
@@ -16,56 +24,39 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from b03lint.operations import Location, Operation, Phase, Unresolved
-from b03lint.readers.python.alembic_ops import OP_HARMLESS, AlembicOps
+from b03lint.readers.python.alembic_ops import AlembicOps
+from b03lint.readers.python.calls import CallDispatch
 from b03lint.readers.python.constructs import Constructs
 from b03lint.readers.python.emit import unresolved
-from b03lint.readers.python.evaluator import Evaluator
+from b03lint.readers.python.evaluator import Comprehension, Evaluator
+from b03lint.readers.python.inline import Inliner
 from b03lint.readers.python.source import Source, clip
-from b03lint.readers.python.text import FixedText, Text
 from b03lint.readers.python.values import (
     UNKNOWN,
     Batch,
-    Conn,
     Dict,
     Env,
     Func,
     ModuleName,
-    Node,
     Obj,
+    PartialSeq,
     Seq,
-    Stmt,
-    Table,
-    TextClause,
+    bind,
     bind_import,
-    in_modules,
+    distinct,
     is_plain,
-    last_part,
+    iter_items,
+    merged,
     text_of,
     truth,
 )
 
-#: loop iterations unrolled per file at most; beyond, loops are reported as Unresolved
+#: loop iterations (and items of comprehensions that make calls) unrolled per file at
+#: most; beyond, loops are reported as Unresolved
 UNROLL_LIMIT = 2000
-
-#: builtins that can run arbitrary code: calling them is never harmless
-_UNSAFE_BUILTINS = frozenset(
-    {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr",
-     "delattr", "breakpoint", "input", "getattr"}
-)
-#: modules whose functions never touch the database
-_HARMLESS_MODULES = frozenset(
-    {"logging", "warnings", "textwrap", "json", "datetime", "uuid", "time", "re", "math",
-     "decimal", "enum", "typing", "string", "itertools", "functools", "collections",
-     "hashlib", "random", "secrets", "base64", "sqlalchemy", "alembic.context", "os.path",
-     "os.environ", "os.getenv", "pathlib", "dataclasses", "typing_extensions", "pprint",
-     "sys.stderr", "sys.stdout"}
-)
-
-#: methods that run SQL on whatever object they are called
-_EXECUTE_METHODS = frozenset({"execute", "exec_driver_sql", "executemany"})
 
 
 class Flow:
@@ -77,7 +68,17 @@ class Flow:
     RETURN = 3
 
 
-class Interpreter:
+@dataclass(slots=True)
+class _Context:
+    """One statement being performed: where the operations of the calls its evaluation
+    makes go, and the value of each such call (by node and scope) once made."""
+
+    phase: Phase
+    out: list[Operation]
+    memo: dict[tuple[ast.AST, Env], tuple[object, bool]] = field(default_factory=dict)
+
+
+class Interpreter(CallDispatch):
     """The function bodies of one file, read statement by statement."""
 
     def __init__(self, ev: Evaluator, ops: AlembicOps, sa: Constructs, src: Source,
@@ -89,6 +90,11 @@ class Interpreter:
         self.module_env = module_env
         #: loop iterations left to unroll in this file (nested loops multiply)
         self._unroll_budget = UNROLL_LIMIT
+        self._contexts: list[_Context] = []
+        #: how many blocks that may not run (a condition's branch, a try) enclose us
+        self._maybe = 0
+        self.inliner = Inliner(src, ev, self)
+        ev.hooks = self
 
     def read_function(
         self, func: ast.FunctionDef | ast.AsyncFunctionDef, phase: Phase, out: list[Operation]
@@ -102,13 +108,77 @@ class Interpreter:
             env.vars[func.args.kwarg.arg] = UNKNOWN
         self._block(func.body, env, phase, out)
 
+    @contextmanager
+    def performing(self, phase: Phase, out: list[Operation]) -> Iterator[None]:
+        """Evaluate expressions outside a function body (at module level) the way a
+        statement of one does: the calls they make put their operations in ``out``."""
+        self._contexts.append(_Context(phase, out))
+        try:
+            yield
+        finally:
+            self._contexts.pop()
+
+    # ------------------------------------------------------------------ evaluator hooks
+
+    def _remembered(self, node: ast.AST, env: Env) -> tuple[_Context | None, object]:
+        context = self._contexts[-1] if self._contexts else None
+        if context is None:
+            return None, UNKNOWN
+        return context, context.memo.get((node, env))
+
+    def call_helper(self, func: Func, call: ast.Call, env: Env) -> object:
+        return self._call_helper(func, call, env)[0]
+
+    def call_helper_inlined(self, func: Func, call: ast.Call, env: Env) -> bool:
+        return self._call_helper(func, call, env)[1]
+
+    def _call_helper(self, func: Func, call: ast.Call, env: Env) -> tuple[object, bool]:
+        context, known = self._remembered(call, env)
+        if context is None:
+            return UNKNOWN, False
+        if isinstance(known, tuple):
+            return known[0], bool(known[1])
+        context.memo[(call, env)] = (UNKNOWN, False)  # a call within itself: not again
+        made = self.inliner.call(func, call, env, context.phase, context.out, self._maybe)
+        context.memo[(call, env)] = made
+        return made
+
+    def comprehension(self, node: Comprehension, env: Env) -> object:
+        context, known = self._remembered(node, env)
+        if context is None:
+            return UNKNOWN
+        if isinstance(known, tuple):
+            return known[0]
+        context.memo[(node, env)] = (UNKNOWN, False)
+        value = self._comprehend(node, env, context.phase, context.out)
+        context.memo[(node, env)] = (value, True)
+        return value
+
+    def run_body(self, body: list[ast.stmt], env: Env, phase: Phase,
+                 out: list[Operation]) -> int:
+        return self._block(body, env, phase, out)
+
+    def run_expression(self, expr: ast.expr, env: Env, phase: Phase,
+                       out: list[Operation]) -> object:
+        self._contexts.append(_Context(phase, out))
+        try:
+            self.expression(expr, env, phase, out)
+            return self.ev.value(expr, env)
+        finally:
+            self._contexts.pop()
+
+    # ------------------------------------------------------------------ statements
+
     def _block(self, body: list[ast.stmt], env: Env, phase: Phase, out: list[Operation]) -> int:
         for stmt in body:
+            self._contexts.append(_Context(phase, out))
             try:
                 flow = self._statement(stmt, env, phase, out)
             except RecursionError:
                 unresolved(self.src, out, phase, stmt, "statement too deeply nested to read")
                 flow = Flow.NORMAL
+            finally:
+                self._contexts.pop()
             if flow != Flow.NORMAL:
                 return flow
         return Flow.NORMAL
@@ -116,12 +186,17 @@ class Interpreter:
     def _branch(
         self, body: list[ast.stmt], env: Env, phase: Phase, out: list[Operation]
     ) -> None:
-        """Read a block that may or may not run: in its own scope; whatever it assigns
-        is unknown afterwards."""
+        """Read a block that may or may not run, in its own scope: afterwards, what it
+        assigned is unknown, except what is certain either way (the known items of a
+        list it may have extended)."""
         child = Env(env)
-        self._block(body, child, phase, out)
-        for name in child.vars:
-            env.vars[name] = UNKNOWN
+        self._maybe += 1
+        try:
+            self._block(body, child, phase, out)
+        finally:
+            self._maybe -= 1
+        for name, value in child.vars.items():
+            env.vars[name] = merged(env.get(name), value)
 
     def _statement(self, stmt: ast.stmt, env: Env, phase: Phase, out: list[Operation]) -> int:
         src = self.src
@@ -134,12 +209,15 @@ class Interpreter:
             self.expression(stmt.value, env, phase, out)
             value = self.ev.value(stmt.value, env)
             for target in stmt.targets:
-                self.bind_target(target, value, env)
+                if isinstance(target, ast.Subscript):
+                    self.assign_item(target, value, env)
+                else:
+                    bind(target, value, env)
             return Flow.NORMAL
         if isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
                 self.expression(stmt.value, env, phase, out)
-                self.bind_target(stmt.target, self.ev.value(stmt.value, env), env)
+                bind(stmt.target, self.ev.value(stmt.value, env), env)
             return Flow.NORMAL
         if isinstance(stmt, ast.AugAssign):
             self.expression(stmt.value, env, phase, out)
@@ -155,16 +233,20 @@ class Interpreter:
             bind_import(stmt, env)
             return Flow.NORMAL
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            env.vars[stmt.name] = Func(stmt.name)
+            env.vars[stmt.name] = Func(stmt.name, node=stmt, env=env)
             return Flow.NORMAL
         if isinstance(stmt, ast.ClassDef):
-            env.vars[stmt.name] = Func(stmt.name, is_class=True)
+            env.vars[stmt.name] = Func(stmt.name, is_class=True, node=stmt, env=env)
             return Flow.NORMAL
         if isinstance(stmt, ast.Return):
+            returned: object = None
             if stmt.value is not None:
                 self.expression(stmt.value, env, phase, out)
+                returned = self.ev.value(stmt.value, env)
+            self.inliner.returned(returned, self._maybe)
             return Flow.RETURN
         if isinstance(stmt, ast.Raise):
+            self.inliner.returned(UNKNOWN, self._maybe)
             return Flow.RETURN
         if isinstance(stmt, ast.Break):
             return Flow.BREAK
@@ -204,9 +286,14 @@ class Interpreter:
                 self._branch(stmt.orelse, env, phase, out)
             return Flow.NORMAL
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            autocommit = False
             for item in stmt.items:
-                self._with_item(item, env, phase, out)
-            return self._block(stmt.body, env, phase, out)
+                autocommit = self._with_item(item, env, phase, out) or autocommit
+            at = len(out)
+            flow = self._block(stmt.body, env, phase, out)
+            if autocommit:  # op.get_context().autocommit_block(): outside the transaction
+                out[at:] = [replace(op, autocommit=True) for op in out[at:]]
+            return flow
         if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
             return self._try(stmt, env, phase, out)
         if isinstance(stmt, ast.Match):
@@ -272,69 +359,96 @@ class Interpreter:
     def _for(
         self, stmt: ast.For | ast.AsyncFor, env: Env, phase: Phase, out: list[Operation]
     ) -> int:
-        src = self.src
-        iterable = self.ev.value(stmt.iter, env)
-        if isinstance(iterable, Dict):
-            iterable = Seq(tuple(k for k, _ in iterable.items))
-        if isinstance(iterable, Text):
-            iterable = Seq(tuple(FixedText(c, iterable.at) for c in iterable.text))
-        if isinstance(iterable, Seq) and len(iterable.items) <= self._unroll_budget:
-            self._unroll_budget -= len(iterable.items)
-            broke = False
-            assigned: set[str] = set()
-            for item in iterable.items:
-                child = Env(env)
-                self.bind_target(stmt.target, item, child)
-                flow = self._block(stmt.body, child, phase, out)
-                assigned.update(child.vars)
+        found = iter_items(self.ev.value(stmt.iter, env))
+        if found is not None and len(found[0]) <= self._unroll_budget:
+            items, partial = found
+            self._unroll_budget -= len(items)
+            for item in items:  # in the loop's own scope, as Python does
+                bind(stmt.target, item, env)
+                flow = self._block(stmt.body, env, phase, out)
                 if flow == Flow.RETURN:
                     return flow
                 if flow == Flow.BREAK:
-                    broke = True
-                    break
-            for name in assigned:
-                env.vars[name] = UNKNOWN
-            if not broke:
-                return self._block(stmt.orelse, env, phase, out)
-            return Flow.NORMAL
+                    return Flow.NORMAL
+            if partial:
+                self._loop_once(
+                    stmt, env, phase, out,
+                    f"loop over a list that a run-time condition may extend: the operations "
+                    f"for the {len(items)} value(s) it certainly holds are read, those for "
+                    "values it may gain are not")
+            return self._block(stmt.orelse, env, phase, out)
         self.expression(stmt.iter, env, phase, out)
+        self._loop_once(stmt, env, phase, out,
+                        "loop over values not known statically: operations inside run "
+                        "once per value, which cannot be read")
+        return Flow.NORMAL
+
+    def _loop_once(self, stmt: ast.For | ast.AsyncFor, env: Env, phase: Phase,
+                   out: list[Operation], reason: str) -> None:
+        """Read a loop body for values not known statically, behind a marker."""
+        src = self.src
         marker = Unresolved(
-            loc=src.span(stmt, stmt.iter),
-            phase=phase,
-            reason="loop over values not known statically: operations inside run "
-            "once per value, which cannot be read",
+            loc=src.span(stmt, stmt.iter), phase=phase, reason=reason,
             snippet=clip(f"for {src.segment(stmt.target)} in {src.segment(stmt.iter)}:"),
         )
         with self._guard(out, marker):
             child = Env(env)
-            self.bind_target(stmt.target, UNKNOWN, child)
-            self._block(stmt.body, child, phase, out)
-            for name in child.vars:
-                env.vars[name] = UNKNOWN
+            bind(stmt.target, UNKNOWN, child)
+            self._maybe += 1
+            try:
+                self._block(stmt.body, child, phase, out)
+            finally:
+                self._maybe -= 1
+            for name, value in child.vars.items():
+                env.vars[name] = merged(env.get(name), value)
             self._branch(stmt.orelse, env, phase, out)
-        return Flow.NORMAL
 
-    def bind_target(self, target: ast.expr, value: object, env: Env) -> None:
-        if isinstance(target, ast.Name):
-            env.vars[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            items: tuple[object, ...] | None = None
-            if isinstance(value, Seq) and len(value.items) == len(target.elts):
-                items = value.items
-            for k, elt in enumerate(target.elts):
-                if isinstance(elt, ast.Starred):
-                    self.bind_target(elt.value, UNKNOWN, env)
-                else:
-                    self.bind_target(elt, items[k] if items is not None else UNKNOWN, env)
-        elif isinstance(target, ast.Starred):
-            self.bind_target(target.value, UNKNOWN, env)
-        # attribute / subscript targets bind nothing we track
+    def _comprehend(self, node: Comprehension, env: Env, phase: Phase,
+                    out: list[Operation]) -> object:
+        """A comprehension whose items make calls, performed item by item."""
+        bound = self.ev.bindings(node, env)
+        if bound is None or len(bound[0]) > self._unroll_budget:
+            marker = Unresolved(
+                loc=self.src.loc(node), phase=phase, snippet=self.src.snippet(node),
+                reason="comprehension over values not known statically: the calls it makes "
+                "run once per value, which cannot be read")
+            with self._guard(out, marker):
+                child = Env(env)
+                for generator in node.generators:
+                    bind(generator.target, UNKNOWN, child)
+                self._maybe += 1
+                try:
+                    for part in _elements(node):
+                        self.expression(part, child, phase, out)
+                finally:
+                    self._maybe -= 1
+            return UNKNOWN
+        scopes, partial = bound
+        self._unroll_budget -= len(scopes)
+        values = []
+        for scope in scopes:
+            for part in _elements(node):
+                self.expression(part, scope, phase, out)
+            values.append(tuple(self.ev.value(part, scope) for part in _elements(node)))
+        if isinstance(node, ast.DictComp):
+            return UNKNOWN if partial else Dict(tuple((k, v) for k, v in values))
+        items = [v[0] for v in values]
+        if isinstance(node, ast.SetComp):
+            items = distinct(items)
+        return PartialSeq(tuple(items)) if partial else Seq(tuple(items))
 
     def _with_item(
         self, item: ast.withitem, env: Env, phase: Phase, out: list[Operation]
-    ) -> None:
+    ) -> bool:
+        """Enter one ``with`` item; True for ``op.get_context().autocommit_block()``."""
         expr = item.context_expr
         value: object = UNKNOWN
+        if (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
+                and expr.func.attr == "autocommit_block"):
+            context = self.ev.value(expr.func.value, env)
+            if isinstance(context, Obj) and context.kind == "context":
+                self.expression(expr.func.value, env, phase, out)
+                return True
         if isinstance(expr, ast.Call):
             owner = self.ev.value(expr.func, env)
             if isinstance(owner, ModuleName) and owner.qual == "alembic.op.batch_alter_table":
@@ -354,172 +468,9 @@ class Interpreter:
             self.expression(expr, env, phase, out)
             value = self.ev.value(expr, env)
         if item.optional_vars is not None:
-            self.bind_target(item.optional_vars, value, env)
-
-    # ------------------------------------------------------------------ expressions
-
-    def expression(self, expr: ast.expr, env: Env, phase: Phase, out: list[Operation]) -> None:
-        """Perform the calls of an expression that is evaluated for its effects."""
-        for call in outer_calls(expr):
-            self._action(call, env, phase, out)
-
-    def _action(self, call: ast.Call, env: Env, phase: Phase, out: list[Operation]) -> bool:
-        """Read one call that is executed; returns False when it was reported unresolved."""
-        func = call.func
-        # a method called on the result of another call: perform the inner call first
-        if isinstance(func, ast.Attribute):
-            for inner in outer_calls(func.value):
-                if not self._action(inner, env, phase, out):
-                    return False
-        target = self.ev.value(func, env)
-        qual = target.qual if isinstance(target, ModuleName) else None
-        if qual is not None and qual.startswith("alembic.op."):
-            name = qual[len("alembic.op.") :]
-            if "." not in name:
-                self.ops.call(name, call, env, phase, out, None)
-                return True
-        if isinstance(func, ast.Attribute) and qual is None:
-            owner = self.ev.value(func.value, env)
-            return self._method_action(owner, func.attr, call, env, phase, out)
-        if qual == "alembic.context.execute":  # EnvironmentContext.execute: as op.execute
-            self.ops.call("execute", call, env, phase, out, None)
-            return True
-        if isinstance(target, Func):
-            what = "class" if target.is_class else "helper function"
-            unresolved(
-                self.src, out, phase, call,
-                f"call to {what} `{target.name}()`: the operations it performs are not read",
-            )
-            return False
-        if qual is not None and self._harmless_qual(qual):
-            self._arguments(call, env, phase, out)
-            return True
-        name = qual or self.src.segment(func)
-        unresolved(
-            self.src, out, phase, call,
-            f"call to `{clip(name, 60)}()`, which is not known statically: "
-            "it may change the schema",
-        )
-        return False
-
-    def _arguments(self, call: ast.Call, env: Env, phase: Phase, out: list[Operation]) -> None:
-        for a in call.args:
-            self.expression(a.value if isinstance(a, ast.Starred) else a, env, phase, out)
-        for kw in call.keywords:
-            self.expression(kw.value, env, phase, out)
-        for arg in [*call.args, *(kw.value for kw in call.keywords)]:
-            handed = self._operation_reference(arg, env)
-            if handed is not None:
-                unresolved(
-                    self.src, out, phase, arg,
-                    f"`{handed}` is handed to `{clip(self.src.segment(call.func), 40)}()` "
-                    "as a value: when and with what it is called is not known statically",
-                    via=handed,
-                )
-
-    def _operation_reference(self, expr: ast.expr, env: Env) -> str | None:
-        """The ``op.<name>`` that ``expr`` passes along without calling it (``op.drop_table``
-        itself, or a lambda calling it), or None. Calls inside ``expr`` are left to their
-        own reading: they are performed, and their arguments checked, on their own."""
-        stack: list[ast.AST] = [expr]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Call):
-                continue
-            if isinstance(node, ast.Lambda):
-                for inner in ast.walk(node.body):
-                    if isinstance(inner, ast.Call):
-                        name = self._operation_name(inner.func, env)
-                        if name is not None:
-                            return name
-                continue
-            if isinstance(node, (ast.Name, ast.Attribute)):
-                name = self._operation_name(node, env)
-                if name is not None:
-                    return name
-                continue
-            stack.extend(ast.iter_child_nodes(node))
-        return None
-
-    def _operation_name(self, node: ast.expr, env: Env) -> str | None:
-        value = self.ev.value(node, env)
-        if isinstance(value, ModuleName) and value.qual.startswith("alembic.op."):
-            name = value.qual[len("alembic.op."):]
-            if "." not in name and name not in OP_HARMLESS:
-                return f"op.{name}"
-        return None
-
-    def _harmless_qual(self, qual: str) -> bool:
-        if qual.startswith("builtins."):
-            return last_part(qual) not in _UNSAFE_BUILTINS
-        if qual.startswith("alembic.op."):
-            return qual[len("alembic.op.") :].split(".")[0] in OP_HARMLESS
-        if qual.startswith("sqlalchemy."):
-            return last_part(qual) not in ("create_all", "drop_all", "execute")
-        return in_modules(qual, _HARMLESS_MODULES)
-
-    def _method_action(
-        self,
-        owner: object,
-        method: str,
-        call: ast.Call,
-        env: Env,
-        phase: Phase,
-        out: list[Operation],
-    ) -> bool:
-        if isinstance(owner, Batch):
-            self.ops.call(method, call, env, phase, out, owner)
-            return True
-        if isinstance(owner, Conn):
-            if method in ("execute", "exec_driver_sql"):
-                via = clip(self.src.segment(call.func), 60)
-                self.ops.connection_execute(call, env, phase, out, via)
-            else:
-                self._arguments(call, env, phase, out)
-            return True
-        if method in _EXECUTE_METHODS and isinstance(owner, (Obj, Node, Stmt, TextClause)):
-            # a Session, a raw DBAPI cursor, the migration context: SQL runs all the same
-            self.ops.connection_execute(call, env, phase, out, clip(self.src.segment(call.func), 60))
-            return True
-        if isinstance(owner, Node) and method in ("create", "drop"):
-            return self.sa.construct_ddl(owner, method, call, env, phase, out)
-        if isinstance(owner, Node) and method in ("create_all", "drop_all"):
-            unresolved(
-                self.src, out, phase, call,
-                f"MetaData.{method}() emits DDL for tables not visible in this file",
-            )
-            return False
-        if isinstance(owner, Table) and method in ("create", "drop"):
-            unresolved(
-                self.src, out, phase, call,
-                f"Table.{method}() on a SQLAlchemy Table object is not read",
-                table=owner.name,
-            )
-            return False
-        if isinstance(owner, (Text, TextClause, Stmt, Obj, Node, Table, Seq, Dict)):
-            self._arguments(call, env, phase, out)
-            return True
-        unresolved(
-            self.src, out, phase, call,
-            f"call to `{clip(self.src.segment(call.func), 60)}()` on a value not known "
-            "statically: it may change the schema",
-        )
+            bind(item.optional_vars, value, env)
         return False
 
 
-def outer_calls(expr: ast.expr) -> Iterator[ast.Call]:
-    """The calls in ``expr`` that are not arguments of another call (in source order)."""
-    if isinstance(expr, ast.Call):
-        yield expr
-        return
-    if isinstance(expr, (ast.Lambda, ast.Constant)):
-        return
-    for child in ast.iter_child_nodes(expr):
-        if isinstance(child, ast.expr):
-            yield from outer_calls(child)
-        elif isinstance(child, ast.comprehension):
-            yield from outer_calls(child.iter)
-            for cond in child.ifs:
-                yield from outer_calls(cond)
-        elif isinstance(child, ast.keyword):
-            yield from outer_calls(child.value)
+def _elements(node: Comprehension) -> tuple[ast.expr, ...]:
+    return (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)

@@ -7,13 +7,15 @@ never replayed)."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from b03lint.operations import Diagnostic, Location, MigrationFile, Operation, Phase, Unresolved
 from b03lint.readers.python.evaluator import Evaluator
 from b03lint.readers.python.interpreter import Interpreter
 from b03lint.readers.python.source import Source
 from b03lint.readers.python.text import Text
-from b03lint.readers.python.values import Env, Func, Seq, bind_import
+from b03lint.readers.python.values import Env, Func, Seq, bind, bind_import
 
 
 class ModuleReader:
@@ -46,20 +48,23 @@ class ModuleReader:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 bind_import(stmt, env)
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                env.vars[stmt.name] = Func(stmt.name)
+                env.vars[stmt.name] = Func(stmt.name, node=stmt, env=env)
                 if stmt.name in ("upgrade", "downgrade"):
                     functions[stmt.name] = stmt
             elif isinstance(stmt, ast.ClassDef):
-                env.vars[stmt.name] = Func(stmt.name, is_class=True)
+                env.vars[stmt.name] = Func(stmt.name, is_class=True, node=stmt, env=env)
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-                for name, value in self._assignment_pairs(stmt):
-                    if name in ("revision", "down_revision", "branch_labels", "depends_on"):
-                        meta[name] = (value, stmt)
-                    env.vars[name] = self.ev.value(value, env)
-                if isinstance(stmt, ast.Assign):
-                    self._bind_unpacking(stmt, env)
+                with self._at_module_level(stmt, module_ops):
+                    for name, value in self._assignment_pairs(stmt):
+                        if name in ("revision", "down_revision", "branch_labels",
+                                    "depends_on"):
+                            meta[name] = (value, stmt)
+                        env.vars[name] = self.ev.value(value, env)
+                    if isinstance(stmt, ast.Assign):
+                        self._bind_unpacking(stmt, env)
             elif isinstance(stmt, ast.Expr) and not isinstance(stmt.value, ast.Constant):
-                self._module_call(stmt, module_ops)
+                with self._at_module_level(stmt, module_ops) as scratch:
+                    self.interp.expression(stmt.value, self.module_env, "module", scratch)
         self._read_metadata(meta, module_ops,
                             has_functions=bool({"upgrade", "downgrade"} & set(bound)))
         for name in ("upgrade", "downgrade"):
@@ -86,12 +91,16 @@ class ModuleReader:
             phase: Phase = "upgrade" if name == "upgrade" else "downgrade"
             self.interp.read_function(func, phase, out)
 
-    def _module_call(self, stmt: ast.Expr, module_ops: list[Operation]) -> None:
-        """A call at module level runs when Alembic imports the file, outside
-        ``upgrade()``: whatever it would do to the schema is reported, never replayed."""
+    @contextmanager
+    def _at_module_level(self, stmt: ast.stmt,
+                         module_ops: list[Operation]) -> Iterator[list[Operation]]:
+        """A statement at module level runs when Alembic imports the file, outside
+        ``upgrade()``: whatever its calls would do to the schema is reported, never
+        replayed."""
         scratch: list[Operation] = []
         try:
-            self.interp.expression(stmt.value, self.module_env, "module", scratch)
+            with self.interp.performing("module", scratch):
+                yield scratch
         except RecursionError:
             scratch.append(Unresolved(loc=self.src.loc(stmt), phase="module",
                                       reason="statement too deeply nested to read"))
@@ -131,7 +140,7 @@ class ModuleReader:
                 isinstance(stmt.value, (ast.Tuple, ast.List))
                 and len(stmt.value.elts) == len(target.elts)
             ):
-                self.interp.bind_target(target, self.ev.value(stmt.value, env), env)
+                bind(target, self.ev.value(stmt.value, env), env)
 
 
     def _read_metadata(

@@ -180,6 +180,7 @@ def dedent(inner: Text) -> Text:
 _SA_BIND_RE = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")
 _SA_BIND_ESCAPE_RE = re.compile(r"\x5c(:[\w\$]*)(?![:\w\$])")
 #: the pyformat / format parameters of psycopg and psycopg2, and ``%%``
+_IN_BEFORE = re.compile(r"\bin\s*$", re.IGNORECASE)
 _DRIVER_PARAM_RE = re.compile(r"%\(\w+\)s|%s|%%")
 
 
@@ -214,8 +215,15 @@ def sa_text_params(inner: Text) -> Text:
         return inner
     edits = [(m.start(), m.start() + 1, "") for m in _SA_BIND_ESCAPE_RE.finditer(text)]
     escaped = {m.start() + 1 for m in _SA_BIND_ESCAPE_RE.finditer(text)}
-    edits += [(m.start(), m.end(), _param(m.end() - m.start()))
-              for m in _SA_BIND_RE.finditer(text) if m.start() not in escaped]
+    for m in _SA_BIND_RE.finditer(text):
+        if m.start() in escaped:
+            continue
+        length = m.end() - m.start()
+        if _IN_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+            # `IN :names` with an expanding bind parameter: SQLAlchemy renders a list
+            edits.append((m.start(), m.end(), "($1)".ljust(length)))
+        else:
+            edits.append((m.start(), m.end(), _param(length)))
     return rewrite(inner, sorted(edits))
 
 

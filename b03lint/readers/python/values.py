@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from b03lint.readers.python.text import Text
+from b03lint.readers.python.text import FixedText, Text
 
 
 class Unknown:
@@ -31,13 +31,37 @@ MISSING = object()
 
 @dataclass(frozen=True, slots=True)
 class TextClause:
-    """``sa.text("...")``: SQL text (a server default written this way is raw SQL)."""
+    """``sa.text("...")``: SQL text (a server default written this way is raw SQL).
+    ``template``: some of it is filled in at run time (see :class:`Template`)."""
+
+    text: Text
+    template: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A string with parts filled in at run time (``"DROP TABLE {}".format(name)``,
+    ``f"... {x}"``, ``"... %s" % x``, ``"..." + x`` with ``name``/``x`` not known): the
+    known text with :data:`~b03lint.readers.templates.PLACEHOLDER` for each unknown part.
+    Only SQL accepts it (the statement is read; what a placeholder stands for is not);
+    everywhere else it is as unknown as the run-time parts."""
 
     text: Text
 
 
 @dataclass(frozen=True, slots=True)
 class Seq:
+    """A list, tuple or set known item by item."""
+
+    items: tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PartialSeq:
+    """A list some of whose items are certain: those in ``items`` (a run-time condition
+    may have added others). A loop over it reads the certain items and reports the rest;
+    everything else that needs the whole list treats it as not known."""
+
     items: tuple[object, ...]
 
 
@@ -75,6 +99,13 @@ class Conn:
 
 
 @dataclass(frozen=True, slots=True)
+class DbUrl:
+    """The database URL (``context.config.get_main_option("sqlalchemy.url")``,
+    ``bind.engine.url``): b03lint reads migrations for PostgreSQL, so it starts with
+    ``postgresql``; the rest (driver, host, database) is not known."""
+
+
+@dataclass(frozen=True, slots=True)
 class Obj:
     """A harmless run-time object: a logger, a migration context, an inspector, a result."""
 
@@ -83,10 +114,13 @@ class Obj:
 
 @dataclass(frozen=True, slots=True)
 class Func:
-    """A function or class defined in the migration itself (a helper)."""
+    """A function, lambda or class defined in the migration itself (a helper), with the
+    scope it was defined in (what its body sees)."""
 
     name: str
     is_class: bool = False
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef | None = None
+    env: Env | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,3 +242,101 @@ def is_number(value: object) -> bool:
 
 def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def iter_items(value: object) -> tuple[tuple[object, ...], bool] | None:
+    """What iterating over ``value`` yields, and whether that is only the certain part
+    (a :class:`PartialSeq`); None when it is not known statically."""
+    if isinstance(value, Seq):
+        return value.items, False
+    if isinstance(value, PartialSeq):
+        return value.items, True
+    if isinstance(value, Dict):
+        return tuple(k for k, _ in value.items), False
+    if isinstance(value, Text):
+        return tuple(FixedText(c, value.at) for c in value.text), False
+    return None
+
+
+#: list / set methods that change the value they are called on
+LIST_MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "clear"})
+
+
+def mutated(owner: object, method: str, args: list[object]) -> object:
+    """What a list, set or dict becomes after ``owner.method(*args)`` (UNKNOWN when that
+    is not known statically; ``owner`` itself for a method that changes nothing)."""
+    partial = isinstance(owner, PartialSeq)
+    if isinstance(owner, (Seq, PartialSeq)):
+        items = owner.items
+        if method in ("append", "add") and len(args) == 1:
+            new = (*items, args[0])
+        elif method in ("extend", "update") and len(args) == 1:
+            more = iter_items(args[0])
+            if more is None:
+                return PartialSeq(items)
+            new, partial = (*items, *more[0]), partial or more[1]
+        elif method == "insert" and len(args) == 2 and is_int(args[0]) and not partial:
+            index = args[0]
+            assert isinstance(index, int)
+            listed = list(items)
+            listed.insert(index, args[1])
+            new = tuple(listed)
+        elif method == "clear" and not args:
+            return Seq(())
+        else:
+            return UNKNOWN
+        return PartialSeq(new) if partial else Seq(new)
+    if isinstance(owner, Dict) and method == "update" and len(args) == 1:
+        if isinstance(args[0], Dict):
+            return Dict((*owner.items, *args[0].items))
+        return UNKNOWN
+    return UNKNOWN
+
+
+def merged(before: object, after: object) -> object:
+    """What a name holds after a block that may or may not run changed it from
+    ``before`` to ``after``: a list that only grew keeps its items as certain."""
+    if after is before:
+        return before
+    if isinstance(before, (Seq, PartialSeq)) and isinstance(after, (Seq, PartialSeq)):
+        kept = before.items
+        if len(after.items) >= len(kept) and all(
+                a is b for a, b in zip(after.items, kept, strict=False)):
+            return PartialSeq(kept)
+    return UNKNOWN
+
+
+def bind(target: ast.expr, value: object, env: Env) -> None:
+    """Bind an assignment or loop target (a name, a tuple of them) to ``value`` in
+    ``env``; attribute and subscript targets bind nothing the reader tracks."""
+    if isinstance(target, ast.Name):
+        env.vars[target.id] = value
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        items: tuple[object, ...] | None = None
+        if isinstance(value, Seq) and len(value.items) == len(target.elts):
+            items = value.items
+        for k, elt in enumerate(target.elts):
+            if isinstance(elt, ast.Starred):
+                bind(elt.value, UNKNOWN, env)
+            else:
+                bind(elt, items[k] if items is not None else UNKNOWN, env)
+    elif isinstance(target, ast.Starred):
+        bind(target.value, UNKNOWN, env)
+
+
+def distinct(items: list[object]) -> list[object]:
+    """Items of a set: the first of each value (all of them when one is not plain)."""
+    keys = [python_value(i) for i in items]
+    if any(k is MISSING for k in keys):
+        return items
+    seen: set[object] = set()
+    out = []
+    for key, item in zip(keys, items, strict=True):
+        try:
+            if key in seen:
+                continue
+            seen.add(key)
+        except TypeError:
+            return items
+        out.append(item)
+    return out

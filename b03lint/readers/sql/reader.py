@@ -12,7 +12,7 @@ from pglast import ast
 from pglast.parser import ParseError
 
 from b03lint.operations import Phase, Unresolved
-from b03lint.readers.sql.context import SqlResult
+from b03lint.readers.sql.context import SYNTAX_ERROR_CODE, SqlResult
 from b03lint.readers.sql.lexer import (
     ATOMIC_MAX_PIECES,
     ATOMIC_RE,
@@ -27,6 +27,7 @@ from b03lint.readers.sql.lexer import (
 from b03lint.readers.sql.parse import error_offset, offset_converter, parse_sql
 from b03lint.readers.sql.plpgsql import DoBlocks
 from b03lint.readers.sql.statements import Statements
+from b03lint.readers.templates import mentioned_fields, mentions
 
 
 class _Reader(Statements, DoBlocks):
@@ -154,6 +155,7 @@ def read_sql(
     position: Position | None = None,
     phase: Phase = "upgrade",
     via: str = "sql",
+    template: bool = False,
 ) -> SqlResult:
     """Read PostgreSQL ``text`` into operations, diagnostics and comments.
 
@@ -162,8 +164,38 @@ def read_sql(
         (1-based line, 0-based column); by default the lines of ``text`` itself
     :param phase: stamped on every operation (``upgrade``/``downgrade``/``module``)
     :param via: stamped on every operation (e.g. ``op.execute``)
+    :param template: the text is a template whose run-time parts are
+        :data:`~b03lint.readers.templates.PLACEHOLDER` (see ``b03lint/readers/templates.py``):
+        an operation that names or holds a placeholder is Unresolved, and a statement that
+        does not parse is Unresolved instead of a syntax error
 
     Never raises for bad SQL: a statement PostgreSQL rejects is an ``I003`` diagnostic
     located at the error, and the statements around it are still read.
     """
-    return _Reader(text, path, position or line_position(text), phase, via).run()
+    result = _Reader(text, path, position or line_position(text), phase, via).run()
+    return _as_template(result, phase, via) if template else result
+
+
+def _as_template(result: SqlResult, phase: Phase, via: str) -> SqlResult:
+    """What a template's reading says for certain: operations that do not involve a run-time
+    part as read; the others, and statements that do not parse, Unresolved."""
+    out = SqlResult(comments=result.comments)
+    for op in result.operations:
+        fields = [f for f in mentioned_fields(op) if f != "related"]
+        if not fields or isinstance(op, Unresolved):
+            out.operations.append(op)
+            continue
+        table = op.table_name if op.table_name and not mentions(op.table_name) else None
+        out.operations.append(Unresolved(
+            loc=op.loc, phase=op.phase, source=op.source, via=op.via, table=table,
+            reason=f"{op.kind.replace('_', ' ')} whose {' and '.join(f'`{f}`' for f in fields)} "
+                   f"{'is' if len(fields) == 1 else 'are'} filled in at run time (the SQL is "
+                   "a template)"))
+    for d in result.diagnostics:
+        if d.code != SYNTAX_ERROR_CODE:
+            out.diagnostics.append(d)
+            continue
+        out.operations.append(Unresolved(
+            loc=d.loc, phase=phase, source="sql", via=via, reason="a SQL template that does not parse with its run-time parts "
+            f"left out: {d.message.removeprefix('SQL syntax error: ')}"))
+    return out
