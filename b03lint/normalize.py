@@ -30,8 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from b03lint.findings import ToolError
-from b03lint.operations import OtherStatement, Unresolved
+from b03lint.operations import (
+    AlterSequenceOwner,
+    CreateSequence,
+    DropSequence,
+    OtherStatement,
+    RenameSequence,
+    Unresolved,
+)
 
+_SEQUENCE_OPS = (CreateSequence, AlterSequenceOwner, RenameSequence, DropSequence)
 _META_RE = re.compile(r"^[ \t]*\\.*$", re.MULTILINE)
 #: order of the statements printed after the tables
 _OTHER_ORDER = {"CreateExtensionStmt": 0, "CreateSchemaStmt": 1, "CreateSeqStmt": 2,
@@ -162,7 +170,9 @@ def normalize_sql(text: str, path: str) -> Normalized:
     for op in result.operations:
         offset = starts[min(op.loc.line, len(starts)) - 1] + op.loc.column
         i = bisect.bisect_right(span_starts, offset) - 1
-        if isinstance(op, OtherStatement | Unresolved):
+        if isinstance(op, (OtherStatement, Unresolved, *_SEQUENCE_OPS)):
+            # a sequence statement is printed as written (deparsed), or dropped as noise
+            # when a serial column's default implies it
             if isinstance(op, Unresolved):
                 out.warnings.append(ToolError(f"not modelled, printed as written: "
                                               f"{op.reason}", op.loc.path, op.loc.line))

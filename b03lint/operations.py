@@ -194,6 +194,9 @@ class DropColumn(Operation):
     column: str
     schema: str | None = None
     if_exists: bool = False
+    #: ``DROP COLUMN ... CASCADE``: also drop what depends on the column outside its table's
+    #: own indexes and constraints (foreign keys of other tables, policies, generated columns)
+    cascade: bool = False
 
     def describe(self) -> str:
         return f"drop column {self.table}.{self.column}"
@@ -495,6 +498,58 @@ class DropType(Operation):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CreateSequence(Operation):
+    """``CREATE SEQUENCE name [OWNED BY table.column]``."""
+
+    kind: ClassVar[str] = "create_sequence"
+    name: str
+    #: ``table.column`` of ``OWNED BY``, None when the sequence is owned by nothing
+    owned_by: str | None = None
+    if_not_exists: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"create sequence {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlterSequenceOwner(Operation):
+    """``ALTER SEQUENCE name OWNED BY table.column`` (``owned_by`` None: ``OWNED BY NONE``)."""
+
+    kind: ClassVar[str] = "alter_sequence_owner"
+    name: str
+    owned_by: str | None
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"set owner of sequence {self.name} to {self.owned_by or 'none'}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenameSequence(Operation):
+    kind: ClassVar[str] = "rename_sequence"
+    name: str
+    new_name: str
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"rename sequence {self.name} to {self.new_name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DropSequence(Operation):
+    kind: ClassVar[str] = "drop_sequence"
+    destructive: ClassVar[bool] = True
+    name: str
+    if_exists: bool = False
+    cascade: bool = False
+    schema: str | None = None
+
+    def describe(self) -> str:
+        return f"drop sequence {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DropDatabase(Operation):
     kind: ClassVar[str] = "drop_database"
     destructive: ClassVar[bool] = True
@@ -570,7 +625,8 @@ OPERATION_TYPES: dict[str, type[Operation]] = {
         RenameIndex, AddConstraint, DropConstraint, RenameConstraint, ValidateConstraint,
         EnableRLS, DisableRLS, ForceRLS, NoForceRLS, CreatePolicy, DropPolicy, CreateSchema,
         DropSchema, CreateEnumType, AlterEnumAddValue, AlterEnumRenameValue, RenameType,
-        DropType, DropDatabase, Truncate, DataChange, OtherStatement, Unresolved,
+        DropType, CreateSequence, AlterSequenceOwner, RenameSequence, DropSequence,
+        DropDatabase, Truncate, DataChange, OtherStatement, Unresolved,
     )
 }
 

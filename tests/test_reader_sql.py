@@ -225,7 +225,7 @@ def test_alter_table_subcommands_located_at_their_own_text() -> None:
                   column=ColumnDef(name="x", type="varchar(10)", nullable=False,
                                    default="'a'")),
         DropColumn(loc=at(text, "DROP COLUMN IF EXISTS y CASCADE"), **t, column="y",
-                   if_exists=True),
+                   if_exists=True, cascade=True),
         AlterColumnType(loc=at(text, "ALTER COLUMN z TYPE numeric(5, 2) USING z::numeric"), **t,
                         column="z", new_type="numeric(5,2)", using="z::numeric"),
         AlterColumnNullable(loc=at(text, "ALTER z SET NOT NULL"), **t, column="z",
@@ -485,7 +485,7 @@ def test_create_schema_with_elements() -> None:
         ("SET lock_timeout = '5s'", "VariableSetStmt", None),
         ("SELECT 1", "SelectStmt", None),
         ("CREATE VIEW v AS SELECT 1", "ViewStmt", None),
-        ("CREATE SEQUENCE s", "CreateSeqStmt", None),
+        ("ALTER SEQUENCE s RESTART WITH 10", "AlterSeqStmt", None),
         ("ALTER POLICY p ON t USING (false)", "AlterPolicyStmt", None),
     ],
 )
@@ -946,3 +946,43 @@ def test_create_table_as_is_unresolved_not_silently_skipped() -> None:
     assert [(type(o), getattr(o, "table", None)) for o in ops] == [
         (Unresolved, "snap"), (Unresolved, "snap2"), (OtherStatement, None)]
     assert ops[1].loc.line == 2
+
+
+def test_sequence_statements() -> None:
+    from b03lint.operations import (
+        AlterSequenceOwner,
+        CreateSequence,
+        DropSequence,
+        RenameSequence,
+    )
+
+    got = ops("CREATE SEQUENCE IF NOT EXISTS public.s START 1 OWNED BY t.id;\n"
+              "ALTER SEQUENCE s OWNED BY public.t.id;\n"
+              "ALTER SEQUENCE s OWNED BY NONE;\n"
+              "ALTER SEQUENCE s RENAME TO s2;\n"
+              "DROP SEQUENCE IF EXISTS s2, other CASCADE;\n")
+    assert [(type(o).__name__, getattr(o, "name", None)) for o in got] == [
+        ("CreateSequence", "s"), ("AlterSequenceOwner", "s"), ("AlterSequenceOwner", "s"),
+        ("RenameSequence", "s"), ("DropSequence", "s2"), ("DropSequence", "other")]
+    create, own, unown, rename, drop = got[:5]
+    assert isinstance(create, CreateSequence) and create.owned_by == "t.id"
+    assert create.if_not_exists and create.schema == "public"
+    assert isinstance(own, AlterSequenceOwner) and own.owned_by == "t.id"
+    assert isinstance(unown, AlterSequenceOwner) and unown.owned_by is None
+    assert isinstance(rename, RenameSequence) and rename.new_name == "s2"
+    assert isinstance(drop, DropSequence) and drop.if_exists and drop.cascade
+
+
+def test_using_index_and_generated_columns() -> None:
+    got = ops("ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX ix;\n"
+              "ALTER TABLE t ADD PRIMARY KEY USING INDEX ix2;\n"
+              "CREATE TABLE g (a int, b int GENERATED ALWAYS AS (a * 2) STORED);\n")
+    first, second, table = got
+    assert isinstance(first, AddConstraint) and isinstance(second, AddConstraint)
+    assert (first.constraint.kind, first.constraint.name, first.constraint.using_index) == (
+        "unique", "u", "ix")
+    assert (second.constraint.kind, second.constraint.name,
+            second.constraint.using_index) == ("primary_key", None, "ix2")
+    assert isinstance(table, CreateTable)
+    assert [(c.name, c.generated, c.default) for c in table.columns] == [
+        ("a", None, None), ("b", "a * 2", None)]

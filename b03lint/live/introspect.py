@@ -168,12 +168,17 @@ class _Builder:
             return
         ctype = normalize_type(type_text) if type_text else None
         value: str | None = None
-        if default is not None and not generated:
+        expression: str | None = None
+        if default is not None and generated:
+            from b03lint.readers.sql import normalize_expression
+
+            expression = normalize_expression(default)
+        elif default is not None:
             value = normalize_default(default, column_type=ctype)
         t.columns[name] = Column(
             name=name, type=ctype, nullable=not notnull, default=value,
-            identity=bool(identity), origin=self.origin(f"{t.name}.{name}",
-                                                        f"column {t.name}.{name}"))
+            identity=bool(identity), generated=expression,
+            origin=self.origin(f"{t.name}.{name}", f"column {t.name}.{name}"))
 
     def constraint(self, row: tuple[Any, ...]) -> None:
         from b03lint.readers.sql import analyze_check, normalize_expression

@@ -548,7 +548,10 @@ class ReplayConflict(Rule):
     What it does:
         Reports an operation that cannot apply to the schema the chain has built up to that
         point: dropping a column that is not there, creating an index that exists, altering
-        a table that was never created.
+        a table that was never created, or dropping what other objects depend on without
+        ``CASCADE`` (a column a foreign key of another table, a policy or a generated column
+        uses; a table other tables reference; the index a constraint owns), as PostgreSQL
+        refuses it.
 
     Why it matters:
         ``alembic upgrade`` would fail on that line against a database built by the chain;

@@ -17,11 +17,11 @@ need it (CHECK analysis, index keys).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from b03lint.operations import ConstraintDef, ForeignKeyRef, IndexElement, Location
+from b03lint.schema.depends import complete
 from b03lint.schema.errors import CanonicalError
 from b03lint.schema.invariants import (
     ALL_TENANT_SCOPED,
@@ -39,6 +39,8 @@ from b03lint.schema.model import (
     Schema,
     Table,
     default_index_name,
+    quote_ident,
+    quote_literal,
 )
 from b03lint.schema.replay import constraint_from_def
 from b03lint.sqltypes import normalize_type
@@ -71,22 +73,6 @@ POLICY_COMMANDS = ("all", "select", "insert", "update", "delete")
 def _origin(path: str, node: Node, what: str) -> Origin:
     return Origin(Location(path, node.line, 0), None, what)
 
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-_SIMPLE_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
-
-
-def quote_ident(name: str) -> str:
-    """``name`` as SQL writes it: bare when simple and not a keyword, else double-quoted."""
-    if _SIMPLE_IDENT.fullmatch(name):
-        from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
-
-        if name not in RESERVED_KEYWORDS and name not in TYPE_FUNC_NAME_KEYWORDS:
-            return name
-    return '"' + name.replace('"', '""') + '"'
 
 
 def enum_check_expression(column: str, values: Iterable[str]) -> str:
@@ -192,6 +178,7 @@ class _Loader:
             self.table_parts(schema, schema.tables[tname], body)
         if "invariants" in top:
             schema.invariants = self.invariants(schema, top["invariants"])
+        complete(schema)
         return schema
 
     def enums(self, schema: Schema, node: Node) -> None:

@@ -189,7 +189,14 @@ class _Differ:
                 got = "nullable" if acol.nullable else "NOT NULL"
                 self.add("column-nullability", obj, f"column {obj} is {got}, canonical says "
                          f"{want}", acol.origin, ecol.origin)
-            if acol.default != ecol.default and _norm_default(
+            if acol.generated != ecol.generated and _norm_expr(
+                    acol.generated) != _norm_expr(ecol.generated):
+                got = f"generated as {acol.generated}" if acol.generated else "not generated"
+                want = (f"generated as {ecol.generated}" if ecol.generated
+                        else "a plain column")
+                self.add("column-default", obj, f"column {obj} is {got}, canonical says "
+                         f"{want}", acol.origin, ecol.origin)
+            elif acol.default != ecol.default and _norm_default(
                     acol.default, ecol.type) != _norm_default(ecol.default, ecol.type) and not (
                     acol.identity or ecol.identity):
                 self.add("column-default", obj,

@@ -4,6 +4,7 @@ comparison. Every object remembers where it was last shaped (``origin``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,8 @@ class Column:
     origin: Origin | None = None
     #: an unresolved operation may have changed it: its facts are not known
     unknown: bool = False
+    #: ``GENERATED ALWAYS AS (expr) STORED``: the expression (``default`` is then None)
+    generated: str | None = None
 
 
 @dataclass(slots=True)
@@ -75,6 +78,17 @@ class Policy:
 
 
 @dataclass(slots=True)
+class Sequence:
+    """A sequence the schema has: one a ``serial`` column implies, or one created on its
+    own. ``owned_by`` is ``(table, column)`` when ``OWNED BY`` ties it to a column (it is
+    then dropped with that column or table, as PostgreSQL does)."""
+
+    name: str
+    owned_by: tuple[str, str] | None = None
+    origin: Origin | None = None
+
+
+@dataclass(slots=True)
 class Table:
     name: str
     schema: str | None = None
@@ -114,6 +128,8 @@ class Schema:
     #: every index by name (PostgreSQL index names are unique per schema)
     indexes: dict[str, Index] = field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: every sequence by name (``public.`` dropped, other schemas kept)
+    sequences: dict[str, Sequence] = field(default_factory=dict)
     invariants: list[Invariant] = field(default_factory=list)
     #: where this schema came from ("canonical SQL", "replay at 202511161130", ...)
     label: str = ""
@@ -128,6 +144,23 @@ class Schema:
 
 
 ObjectKind = Literal["table", "column", "index", "constraint", "policy", "enum"]
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_SIMPLE_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as SQL writes it: bare when simple and not a keyword, else double-quoted."""
+    if _SIMPLE_IDENT.fullmatch(name):
+        from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+        if name not in RESERVED_KEYWORDS and name not in TYPE_FUNC_NAME_KEYWORDS:
+            return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def pg_truncate(name: str) -> str:

@@ -20,12 +20,14 @@ from b03lint.operations import (
     AlterColumnType,
     AlterEnumAddValue,
     AlterEnumRenameValue,
+    AlterSequenceOwner,
     ColumnDef,
     ConstraintDef,
     CreateEnumType,
     CreateIndex,
     CreatePolicy,
     CreateSchema,
+    CreateSequence,
     CreateTable,
     DataChange,
     DisableRLS,
@@ -35,6 +37,7 @@ from b03lint.operations import (
     DropIndex,
     DropPolicy,
     DropSchema,
+    DropSequence,
     DropTable,
     DropType,
     EnableRLS,
@@ -47,6 +50,7 @@ from b03lint.operations import (
     RenameColumn,
     RenameConstraint,
     RenameIndex,
+    RenameSequence,
     RenameTable,
     RenameType,
     Truncate,
@@ -118,6 +122,8 @@ class Statements(ReaderContext):
             return self.drop(node, loc)
         if isinstance(node, ast.RenameStmt):
             return self.rename(node, loc)
+        if isinstance(node, ast.CreateSeqStmt | ast.AlterSeqStmt):
+            return self.sequence(node, loc)
         if isinstance(node, ast.TruncateStmt):
             return [Truncate(
                 tables=tuple(range_var_name(rv) for rv in node.relations or ()),
@@ -217,6 +223,8 @@ class Statements(ReaderContext):
                 column = dataclasses.replace(column, default=deparse(con.raw_expr))
             elif kind == ct.CONSTR_IDENTITY:
                 column = dataclasses.replace(column, identity=True, nullable=False)
+            elif kind == ct.CONSTR_GENERATED:
+                column = dataclasses.replace(column, generated=deparse(con.raw_expr))
             elif kind in (ct.CONSTR_ATTR_DEFERRABLE, ct.CONSTR_ATTR_DEFERRED,
                           ct.CONSTR_ATTR_NOT_DEFERRABLE):
                 if constraints:
@@ -254,13 +262,11 @@ class Statements(ReaderContext):
             "not_valid": bool(con.skip_validation),
             "deferrable": bool(con.deferrable or con.initdeferred),
         }
-        if kind == ct.CONSTR_PRIMARY:
+        if kind in (ct.CONSTR_PRIMARY, ct.CONSTR_UNIQUE):
             return ConstraintDef(
-                kind="primary_key", columns=tuple(name_list(con.keys)) or own_columns, **common
-            )
-        if kind == ct.CONSTR_UNIQUE:
-            return ConstraintDef(
-                kind="unique", columns=tuple(name_list(con.keys)) or own_columns, **common
+                kind="primary_key" if kind == ct.CONSTR_PRIMARY else "unique",
+                columns=tuple(name_list(con.keys)) or own_columns,
+                using_index=con.indexname or None, **common
             )
         if kind == ct.CONSTR_FOREIGN:
             ref = ForeignKeyRef(
@@ -392,7 +398,10 @@ class Statements(ReaderContext):
                 ops.append(AddColumn(column=column, if_not_exists=bool(cmd.missing_ok), **base))
                 ops.extend(AddConstraint(constraint=c, **base) for c in cons)
             elif sub == at.AT_DropColumn:
-                ops.append(DropColumn(column=str(cmd.name), if_exists=bool(cmd.missing_ok), **base))
+                ops.append(DropColumn(
+                    column=str(cmd.name), if_exists=bool(cmd.missing_ok),
+                    cascade=cmd.behavior == enums.DropBehavior.DROP_CASCADE, **base,
+                ))
             elif sub == at.AT_AlterColumnType:
                 cd = cmd.def_
                 ops.append(AlterColumnType(
@@ -438,6 +447,26 @@ class Statements(ReaderContext):
                 ))
         return ops
 
+    # ------------------------------------------------------------------ sequences
+
+    def sequence(self, node: Any, loc: Location) -> list[Operation]:
+        """``CREATE SEQUENCE`` and ``ALTER SEQUENCE ... OWNED BY``; an ``ALTER SEQUENCE``
+        of anything else (``RESTART``, ``INCREMENT``) changes nothing b03lint models."""
+        kw = self.kw(loc)
+        schema, name = range_var(node.sequence)
+        owned: list[str] = []
+        for option in node.options or ():
+            if option.defname == "owned_by":
+                owned = name_list(option.arg)
+        owner = None if owned in ([], ["none"]) else ".".join(
+            owned[1:] if len(owned) == 3 and owned[0] == "public" else owned)
+        if isinstance(node, ast.CreateSeqStmt):
+            return [CreateSequence(name=name, schema=schema, owned_by=owner,
+                                   if_not_exists=bool(node.if_not_exists), **kw)]
+        if owned:
+            return [AlterSequenceOwner(name=name, schema=schema, owned_by=owner, **kw)]
+        return [OtherStatement(statement="AlterSeqStmt", **kw)]
+
     # ------------------------------------------------------------------ DROP / RENAME
 
     def drop(self, node: Any, loc: Location) -> list[Operation]:
@@ -470,6 +499,11 @@ class Statements(ReaderContext):
             elif kind == ot.OBJECT_TYPE:
                 schema, name = split_names(names)
                 ops.append(DropType(
+                    name=name, schema=schema, if_exists=if_exists, cascade=cascade, **kw
+                ))
+            elif kind == ot.OBJECT_SEQUENCE:
+                schema, name = split_names(names)
+                ops.append(DropSequence(
                     name=name, schema=schema, if_exists=if_exists, cascade=cascade, **kw
                 ))
             elif kind == ot.OBJECT_POLICY:
@@ -505,6 +539,8 @@ class Statements(ReaderContext):
         if kind in (ot.OBJECT_TYPE, ot.OBJECT_DOMAIN) and node.object is not None:
             type_schema, type_name = split_names(name_list(node.object))
             return [RenameType(name=type_name, new_name=new_name, schema=type_schema, **kw)]
+        if kind == ot.OBJECT_SEQUENCE:
+            return [RenameSequence(name=name, new_name=new_name, schema=schema, **kw)]
         if kind == ot.OBJECT_TABCONSTRAINT:
             return [RenameConstraint(
                 table=name, name=str(node.subname), new_name=new_name, schema=schema, **kw

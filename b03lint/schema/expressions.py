@@ -1,0 +1,203 @@
+"""What an expression of a table (a CHECK, an index key or predicate, a policy, a generated
+column) refers to, and the same expression after a column was renamed.
+
+PostgreSQL stores these expressions by column number, not by name: renaming a column
+changes how every expression that uses it prints (``pg_get_constraintdef``,
+``pg_get_indexdef``, ``pg_get_expr``), and dropping a column drops, or refuses to drop, what
+uses it. The replay needs both facts from the expression text, so the text is parsed with
+PostgreSQL's grammar (pglast) and edited in place at the positions the parser reports:
+nothing else of the author's spelling changes.
+
+Text that does not parse as one expression gives ``None`` (what it refers to is not known)
+and is left as it is by the renames.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from b03lint.schema.model import quote_ident
+
+_PREFIX = "SELECT "
+_IDENT = r'(?:"(?:[^"]|"")*"|[^\W\d][\w$]*)'
+_QUALIFIED_RE = re.compile(rf"{_IDENT}(?:\s*\.\s*{_IDENT})*")
+_PART_RE = re.compile(_IDENT)
+
+
+def _unquote(part: str) -> str:
+    if part.startswith('"'):
+        return part[1:-1].replace('""', '"')
+    return part.lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(expr: str) -> Any:
+    """The expression node of ``SELECT <expr>``; None if ``expr`` is not one expression."""
+    from pglast import ast
+
+    from b03lint.readers.sql import parse_sql
+
+    try:
+        stmts = parse_sql(_PREFIX + expr)
+    except Exception:
+        return None
+    if len(stmts) != 1 or not isinstance(stmts[0].stmt, ast.SelectStmt):
+        return None
+    select = stmts[0].stmt
+    targets = select.targetList or ()
+    if select.fromClause or select.whereClause or len(targets) != 1 or targets[0].name:
+        return None
+    return targets[0].val
+
+
+def _walk(node: Any, in_subquery: bool = False) -> Iterator[tuple[Any, bool]]:
+    """Every node below ``node`` with whether it sits inside a sub-SELECT."""
+    from pglast import ast
+
+    if isinstance(node, tuple | list):
+        for item in node:
+            yield from _walk(item, in_subquery)
+        return
+    if not isinstance(node, ast.Node):
+        return
+    yield node, in_subquery
+    inner = in_subquery or isinstance(node, ast.SubLink | ast.RangeSubselect)
+    for attr in node:
+        yield from _walk(getattr(node, attr), inner)
+
+
+def _fields(ref: Any) -> list[str] | None:
+    from pglast import ast
+
+    out = []
+    for f in ref.fields or ():
+        if not isinstance(f, ast.String):
+            return None  # t.* or a subscript
+        out.append(str(f.sval))
+    return out
+
+
+def _own_column(fields: list[str], table: str | None, in_subquery: bool) -> str | None:
+    """The column of ``table`` a reference names, None when it names something else (a
+    qualified column of another table, an unqualified name inside a sub-SELECT)."""
+    if len(fields) == 1:
+        return None if in_subquery else fields[0]
+    if table is not None and len(fields) >= 2 and fields[-2] == table.split(".")[-1]:
+        return fields[-1]
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def referenced_columns(expr: str, table: str | None = None) -> frozenset[str] | None:
+    """The columns of ``table`` that ``expr`` uses (None when it does not parse)."""
+    from pglast import ast
+
+    node = _parse(expr)
+    if node is None:
+        return None
+    out: set[str] = set()
+    for sub, in_subquery in _walk(node):
+        if isinstance(sub, ast.ColumnRef):
+            fields = _fields(sub)
+            if fields is None:
+                continue
+            column = _own_column(fields, table, in_subquery)
+            if column is not None:
+                out.add(column)
+    return frozenset(out)
+
+
+def _char_index(text: str, encoded: bytes, offset: int, byte_offsets: bool) -> int:
+    if not byte_offsets or text.isascii():
+        return offset
+    return len(encoded[:offset].decode("utf-8", "ignore"))
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_offsets() -> bool:
+    from b03lint.readers.sql import parse_sql
+
+    stmts = parse_sql("SELECT '\u00e9'; SELECT 1")
+    return int(stmts[1].stmt_location or 0) == len("SELECT '\u00e9'; ".encode())
+
+
+def rename_column(expr: str, old: str, new: str, table: str | None = None) -> str:
+    """``expr`` with every reference to ``table``'s column ``old`` renamed to ``new``, as
+    PostgreSQL prints it after ``RENAME COLUMN``. Unparseable text comes back unchanged."""
+    from pglast import ast
+
+    node = _parse(expr)
+    if node is None:
+        return expr
+    text = _PREFIX + expr
+    encoded = text.encode()
+    byte_offsets = _byte_offsets()
+    edits: list[tuple[int, int, str]] = []
+    for sub, in_subquery in _walk(node):
+        if not isinstance(sub, ast.ColumnRef) or sub.location is None:
+            continue
+        fields = _fields(sub)
+        if fields is None or _own_column(fields, table, in_subquery) != old:
+            continue
+        at = _char_index(text, encoded, int(sub.location), byte_offsets)
+        match = _QUALIFIED_RE.match(text, at)
+        if match is None:
+            continue
+        parts = list(_PART_RE.finditer(text, at, match.end()))
+        if not parts or _unquote(parts[-1].group()) != old:
+            continue
+        last = parts[-1]
+        edits.append((last.start(), last.end(), quote_ident(new)))
+    return _edit(expr, edits)
+
+
+def _edit(expr: str, edits: list[tuple[int, int, str]]) -> str:
+    text = _PREFIX + expr
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text[len(_PREFIX):]
+
+
+def rename_type(expr: str, old: str, new: str) -> str:
+    """``expr`` with every use of type ``old`` (a cast, ``'a'::old``) naming ``new``, as
+    PostgreSQL prints it after ``ALTER TYPE old RENAME TO new``."""
+    from pglast import ast
+
+    if old.split(".")[-1] not in expr:
+        return expr
+    node = _parse(expr)
+    if node is None:
+        return expr
+    text = _PREFIX + expr
+    encoded = text.encode()
+    edits: list[tuple[int, int, str]] = []
+    for sub, _inner in _walk(node):
+        if not isinstance(sub, ast.TypeName) or sub.location is None:
+            continue
+        names = [str(n.sval) for n in sub.names or () if isinstance(n, ast.String)]
+        if not names or names[-1] != old.split(".")[-1] or (
+                len(names) > 1 and names[-2] not in ("public", *old.split(".")[:-1])):
+            continue
+        at = _char_index(text, encoded, int(sub.location), _byte_offsets())
+        match = _QUALIFIED_RE.match(text, at)
+        if match is None:
+            continue
+        parts = list(_PART_RE.finditer(text, at, match.end()))
+        if parts and _unquote(parts[-1].group()) == names[-1]:
+            edits.append((parts[-1].start(), parts[-1].end(), quote_ident(new)))
+    return _edit(expr, edits)
+
+
+def string_literal(expr: str) -> str | None:
+    """The value of ``expr`` when it is a string literal, possibly cast (``'a'::status``)."""
+    from pglast import ast
+
+    node = _parse(expr)
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    if isinstance(node, ast.A_Const) and not node.isnull and isinstance(node.val, ast.String):
+        return str(node.val.sval)
+    return None
