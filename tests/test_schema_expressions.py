@@ -37,3 +37,49 @@ def test_rename_type_and_literals() -> None:
     assert rename_type("'e'::text", "e", "f") == "'e'::text"
     assert string_literal("'a'::e") == "a"
     assert string_literal("now()") is None
+
+
+def test_literal_casts_and_sequence_defaults_as_postgresql_stores_them() -> None:
+    from b03lint.schema.expressions import canonical_nextval, drop_literal_casts
+
+    enums = frozenset({"status"})
+    assert drop_literal_casts("status = 'new'::status", enums) == "status = 'new'"
+    assert drop_literal_casts("x = 'a'::public.status OR y = 'b'::text", enums) == (
+        "x = 'a' OR y = 'b'::text")
+    assert drop_literal_casts("CAST('a' AS status) = s", enums) == "CAST('a' AS status) = s"
+    assert canonical_nextval("nextval('public.t_id_seq'::regclass)") == (
+        "nextval('t_id_seq'::regclass)")
+    assert canonical_nextval("nextval('s')") == "nextval('s'::regclass)"
+    assert canonical_nextval("nextval('other.s')") == "nextval('other.s'::regclass)"
+
+
+def test_a_database_and_its_own_spelling_do_not_differ() -> None:
+    """The replay keeps the author's spelling; the catalog adds casts. The diff sees one
+    expression."""
+    from b03lint.readers.sql import read_sql
+    from b03lint.schema.diff import diff
+    from b03lint.schema.replay import fold
+
+    def schema(sql: str):  # type: ignore[no-untyped-def]
+        return fold([(None, read_sql(sql, path="x.sql").operations)], "x").schema
+
+    written = schema("CREATE TYPE status AS ENUM ('new', 'done');"
+                     "CREATE SEQUENCE s;"
+                     "CREATE TABLE t (id int DEFAULT nextval('s'), st status,"
+                     " CONSTRAINT ck CHECK (st <> 'done'));"
+                     "CREATE INDEX ix ON t (id) WHERE st = 'new';"
+                     "CREATE TABLE u (email varchar(80));"
+                     "CREATE INDEX ux ON u (lower(email));")
+    stored = schema("CREATE TYPE status AS ENUM ('new', 'done');"
+                    "CREATE SEQUENCE public.s;"
+                    "CREATE TABLE t (id int DEFAULT nextval('public.s'::regclass), st status,"
+                    " CONSTRAINT ck CHECK ((st <> 'done'::status)));"
+                    "CREATE INDEX ix ON t (id) WHERE (st = 'new'::status);"
+                    "CREATE TABLE u (email character varying(80));"
+                    "CREATE INDEX ux ON public.u USING btree (lower((email)::text));")
+    assert diff(written, stored) == []
+    assert diff(stored, written) == []
+    other = schema("CREATE TYPE status AS ENUM ('new', 'done');"
+                   "CREATE TABLE t (id int, st status, CONSTRAINT ck CHECK (st <> 'new'));")
+    assert sorted(d.kind for d in diff(other, stored)) == [
+        "column-default", "constraint-differs", "missing-index", "missing-table"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from b03lint.schema.expressions import bare as bare
 from b03lint.schema.expressions import referenced_columns
 from b03lint.schema.model import Column, Constraint, Index, Schema, Sequence, Table
 
@@ -33,11 +34,6 @@ def ref_names(table: Table) -> set[str]:
     if table.schema:
         out.add(f"{table.schema}.{table.name}")
     return out
-
-
-def bare(name: str) -> str:
-    """A name after the default search path: ``public.x`` is ``x``."""
-    return name[len("public."):] if name.startswith("public.") else name
 
 
 def index_uses(idx: Index, column: str) -> bool | None:
@@ -261,8 +257,9 @@ def of_sequence(schema: Schema, name: str) -> list[tuple[str, str]]:
 
 def complete(schema: Schema) -> None:
     """What PostgreSQL derives when a schema is declared rather than replayed (the canonical
-    YAML): the sequence each ``nextval`` default of a serial column owns, and the primary
-    key columns of a foreign key written ``REFERENCES t`` without columns."""
+    YAML): the sequence each ``nextval`` default of a serial column owns, the primary key
+    columns of a foreign key written ``REFERENCES t`` without columns, and the namespaces
+    its tables live in."""
     from dataclasses import replace
 
     for t in schema.tables.values():
@@ -276,3 +273,5 @@ def complete(schema: Schema) -> None:
                 target = find_table(schema, ref.table)
                 if target is not None:
                     con.references = replace(ref, columns=primary_key(target))
+        if t.schema and t.schema != "public":
+            schema.schemas.add(t.schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from b03lint.operations import IndexElement
@@ -38,24 +38,43 @@ _T = TypeVar("_T")
 
 
 @lru_cache(maxsize=4096)
-def _norm_expr(text: str | None) -> str | None:
+def _norm_expr(text: str | None, enum_types: frozenset[str] = frozenset(),
+               text_columns: frozenset[str] = frozenset()) -> str | None:
+    """An expression after PostgreSQL's own normalisation (see ``normalize_expression``):
+    without the casts it adds to literals of an enum type (``'new'::status``) and to text
+    columns (``(email)::text`` of a varchar column)."""
     if text is None:
         return None
     from b03lint.readers.sql import normalize_expression
+    from b03lint.schema.expressions import drop_literal_casts
 
     try:
-        return str(normalize_expression(text))
+        return str(normalize_expression(drop_literal_casts(text, enum_types),
+                                        text_columns=text_columns))
     except Exception:
         return " ".join(text.split())
 
 
+_TEXTLIKE = ("text", "varchar", "citext", "char(", "character varying")
+
+
+def _text_columns(*tables: Table | None) -> frozenset[str]:
+    return frozenset(c.name for t in tables if t is not None for c in t.columns.values()
+                     if c.type is not None and c.type.startswith(_TEXTLIKE))
+
+
 @lru_cache(maxsize=4096)
-def _norm_default(text: str | None, column_type: str | None = None) -> str | None:
+def _norm_default(text: str | None, column_type: str | None = None,
+                  enum_types: frozenset[str] = frozenset()) -> str | None:
+    """A default as PostgreSQL stores it: ``nextval('public.s')`` is
+    ``nextval('s'::regclass)``, a literal cast to an enum type is the literal."""
     if text is None:
         return None
     from b03lint.readers.sql import normalize_default
+    from b03lint.schema.expressions import canonical_nextval, drop_literal_casts
 
     try:
+        text = drop_literal_casts(canonical_nextval(text), enum_types)
         return str(normalize_default(text, column_type=column_type))
     except Exception:
         return " ".join(text.split())
@@ -83,10 +102,11 @@ def _raw(text: str | None) -> str | None:
     return text
 
 
-def _same(a: _T, b: _T, shape: Callable[[_T, Norm], tuple[Any, ...]]) -> bool:
+def _same(a: _T, b: _T, shape: Callable[[_T, Norm], tuple[Any, ...]],
+          norm: Norm = _norm_expr) -> bool:
     """Equal shapes. Texts equal as written need no parser: normalising (which loads
     pglast) is only paid for when the written forms differ."""
-    return shape(a, _raw) == shape(b, _raw) or shape(a, _norm_expr) == shape(b, _norm_expr)
+    return shape(a, _raw) == shape(b, _raw) or shape(a, norm) == shape(b, norm)
 
 
 def _index_shape(idx: Index, norm: Norm = _norm_expr) -> tuple[Any, ...]:
@@ -118,6 +138,17 @@ class _Differ:
         self.tenant_column = tenant_column
         self.unknown = unknown_tables
         self.out: list[Deviation] = []
+        self.enum_types = frozenset(actual.enums) | frozenset(expected.enums)
+        self._norms: dict[str, Norm] = {}
+
+    def norm_for(self, table: str) -> Norm:
+        """The normalisation of ``table``'s expressions (its text columns known)."""
+        norm = self._norms.get(table)
+        if norm is None:
+            norm = self._norms[table] = partial(
+                _norm_expr, enum_types=self.enum_types, text_columns=_text_columns(
+                    self.a.tables.get(table), self.e.tables.get(table)))
+        return norm
 
     def add(self, kind: str, obj: str, message: str, actual: Origin | None,
             expected: Origin | None, aliases: tuple[str, ...] = (), **details: Any) -> None:
@@ -189,15 +220,16 @@ class _Differ:
                 got = "nullable" if acol.nullable else "NOT NULL"
                 self.add("column-nullability", obj, f"column {obj} is {got}, canonical says "
                          f"{want}", acol.origin, ecol.origin)
-            if acol.generated != ecol.generated and _norm_expr(
-                    acol.generated) != _norm_expr(ecol.generated):
+            if acol.generated != ecol.generated and self.norm_for(t)(
+                    acol.generated) != self.norm_for(t)(ecol.generated):
                 got = f"generated as {acol.generated}" if acol.generated else "not generated"
                 want = (f"generated as {ecol.generated}" if ecol.generated
                         else "a plain column")
                 self.add("column-default", obj, f"column {obj} is {got}, canonical says "
                          f"{want}", acol.origin, ecol.origin)
             elif acol.default != ecol.default and _norm_default(
-                    acol.default, ecol.type) != _norm_default(ecol.default, ecol.type) and not (
+                    acol.default, ecol.type, self.enum_types) != _norm_default(
+                    ecol.default, ecol.type, self.enum_types) and not (
                     acol.identity or ecol.identity):
                 self.add("column-default", obj,
                          f"column {obj} defaults to {acol.default or 'nothing'}, canonical "
@@ -219,7 +251,7 @@ class _Differ:
         # the same constraint under another name
         for en, ec in list(unmatched_e.items()):
             twin = next((an for an, ac in unmatched_a.items()
-                         if _same(ac, ec, _constraint_shape)), None)
+                         if _same(ac, ec, _constraint_shape, self.norm_for(t))), None)
             if twin is not None:
                 ac = unmatched_a.pop(twin)
                 del unmatched_e[en]
@@ -264,7 +296,7 @@ class _Differ:
                          ac.origin, ec.origin, aliases=(ec.name, f"{t}.{ec.name}"),
                          missing=missing, extra=extra, constraint=ec.name)
             return
-        if not _same(ac, ec, _constraint_shape):
+        if not _same(ac, ec, _constraint_shape, self.norm_for(t)):
             what = ec.expression or ", ".join(ec.columns)
             self.add("constraint-differs", ec.name,
                      f"constraint {ec.name} on {t} differs from canonical ({what})",
@@ -305,7 +337,7 @@ class _Differ:
             if ap is None:
                 self.add("missing-policy", f"{t}.{name}", f"policy {name} on {t} is missing",
                          at.rls_origin or at.origin, ep.origin, aliases=(name,))
-            elif not _same(ap, ep, _policy_shape):
+            elif not _same(ap, ep, _policy_shape, self.norm_for(t)):
                 self.add("policy-differs", f"{t}.{name}", f"policy {name} on {t} differs "
                          f"from canonical (USING {ep.using})", ap.origin, ep.origin,
                          aliases=(name,))
@@ -328,7 +360,7 @@ class _Differ:
             ai = aa.get(name)
             if ai is None:
                 twin = next((n for n, i in aa.items() if n not in ea and i.table == ei.table
-                             and _same(i, ei, _index_shape)), None)
+                             and _same(i, ei, _index_shape, self.norm_for(ei.table))), None)
                 if twin is not None:
                     self.add("index-name", name, f"index {name} exists as {twin}",
                              aa.pop(twin).origin, ei.origin, aliases=(twin,))
@@ -337,7 +369,8 @@ class _Differ:
                 self.add("missing-index", name, f"index {name} on {ei.table} "
                          f"{describe_index(ei)} is missing", table.origin, ei.origin)
                 continue
-            if ai.table != ei.table or not _same(ai, ei, _index_shape):
+            if ai.table != ei.table or not _same(ai, ei, _index_shape,
+                                                 self.norm_for(ei.table)):
                 self.add("index-shape", name,
                          f"index {name} is {describe_index(ai)} on {ai.table}; canonical: "
                          f"{describe_index(ei)} on {ei.table}", ai.origin, ei.origin,

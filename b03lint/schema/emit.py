@@ -543,6 +543,9 @@ class _Sql:
     def blocks(self) -> list[str]:
         """The statements, one block per enum / table / the foreign keys."""
         blocks: list[str] = []
+        if self.schema.schemas:
+            blocks.append("\n".join(f"CREATE SCHEMA {quote_ident(n)};"
+                                     for n in sorted(self.schema.schemas)))
         for name in sorted(self.schema.enums):
             values = ", ".join(quote_literal(v) for v in self.schema.enums[name])
             blocks.append(f"CREATE TYPE {_qualified(name)} AS ENUM ({values});")

@@ -201,3 +201,56 @@ def string_literal(expr: str) -> str | None:
     if isinstance(node, ast.A_Const) and not node.isnull and isinstance(node.val, ast.String):
         return str(node.val.sval)
     return None
+
+
+def drop_literal_casts(expr: str, types: frozenset[str]) -> str:
+    """``expr`` without the ``::type`` casts of string literals to one of ``types``.
+
+    PostgreSQL resolves an untyped literal to the type of the column it is compared with and
+    stores the cast: ``status = 'new'`` prints as ``status = 'new'::status`` for an enum
+    column. For an enum type (``types``) the cast cannot change the value, so the two
+    spellings are one expression."""
+    from pglast import ast
+
+    if not types or "::" not in expr:
+        return expr
+    node = _parse(expr)
+    if node is None:
+        return expr
+    text = _PREFIX + expr
+    encoded = text.encode()
+    edits: list[tuple[int, int, str]] = []
+    for sub, _inner in _walk(node):
+        if not (isinstance(sub, ast.TypeCast) and isinstance(sub.arg, ast.A_Const)
+                and isinstance(sub.arg.val, ast.String) and sub.typeName is not None
+                and sub.location is not None and sub.typeName.location is not None
+                and not sub.typeName.typmods and not sub.typeName.arrayBounds):
+            continue
+        names = [str(n.sval) for n in sub.typeName.names or () if isinstance(n, ast.String)]
+        if not names or bare(".".join(names)) not in types:
+            continue
+        at = _char_index(text, encoded, int(sub.location), _byte_offsets())
+        if not text.startswith("::", at):
+            continue  # CAST(... AS type): left as written
+        type_at = _char_index(text, encoded, int(sub.typeName.location), _byte_offsets())
+        match = _QUALIFIED_RE.match(text, type_at)
+        if match is not None:
+            edits.append((at, match.end(), ""))
+    return _edit(expr, edits)
+
+
+def bare(name: str) -> str:
+    """A name after the default search path: ``public.x`` is ``x``."""
+    return name[len("public."):] if name.startswith("public.") else name
+
+
+_NEXTVAL_RE = re.compile(
+    r"""nextval\(\s*'((?:[^']|'')+)'\s*(?:::\s*regclass\s*)?\)""", re.IGNORECASE)
+
+
+def canonical_nextval(expr: str) -> str:
+    """``nextval('public.s')``, ``nextval('s'::regclass)`` and the like as PostgreSQL
+    stores a default drawing from sequence ``s`` of the search path: ``nextval('s'::regclass)``."""
+    if "nextval" not in expr.lower():
+        return expr
+    return _NEXTVAL_RE.sub(lambda m: f"nextval('{bare(m.group(1))}'::regclass)", expr)

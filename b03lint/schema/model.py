@@ -130,6 +130,8 @@ class Schema:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: every sequence by name (``public.`` dropped, other schemas kept)
     sequences: dict[str, Sequence] = field(default_factory=dict)
+    #: the schemas (namespaces) besides ``public`` that this schema creates
+    schemas: set[str] = field(default_factory=set)
     invariants: list[Invariant] = field(default_factory=list)
     #: where this schema came from ("canonical SQL", "replay at 202511161130", ...)
     label: str = ""

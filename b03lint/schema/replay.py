@@ -32,12 +32,14 @@ from b03lint.operations import (
     ConstraintDef,
     CreateIndex,
     CreatePolicy,
+    CreateSchema,
     CreateTable,
     DisableRLS,
     DropColumn,
     DropConstraint,
     DropIndex,
     DropPolicy,
+    DropSchema,
     DropTable,
     EnableRLS,
     ForceRLS,
@@ -157,7 +159,8 @@ class Folder:
             ValidateConstraint: self._validate_constraint,
             EnableRLS: self._rls, DisableRLS: self._rls, ForceRLS: self._rls,
             NoForceRLS: self._rls, CreatePolicy: self._create_policy,
-            DropPolicy: self._drop_policy, Unresolved: self._unresolved,
+            DropPolicy: self._drop_policy, CreateSchema: self._create_schema,
+            DropSchema: self._drop_schema, Unresolved: self._unresolved,
         }
         for kind, handle in replay_types.HANDLERS.items():
             self._handlers[kind] = partial(handle, self)
@@ -579,6 +582,36 @@ class Folder:
             return
         if t.policies.pop(op.name, None) is None and not op.if_exists:
             self.conflict(op, f"policy {op.name} does not exist on {op.table}", op.name)
+
+    # ------------------------------------------------------------------ schemas
+
+    def _create_schema(self, op: CreateSchema) -> None:
+        s = self.schema
+        if op.name in s.schemas or op.name == "public":
+            if not op.if_not_exists:
+                self.conflict(op, f"schema {op.name} already exists", op.name)
+            return
+        s.schemas.add(op.name)
+
+    def _drop_schema(self, op: DropSchema) -> None:
+        """A schema the chain did not create may exist all the same (made by hand, by the
+        application): dropping it is never a conflict, and what it held is not known."""
+        s = self.schema
+        inside = [t for t in s.tables.values() if t.schema == op.name]
+        if inside and not op.cascade:
+            self.conflict(op, f"cannot drop schema {op.name}: table(s) "
+                          f"{', '.join(t.name for t in inside)} are in it (PostgreSQL "
+                          "requires CASCADE)", op.name, also=[t.name for t in inside])
+            return
+        s.schemas.discard(op.name)
+        for t in inside:
+            if t.name in s.tables:
+                deps = depends.of_table(s, t)
+                del s.tables[t.name]
+                self.drop_dependents(deps, cascade=True)
+        prefix = f"{op.name}."
+        for name in [n for n in s.sequences if n.startswith(prefix)]:
+            del s.sequences[name]
 
     # ------------------------------------------------------------------ unknowns
 
