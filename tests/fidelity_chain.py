@@ -180,6 +180,12 @@ REVISIONS: list[tuple[str, str]] = [
         CREATE TYPE unused AS ENUM ('x');
         DROP TYPE unused;
     """)
+    # SQL: a renamed enum type and value reach the columns and defaults that use them
+    op.execute("ALTER TABLE tickets ADD COLUMN feeling mood DEFAULT 'ok'")
+    op.execute("ALTER TYPE mood RENAME TO temper")
+    op.execute("ALTER TYPE temper RENAME VALUE 'ok' TO 'fine'")
+    with op.get_context().autocommit_block():
+        op.execute("DROP DATABASE IF EXISTS b03lint_harness_never_created")
 '''),
     ("f09", '''
     # data statements and statements b03lint reads but does not model
