@@ -590,3 +590,42 @@ def test_operations_in_an_autocommit_block_run_outside_the_transaction() -> None
     assert [(o.kind, o.autocommit) for o in ops] == [
         ("create_index", True), ("alter_enum_add_value", True), ("add_column", False)]
     assert isinstance(ops[2], AddColumn)
+
+
+# =========================================================================== I007 (#12.7)
+
+
+def test_drop_constraint_none_is_an_operation_that_cannot_run() -> None:
+    src = source('''
+        def upgrade():
+            op.drop_constraint(None, "orders", type_="foreignkey")
+            with op.batch_alter_table("items") as batch_op:
+                batch_op.drop_constraint(None, type_="unique")
+
+
+        def downgrade():
+            op.drop_constraint(None, "orders", type_="foreignkey")
+    ''')
+    mf = read_migration("m.py", src.encode())
+    assert mf.operations == []  # nothing is dropped: Alembic stops before
+    found = [(d.code, d.loc.line, d.severity, d.object) for d in mf.diagnostics]
+    assert found == [
+        ("I007", line_of(src, 'op.drop_constraint(None, "orders"'), "blocking", "orders"),
+        ("I007", line_of(src, "batch_op.drop_constraint(None"), "blocking", "items"),
+        ("I007", line_of(src, 'op.drop_constraint(None, "orders"', 1), "warning", "orders"),
+    ]
+    assert mf.diagnostics[0].message == (
+        "`op.drop_constraint(None, ...)` cannot run: Alembic needs the foreignkey constraint's "
+        "name to drop it, so this upgrade() fails. Write the name PostgreSQL gave it (by "
+        "default `orders_<column>_fkey`).")
+    assert "so this downgrade() fails" in mf.diagnostics[2].message
+    assert "not known statically" not in " ".join(d.message for d in mf.diagnostics)
+
+
+def test_a_named_drop_constraint_is_read_as_before() -> None:
+    src = source('''
+        def upgrade():
+            op.drop_constraint("orders_user_id_fkey", "orders", type_="foreignkey")
+    ''')
+    mf = read_migration("m.py", src.encode())
+    assert kinds(mf.upgrade_ops) == ["drop_constraint"] and mf.diagnostics == []

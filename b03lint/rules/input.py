@@ -193,6 +193,39 @@ class NotARevision(Rule):
     valid = (Example(_mig("    pass")),)
 
 
+class OperationCannotRun(Rule):
+    """
+    What it does:
+        Reports an Alembic call that cannot run as written: ``op.drop_constraint(None,
+        ...)`` (what autogenerate writes for a constraint that had no name in the model).
+        Blocking in ``upgrade()``; a warning in ``downgrade()``, which is run less often
+        but fails all the same when it is.
+
+    Why it matters:
+        Alembic needs the constraint's name to emit ``ALTER TABLE ... DROP CONSTRAINT``:
+        with ``None`` it stops with "Can't emit DROP CONSTRAINT for constraint ...; it has
+        no name", and the upgrade (or the downgrade) cannot be applied.
+
+    Example:
+        ``op.drop_constraint(None, "orders", type_="foreignkey")``
+
+    How to fix:
+        Write the name PostgreSQL gave the constraint (``\\d orders`` in psql; by
+        default ``<table>_<column>_fkey``, ``<table>_<columns>_key``, ``<table>_pkey``,
+        ``<table>_<column>_check``), or name constraints in the model with a naming
+        convention so autogenerate writes them.
+    """
+
+    code = "I007"
+    name = "operation-cannot-run"
+    category = "input"
+    phases = frozenset({"upgrade", "downgrade", "module"})
+    invalid = (Example(_mig('    op.drop_constraint(None, "orders", type_="foreignkey")'),
+                       line=10),)
+    valid = (Example(_mig('    op.drop_constraint("orders_user_id_fkey", "orders", '
+                          'type_="foreignkey")')),)
+
+
 class WaiverWithoutAdr(Rule):
     """
     What it does:
@@ -273,6 +306,6 @@ class UnusedWaiver(Rule):
 
 RULES: tuple[type[Rule], ...] = (
     InternalReaderError, PythonSyntaxError, UndecodableFile, SqlSyntaxError, UnresolvedOperation,
-    MissingRevision, NotARevision,
+    MissingRevision, NotARevision, OperationCannotRun,
     WaiverWithoutAdr, WaiverUnknownAdr, UnusedWaiver,
 )

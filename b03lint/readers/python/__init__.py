@@ -134,6 +134,6 @@ def _read(path: str, data: bytes, mf: MigrationFile) -> None:
     ev = Evaluator(src, len(data))
     sql = EmbeddedSql(path, data, mf)
     sa = Constructs(ev, sql, src)
-    ops = AlembicOps(ev, sa, sql, src)
+    ops = AlembicOps(ev, sa, sql, src, mf.diagnostics)
     interp = Interpreter(ev, ops, sa, src, Env())
     ModuleReader(mf, ev, interp, src).read(tree)

@@ -28,6 +28,7 @@ from b03lint.operations import (
     CreateIndex,
     CreateTable,
     DataChange,
+    Diagnostic,
     DropColumn,
     DropConstraint,
     DropIndex,
@@ -86,11 +87,13 @@ _TABLE_PARAMS = ("table_name", "source_table")
 class AlembicOps:
     """The ``op.*`` / ``batch_op.*`` calls of one file."""
 
-    def __init__(self, ev: Evaluator, sa: Constructs, sql: EmbeddedSql, src: Source) -> None:
+    def __init__(self, ev: Evaluator, sa: Constructs, sql: EmbeddedSql, src: Source,
+                 diagnostics: list[Diagnostic]) -> None:
         self.ev = ev
         self.sa = sa
         self.sql = sql
         self.src = src
+        self.diagnostics = diagnostics
 
     def bind(
         self, call: ast.Call, env: Env, params: tuple[str, ...], varargs: bool
@@ -553,8 +556,19 @@ class AlembicOps:
     def drop_constraint(self, bound: Bound, env: Env, emit: Emit) -> None:
         table = self._required_text(bound, "table_name", "the table name")
         emit.table = table
-        name = self._required_text(bound, "constraint_name", "the constraint name", table)
         type_text = self._optional_text(bound, "type_", emit)
+        if "constraint_name" in bound.values and bound.values["constraint_name"] is None:
+            # what autogenerate writes for an unnamed constraint: Alembic refuses to run it
+            function = "downgrade()" if emit.phase == "downgrade" else "upgrade()"
+            what = f"{type_text} constraint" if type_text else "constraint"
+            self.diagnostics.append(Diagnostic(
+                code="I007", loc=emit.loc, object=table,
+                severity="warning" if emit.phase == "downgrade" else "blocking",
+                message=f"`{emit.via}(None, ...)` cannot run: Alembic needs the {what}'s name "
+                        f"to drop it, so this {function} fails. Write the name PostgreSQL "
+                        f"gave it (by default `{_default_name(table, type_text)}`)."))
+            return
+        name = self._required_text(bound, "constraint_name", "the constraint name", table)
         kind = _DROP_KINDS.get(type_text.lower()) if type_text else None
         emit.out.append(
             DropConstraint(
@@ -598,6 +612,14 @@ class AlembicOps:
         except Unreadable as exc:
             del out[before:]
             unresolved(self.src, out, phase, call, f"`{via}`: {exc.reason}", table=exc.table, via=via)
+
+
+def _default_name(table: str, type_text: str | None) -> str:
+    """How PostgreSQL names an unnamed constraint of this kind (the columns are unknown)."""
+    kind = _DROP_KINDS.get(type_text.lower()) if type_text else None
+    return {"primary_key": f"{table}_pkey", "foreign_key": f"{table}_<column>_fkey",
+            "unique": f"{table}_<columns>_key", "check": f"{table}_<column>_check",
+            "exclude": f"{table}_<columns>_excl"}.get(kind or "", f"{table}_<...>")
 
 
 class OpSpec(NamedTuple):
