@@ -629,3 +629,159 @@ def test_a_named_drop_constraint_is_read_as_before() -> None:
     ''')
     mf = read_migration("m.py", src.encode())
     assert kinds(mf.upgrade_ops) == ["drop_constraint"] and mf.diagnostics == []
+
+
+# =========================================================================== vocabulary
+
+
+def test_not_valid_constraints_computed_and_identity_columns() -> None:
+    src = source('''
+        def upgrade():
+            op.create_foreign_key("fk_o_u", "orders", "users", ["user_id"], ["id"],
+                                  postgresql_not_valid=True)
+            op.create_check_constraint("ck_o_qty", "orders", "qty > 0",
+                                       postgresql_not_valid=True)
+            op.create_check_constraint("ck_o_price", "orders", "price >= 0")
+            op.create_table(
+                "lines",
+                sa.Column("id", sa.Integer(), sa.Identity(always=True), primary_key=True),
+                sa.Column("qty", sa.Integer()),
+                sa.Column("total", sa.Numeric(), sa.Computed("qty  *  2", persisted=True)),
+            )
+    ''')
+    ops = read(src)
+    constraints = [o.constraint for o in ops if o.kind == "add_constraint"]  # type: ignore[attr-defined]
+    assert [(c.name, c.not_valid) for c in constraints] == [
+        ("fk_o_u", True), ("ck_o_qty", True), ("ck_o_price", False)]
+    table = ops[-1]
+    columns = {c.name: c for c in table.columns}  # type: ignore[attr-defined]
+    assert columns["id"].identity and not columns["id"].nullable
+    assert columns["id"].default is None  # an identity, not a serial
+    assert columns["total"].generated == "qty * 2"
+    assert columns["qty"].generated is None
+
+
+def test_enum_types_from_a_python_enum_class_of_the_file() -> None:
+    src = source('''
+        import enum
+
+
+        class Status(str, enum.Enum):
+            ACTIVE = "active"
+            PAUSED = "paused"
+
+            def label(self):
+                return self.value.title()
+
+
+        def upgrade():
+            sa.Enum(Status).create(op.get_bind(), checkfirst=True)
+            op.create_table("jobs", sa.Column("s", sa.Enum(Status, name="job_status")))
+            sa.Enum(Status, values_callable=lambda e: [m.value for m in e]).create(op.get_bind())
+    ''')
+    ops = read(src)
+    assert [(o.kind, getattr(o, "name", None), getattr(o, "values", None)) for o in ops] == [
+        ("create_enum_type", "status", ("ACTIVE", "PAUSED")),
+        ("create_enum_type", "job_status", ("ACTIVE", "PAUSED")),
+        ("create_table", None, None),
+        ("unresolved", None, None),
+    ]
+
+
+# =========================================================================== Alembic extensions
+
+
+def test_alembic_utils_entities_are_read_as_the_sql_they_send() -> None:
+    src = source('''
+        from alembic_utils.pg_extension import PGExtension
+        from alembic_utils.pg_function import PGFunction
+        from alembic_utils.pg_policy import PGPolicy
+        from alembic_utils.pg_view import PGView
+        from alembic_utils.pg_grant_table import PGGrantTable
+
+        citext = PGExtension(schema="public", signature="citext")
+        tenant_only = PGPolicy(
+            schema="public",
+            signature="tenant_only",
+            on_entity="public.accounts",
+            definition="AS PERMISSIVE FOR ALL TO public USING (tenant_id = current_setting('app.tenant')::int)",
+        )
+
+
+        def upgrade():
+            op.create_entity(citext)
+            op.create_entity(PGFunction(
+                schema="public", signature="to_upper(s text)",
+                definition="returns text as $$ select upper(s) $$ language sql"))
+            op.create_entity(tenant_only)
+            op.replace_entity(PGView("public", "active_accounts",
+                                     "select * from accounts where active"))
+            op.create_entity(PGGrantTable(schema="public", table="accounts", role="reader",
+                                          grant="SELECT", columns=["id", "name"]))
+            op.drop_entity(tenant_only)
+    ''')
+    mf = read_migration("m.py", src.encode())
+    assert mf.diagnostics == []
+    ops = mf.upgrade_ops
+    assert [o.kind for o in ops] == [
+        "other_statement", "other_statement", "create_policy", "other_statement",
+        "other_statement", "drop_policy"]
+    assert [getattr(o, "statement", None) for o in ops[:2]] == [
+        "CreateExtensionStmt", "CreateFunctionStmt"]
+    policy = ops[2]
+    assert (policy.name, policy.table, policy.schema, policy.command) == (  # type: ignore[attr-defined]
+        "tenant_only", "accounts", "public", "all")
+    assert policy.using == "tenant_id = current_setting('app.tenant')::integer"  # type: ignore[attr-defined]
+    assert policy.via == "op.create_entity"
+    assert policy.loc.line == line_of(src, "op.create_entity(tenant_only)")
+    assert (ops[5].name, ops[5].table) == ("tenant_only", "accounts")  # type: ignore[attr-defined]
+
+
+def test_an_entity_not_known_statically_is_named() -> None:
+    src = source('''
+        import os
+        from alembic_utils.pg_policy import PGPolicy
+
+
+        def upgrade():
+            op.create_entity(PGPolicy(schema="public", signature=os.environ["P"],
+                                      on_entity="t", definition="USING (true)"))
+    ''')
+    [op] = read(src)
+    assert isinstance(op, Unresolved)
+    assert op.reason == ("`op.create_entity`: the `signature` of the `PGPolicy` is not known "
+                         "statically")
+
+
+def test_sync_enum_values_is_read_as_the_operations_it_runs() -> None:
+    src = source('''
+        from alembic_postgresql_enum import TableReference
+
+
+        def upgrade():
+            op.sync_enum_values(
+                enum_schema="public",
+                enum_name="job_status",
+                new_values=["queued", "running", "done"],
+                affected_columns=[
+                    TableReference(table_schema="public", table_name="jobs",
+                                   column_name="status",
+                                   existing_server_default="'queued'::job_status"),
+                ],
+                enum_values_to_rename=[("finished", "done")],
+            )
+    ''')
+    ops = read(src)
+    assert [(o.kind, getattr(o, "name", None)) for o in ops] == [
+        ("rename_type", "job_status"), ("create_enum_type", "job_status"),
+        ("alter_column_default", None), ("alter_column_type", None),
+        ("alter_column_default", None), ("drop_type", "job_status_old")]
+    assert ops[0].new_name == "job_status_old"  # type: ignore[attr-defined]
+    assert ops[1].values == ("queued", "running", "done")  # type: ignore[attr-defined]
+    change = ops[3]
+    assert (change.table, change.column, change.new_type) == (  # type: ignore[attr-defined]
+        "jobs", "status", "job_status")
+    assert change.using == (  # type: ignore[attr-defined]
+        "(CASE status::text WHEN 'finished' THEN 'done' ELSE status::text END)::job_status")
+    assert ops[4].default == "'queued'::job_status"  # type: ignore[attr-defined]
+    assert all(o.via == "op.sync_enum_values" for o in ops)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import replace
 from typing import NamedTuple
 
 from b03lint.operations import (
@@ -50,6 +51,12 @@ from b03lint.readers.python.constructs import (
 from b03lint.readers.python.embedded_sql import EmbeddedSql, sql_text
 from b03lint.readers.python.emit import Bound, Emit, Unreadable, op_fields, unresolved
 from b03lint.readers.python.evaluator import Evaluator
+from b03lint.readers.python.extensions import (
+    create_entity,
+    drop_entity,
+    replace_entity,
+    sync_enum_values,
+)
 from b03lint.readers.python.source import Source
 from b03lint.readers.python.text import FixedText, Text
 from b03lint.readers.python.values import (
@@ -187,14 +194,14 @@ class AlembicOps:
 
     # each builder reads a bound call; raises Unreadable for a call it cannot read
 
-    def _required_text(self, bound: Bound, param: str, what: str, table: str | None = None) -> str:
+    def required_text(self, bound: Bound, param: str, what: str, table: str | None = None) -> str:
         value = bound.get(param, MISSING)
         text = text_of(value)
         if text is None:
             raise Unreadable(f"{what} is not known statically", table)
         return text
 
-    def _optional_text(self, bound: Bound, param: str, emit: Emit) -> str | None:
+    def optional_text(self, bound: Bound, param: str, emit: Emit) -> str | None:
         value = bound.get(param)
         if value is None or value is MISSING:
             return None
@@ -204,7 +211,7 @@ class AlembicOps:
                                                                                      emit.node)))
         return text
 
-    def _flag(self, bound: Bound, param: str, emit: Emit) -> bool:
+    def flag(self, bound: Bound, param: str, emit: Emit) -> bool:
         value = bound.get(param)
         if value is None or value is MISSING:
             return False
@@ -215,9 +222,9 @@ class AlembicOps:
 
 
     def create_table(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
-        schema = self._optional_text(bound, "schema", emit)
+        schema = self.optional_text(bound, "schema", emit)
         reads: list[ColumnRead] = []
         table_constraints: list[ConstraintDef] = []
         enums: list[EnumInfo] = []
@@ -268,7 +275,7 @@ class AlembicOps:
                 columns=tuple(columns),
                 constraints=tuple(constraints),
                 schema=schema,
-                if_not_exists=self._flag(bound, "if_not_exists", emit),
+                if_not_exists=self.flag(bound, "if_not_exists", emit),
             )
         )
         emit.out.extend(indexes)
@@ -291,34 +298,34 @@ class AlembicOps:
             )
 
     def drop_table(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
         emit.out.append(
             DropTable(
                 **op_fields(emit),  # type: ignore[arg-type]
                 table=table,
-                schema=self._optional_text(bound, "schema", emit),
-                if_exists=self._flag(bound, "if_exists", emit),
+                schema=self.optional_text(bound, "schema", emit),
+                if_exists=self.flag(bound, "if_exists", emit),
             )
         )
 
     def rename_table(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "old_table_name", "the table name")
+        table = self.required_text(bound, "old_table_name", "the table name")
         emit.table = table
-        new = self._required_text(bound, "new_table_name", "the new table name", table)
+        new = self.required_text(bound, "new_table_name", "the new table name", table)
         emit.out.append(
             RenameTable(
                 **op_fields(emit),  # type: ignore[arg-type]
                 table=table,
                 new_name=new,
-                schema=self._optional_text(bound, "schema", emit),
+                schema=self.optional_text(bound, "schema", emit),
             )
         )
 
     def add_column(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
-        schema = self._optional_text(bound, "schema", emit)
+        schema = self.optional_text(bound, "schema", emit)
         node = bound.get("column")
         if not isinstance(node, Node) or last_part(node.qual) != "Column":
             raise Unreadable("the column is not a `sa.Column(...)` known statically", table)
@@ -345,7 +352,7 @@ class AlembicOps:
                 table=table,
                 column=column,
                 schema=schema,
-                if_not_exists=self._flag(bound, "if_not_exists", emit),
+                if_not_exists=self.flag(bound, "if_not_exists", emit),
             )
         )
         for c in named:
@@ -354,24 +361,24 @@ class AlembicOps:
         emit.out.extend(indexes)
 
     def drop_column(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
-        column = self._required_text(bound, "column_name", "the column name", table)
+        column = self.required_text(bound, "column_name", "the column name", table)
         emit.out.append(
             DropColumn(
                 **op_fields(emit),  # type: ignore[arg-type]
                 table=table,
                 column=column,
-                schema=self._optional_text(bound, "schema", emit),
-                if_exists=self._flag(bound, "if_exists", emit),
+                schema=self.optional_text(bound, "schema", emit),
+                if_exists=self.flag(bound, "if_exists", emit),
             )
         )
 
     def alter_column(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
-        column = self._required_text(bound, "column_name", "the column name", table)
-        schema = self._optional_text(bound, "schema", emit)
+        column = self.required_text(bound, "column_name", "the column name", table)
+        schema = self.optional_text(bound, "schema", emit)
         base = op_fields(emit)
         produced = False
         # the order Alembic emits them in: TYPE, NULL, DEFAULT, ..., RENAME last
@@ -431,7 +438,7 @@ class AlembicOps:
             emit.out.append(OtherStatement(**base, statement="op.alter_column", table=table))  # type: ignore[arg-type]
 
     def create_index(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
         name_value = bound.get("index_name")
         name = text_of(name_value)
@@ -444,22 +451,22 @@ class AlembicOps:
             raise Unreadable("the index columns are not known statically", table)
         index = self.sa.index(
             name, table, list(columns.items), bound.values,
-            self._optional_text(bound, "schema", emit), emit,
+            self.optional_text(bound, "schema", emit), emit,
         )
         emit.out.append(index)
 
     def drop_index(self, bound: Bound, env: Env, emit: Emit) -> None:
-        name = self._required_text(bound, "index_name", "the index name")
-        table = self._optional_text(bound, "table_name", emit)
+        name = self.required_text(bound, "index_name", "the index name")
+        table = self.optional_text(bound, "table_name", emit)
         emit.table = table
         emit.out.append(
             DropIndex(
                 **op_fields(emit),  # type: ignore[arg-type]
                 name=name,
                 table=table,
-                concurrently=self._flag(bound, "postgresql_concurrently", emit),
-                if_exists=self._flag(bound, "if_exists", emit),
-                schema=self._optional_text(bound, "schema", emit),
+                concurrently=self.flag(bound, "postgresql_concurrently", emit),
+                if_exists=self.flag(bound, "if_exists", emit),
+                schema=self.optional_text(bound, "schema", emit),
             )
         )
 
@@ -470,7 +477,7 @@ class AlembicOps:
                 **op_fields(emit),  # type: ignore[arg-type]
                 table=table,
                 constraint=constraint,
-                schema=self._optional_text(bound, schema_param, emit),
+                schema=self.optional_text(bound, schema_param, emit),
             )
         )
 
@@ -490,48 +497,52 @@ class AlembicOps:
         self._key_constraint(bound, emit, "unique")
 
     def _key_constraint(self, bound: Bound, emit: Emit, kind: ConstraintKind) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
         name = self._constraint_name(bound, table)
         columns = self.ev.names(bound.get("columns"))
         if columns is None:
             raise Unreadable("the constraint columns are not known statically", table)
         constraint = ConstraintDef(kind=kind, name=name, columns=columns,
-                                   deferrable=self._flag(bound, "deferrable", emit))
+                                   deferrable=self.flag(bound, "deferrable", emit))
         self._add_constraint(bound, emit, constraint, table)
 
     def create_foreign_key(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "source_table", "the table name")
+        table = self.required_text(bound, "source_table", "the table name")
         emit.table = table
         name = self._constraint_name(bound, table)
-        referent = self._required_text(bound, "referent_table", "the referenced table", table)
+        referent = self.required_text(bound, "referent_table", "the referenced table", table)
         local = self.ev.names(bound.get("local_cols"))
         remote = self.ev.names(bound.get("remote_cols"))
         if local is None or remote is None:
             raise Unreadable("the foreign key columns are not known statically", table)
-        referent_schema = self._optional_text(bound, "referent_schema", emit)
+        referent_schema = self.optional_text(bound, "referent_schema", emit)
         ref = ForeignKeyRef(
             table=f"{referent_schema}.{referent}"
             if referent_schema and referent_schema != "public" else referent,
             columns=remote,
-            on_delete=action_text(self._optional_text(bound, "ondelete", emit)),
-            on_update=action_text(self._optional_text(bound, "onupdate", emit)),
+            on_delete=action_text(self.optional_text(bound, "ondelete", emit)),
+            on_update=action_text(self.optional_text(bound, "onupdate", emit)),
         )
         constraint = ConstraintDef(kind="foreign_key", name=name, columns=local, references=ref,
-                                   deferrable=self._flag(bound, "deferrable", emit))
+                                   deferrable=self.flag(bound, "deferrable", emit),
+                                   not_valid=self.flag(bound, "postgresql_not_valid", emit))
         self._add_constraint(bound, emit, constraint, table, "source_schema")
 
     def create_check_constraint(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
         name = self._constraint_name(bound, table)
         condition = sql_text(bound.get("condition"))
         if condition is None:
             raise Unreadable("the CHECK condition is not SQL text known statically", table)
-        self._add_constraint(bound, emit, self.sql.check(name, condition), table)
+        check = self.sql.check(name, condition)
+        if self.flag(bound, "postgresql_not_valid", emit):
+            check = replace(check, not_valid=True)
+        self._add_constraint(bound, emit, check, table)
 
     def create_exclude_constraint(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
         name = self._constraint_name(bound, table)
         columns: list[str] = []
@@ -549,14 +560,14 @@ class AlembicOps:
         self._add_constraint(
             bound, emit,
             ConstraintDef(kind="exclude", name=name, columns=tuple(columns), expression=where_text,
-                          deferrable=self._flag(bound, "deferrable", emit)),
+                          deferrable=self.flag(bound, "deferrable", emit)),
             table,
         )
 
     def drop_constraint(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
-        type_text = self._optional_text(bound, "type_", emit)
+        type_text = self.optional_text(bound, "type_", emit)
         if "constraint_name" in bound.values and bound.values["constraint_name"] is None:
             # what autogenerate writes for an unnamed constraint: Alembic refuses to run it
             function = "downgrade()" if emit.phase == "downgrade" else "upgrade()"
@@ -568,7 +579,7 @@ class AlembicOps:
                         f"to drop it, so this {function} fails. Write the name PostgreSQL "
                         f"gave it (by default `{_default_name(table, type_text)}`)."))
             return
-        name = self._required_text(bound, "constraint_name", "the constraint name", table)
+        name = self.required_text(bound, "constraint_name", "the constraint name", table)
         kind = _DROP_KINDS.get(type_text.lower()) if type_text else None
         emit.out.append(
             DropConstraint(
@@ -576,13 +587,13 @@ class AlembicOps:
                 table=table,
                 name=name,
                 constraint_kind=kind,
-                if_exists=self._flag(bound, "if_exists", emit),
-                schema=self._optional_text(bound, "schema", emit),
+                if_exists=self.flag(bound, "if_exists", emit),
+                schema=self.optional_text(bound, "schema", emit),
             )
         )
 
     def table_comment(self, bound: Bound, env: Env, emit: Emit) -> None:
-        table = self._required_text(bound, "table_name", "the table name")
+        table = self.required_text(bound, "table_name", "the table name")
         emit.table = table
         emit.out.append(OtherStatement(**op_fields(emit), statement=emit.via, table=table))  # type: ignore[arg-type]
 
@@ -662,4 +673,11 @@ OPERATIONS: dict[str, OpSpec] = {
     "bulk_insert": OpSpec(("table", "rows", "multiinsert"), False, AlembicOps.bulk_insert),
     "create_table_comment": OpSpec(("table_name", "comment"), False, AlembicOps.table_comment),
     "drop_table_comment": OpSpec(("table_name",), False, AlembicOps.table_comment),
+    # alembic_utils
+    "create_entity": OpSpec(("entity",), False, create_entity),
+    "replace_entity": OpSpec(("entity",), False, replace_entity),
+    "drop_entity": OpSpec(("entity", "cascade"), False, drop_entity),
+    # alembic-postgresql-enum
+    "sync_enum_values": OpSpec(("enum_schema", "enum_name", "new_values", "affected_columns",
+                                "enum_values_to_rename"), False, sync_enum_values),
 }

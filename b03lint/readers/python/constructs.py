@@ -186,6 +186,7 @@ class Constructs:
         references: ForeignKeyRef | None = None
         check: str | None = None
         identity = False
+        generated: str | None = None
         constraints: list[ConstraintDef] = []
         for extra in rest:
             kind = last_part(extra.qual) if isinstance(extra, Node) else None
@@ -202,8 +203,17 @@ class Constructs:
             elif kind == "Identity":
                 identity = True
                 nullable = False
-            elif kind in ("Sequence", "Computed", "FetchedValue"):
-                pass  # client-side sequence / generated column: no default we model
+            elif kind == "Computed" and isinstance(extra, Node):
+                # GENERATED ALWAYS AS (expr) STORED, in the SQL reader's spelling
+                cargs, ckw, _ = self.node_args(extra)
+                expression = sql_text(cargs[0] if cargs else ckw.get("sqltext"))
+                if expression is None:
+                    emit.notes.append((f"column `{name}`: the `Computed` expression is not "
+                                       "SQL text known statically", extra.call))
+                else:
+                    generated = self.sql.expression(expression)
+            elif kind in ("Sequence", "FetchedValue"):
+                pass  # a client-side sequence, a value the server sets: no default we model
             elif kind == "DefaultClause" and isinstance(extra, Node):
                 dargs, _dkw, _ = self.node_args(extra)
                 if dargs:
@@ -233,6 +243,7 @@ class Constructs:
             references=references,
             check=check,
             identity=identity,
+            generated=generated,
         )
         return ColumnRead(column, constraints, autoincrement)
 
@@ -254,6 +265,7 @@ class Constructs:
                 and col.type in ("integer", "bigint", "smallint")
                 and col.default is None
                 and not col.identity
+                and col.generated is None
             ):
                 col = replace_column(col, nullable=False,
                                       default=serial_default(schema, table, col.name))
@@ -534,8 +546,11 @@ class Constructs:
                 values = ()
         else:
             values = None
-            if name is None and len(args) == 1 and isinstance(args[0], Func):
-                name = args[0].name.lower()
+            if len(args) == 1 and isinstance(args[0], Func):
+                if name is None:  # SQLAlchemy names the type after the class
+                    name = args[0].name.lower()
+                if "values_callable" not in kwargs:  # else the values are computed
+                    values = _enum_members(args[0])
         schema = text_of(kwargs.get("schema"))
         create = kwargs.get("create_type") is not False
         return EnumInfo(name=name, values=values, schema=schema, create=create, node=node.call)
@@ -650,3 +665,23 @@ def replace_element(element: IndexElement, opclass: str | None) -> IndexElement:
 
 def replace_desc(element: IndexElement, descending: bool) -> IndexElement:
     return replace(element, descending=descending)
+
+
+def _enum_members(cls: Func) -> tuple[str, ...] | None:
+    """The member names of an ``enum.Enum`` subclass defined in the file (what
+    ``sa.Enum(TheClass)`` stores by default), or None when it is not one read statically."""
+    node = cls.node
+    if not isinstance(node, ast.ClassDef) or not any(
+            (isinstance(b, ast.Name) and b.id.endswith("Enum"))
+            or (isinstance(b, ast.Attribute) and b.attr.endswith("Enum")) for b in node.bases):
+        return None
+    names: list[str] = []
+    for stmt in node.body:
+        targets = (stmt.targets if isinstance(stmt, ast.Assign)
+                   else [stmt.target] if isinstance(stmt, ast.AnnAssign) and stmt.value else [])
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                return None  # `a, b = ...` and the like: not read
+            if not target.id.startswith("_"):
+                names.append(target.id)
+    return tuple(names) or None

@@ -167,6 +167,17 @@ class EmbeddedSql:
             return None
         return cast(SqlModule, self._module)
 
+    def expression(self, text: str) -> str:
+        """An expression in the SQL reader's one spelling (as it deparses CHECKs and
+        generated columns); the text itself when the SQL reader cannot read it."""
+        sql = self.module()
+        if sql is None:
+            return text
+        try:
+            return sql.analyze_check(text).expression or text
+        except Exception:
+            return text
+
     def check(self, name: str | None, expression: str,
                columns: tuple[str, ...] = ()) -> ConstraintDef:
         sql = self.module()

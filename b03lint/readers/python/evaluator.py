@@ -17,6 +17,7 @@ import ast
 import builtins
 from typing import Protocol
 
+from b03lint.readers.python.extensions import ENTITY_PARAMS, EXTENSION_MODULES
 from b03lint.readers.python.runtime import RuntimeObjects, url_contains
 from b03lint.readers.python.source import Pos, Source
 from b03lint.readers.python.strings import HUGE_PERCENT, StringValues, parts_of
@@ -27,6 +28,7 @@ from b03lint.readers.python.values import (
     Conn,
     DbUrl,
     Dict,
+    Entity,
     Env,
     Func,
     ModuleName,
@@ -477,11 +479,25 @@ class Evaluator(StringValues, RuntimeObjects):
             return Stmt(last, target.name if isinstance(target, Table) else None)
         if qual.startswith("sqlalchemy."):
             return Node(call, env, qual)
+        if last in ENTITY_PARAMS and qual.split(".", 1)[0] in EXTENSION_MODULES:
+            return self._entity(last, call, env, depth)
         if qual.startswith("logging."):
             return Obj("logger")
         if qual.startswith("builtins."):
             return self._eval_builtin(last, call, env, depth)
         return UNKNOWN
+
+    def _entity(self, kind: str, call: ast.Call, env: Env, depth: int) -> object:
+        """``PGPolicy(schema=..., signature=..., ...)``: its arguments by parameter name."""
+        params = ENTITY_PARAMS[kind]
+        if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(params):
+            return UNKNOWN
+        fields = [(params[k], self._eval(a, env, depth)) for k, a in enumerate(call.args)]
+        for kw in call.keywords:
+            if kw.arg is None:
+                return UNKNOWN
+            fields.append((kw.arg, self._eval(kw.value, env, depth)))
+        return Entity(kind, tuple(fields))
 
     def _eval_builtin(self, name: str, call: ast.Call, env: Env, depth: int) -> object:
         if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):

@@ -124,6 +124,22 @@ class Func:
 
 
 @dataclass(frozen=True, slots=True)
+class Entity:
+    """An object of an Alembic extension: an ``alembic_utils`` entity (``PGFunction``,
+    ``PGView``, ``PGPolicy``, ...) or an ``alembic_postgresql_enum.TableReference``, with
+    its arguments bound to their parameter names."""
+
+    kind: str
+    fields: tuple[tuple[str, object], ...]
+
+    def get(self, name: str, default: object = None) -> object:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """The ``batch_op`` of ``with op.batch_alter_table(...) as batch_op``."""
 
