@@ -930,9 +930,13 @@ def test_enum_in_add_column_is_not_created_but_create_call_is() -> None:
     ]
 
 
-def test_enum_from_a_python_class_is_unresolved() -> None:
+def test_enum_from_a_python_class_of_the_file_is_read_one_imported_is_unresolved() -> None:
     ops, _ = up('op.create_table("t", sa.Column("s", sa.Enum(Status, name="status")))',
                 prelude="import enum\nclass Status(enum.Enum):\n    A = 'a'\n")
+    assert [type(o) for o in ops] == [CreateEnumType, CreateTable]
+    assert ops[0].values == ("A",)  # type: ignore[attr-defined]  # member names, as SQLAlchemy
+    ops, _ = up('op.create_table("t", sa.Column("s", sa.Enum(Status, name="status")))',
+                prelude="from app.models import Status\n")
     assert [type(o) for o in ops] == [CreateTable, Unresolved]
     assert ops[1].table_name == "t"
     assert "come from a Python class" in ops[1].reason  # type: ignore[attr-defined]
