@@ -56,11 +56,39 @@ def _unreadable(shown: str, exc: OSError) -> MigrationFile:
     return failed
 
 
-def _parse(shown: str, data: bytes) -> MigrationFile:
+#: where a file is and the project root, as strings (they travel to worker processes)
+Where = tuple[str, str] | None
+#: the project modules read in this process, by project root (read once each per run)
+_PROJECTS: dict[str, object] = {}
+
+
+def _parse(shown: str, data: bytes, where: Where = None) -> MigrationFile:
     from b03lint.readers.python import read_migration
 
-    mf: MigrationFile = read_migration(shown, data)
+    modules = None
+    if where is not None:
+        from b03lint.readers.python.project import ProjectModules
+
+        origin, root = (Path(w) for w in where)
+        project = _PROJECTS.get(where[1])
+        if not isinstance(project, ProjectModules):
+            project = _PROJECTS[where[1]] = ProjectModules([root, root / "src"])
+        modules = project.for_file(origin, root)
+    mf: MigrationFile = read_migration(shown, data, modules)
     return mf
+
+
+def _fresh(mf: MigrationFile) -> bool:
+    """Whether the project modules a cached reading used are unchanged."""
+    import hashlib
+
+    for path, digest in mf.sources:
+        try:
+            if hashlib.sha256(Path(path).read_bytes()).hexdigest() != digest:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def available_cpus() -> int:
@@ -103,7 +131,9 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migra
 
     cache = Cache.open(config)
     out: list[MigrationFile | None] = [None] * len(items)
-    todo: list[tuple[int, str, bytes, str]] = []  # (index, shown, data, cache key)
+    _PROJECTS.clear()  # a new run reads the project's modules afresh
+    root = str(config.root)
+    todo: list[tuple[int, str, bytes, str, Where]] = []  # (index, shown, data, key, where)
     for i, (shown, path) in enumerate(items):
         try:
             data = path.read_bytes()
@@ -116,17 +146,18 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migra
 
             key = cache.key(NAMESPACE, shown, hashlib.sha256(data).hexdigest())
             hit = cache.load(key, MigrationFile)
-            if hit is not None and hit.path == shown:
+            if hit is not None and hit.path == shown and _fresh(hit):
                 out[i] = hit
                 continue
-        todo.append((i, shown, data, key))
+        todo.append((i, shown, data, key, (str(path), root)))
 
     jobs = config.get("jobs")
     workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0)
     if workers > 1:
         parsed = _parse_parallel(todo, workers, cache)
     else:
-        parsed = [_parse_and_store(shown, data, key, cache) for _i, shown, data, key in todo]
+        parsed = [_parse_and_store(shown, data, key, cache, where)
+                  for _i, shown, data, key, where in todo]
     for (i, *_rest), mf in zip(todo, parsed, strict=True):
         out[i] = mf
     if cache is not None:
@@ -137,15 +168,15 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migra
 # --------------------------------------------------------------------------- parallel
 
 
-def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[bytes]:
+def _parse_chunk(chunk: list[tuple[str, bytes, Where]]) -> list[bytes]:
     """Worker side: parse each file and hand it back pickled (the same bytes go into the
     cache, so a file is pickled once). An empty result means "parse it in the parent"."""
     from b03lint.cache import dumps
 
     out: list[bytes] = []
-    for shown, data in chunk:
+    for shown, data, where in chunk:
         try:
-            out.append(dumps(_parse(shown, data)))
+            out.append(dumps(_parse(shown, data, where)))
         except Exception:
             out.append(b"")
     return out
@@ -164,7 +195,7 @@ def _fork_is_safe() -> bool:
 class _ForkedWorker:
     """A child process that parses one share and sends the pickled results down a pipe."""
 
-    def __init__(self, chunk: list[tuple[str, bytes]]):
+    def __init__(self, chunk: list[tuple[str, bytes, Where]]):
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
@@ -214,7 +245,7 @@ class _PoolWorker:
     """Elsewhere: a ``concurrent.futures`` process pool (spawned workers re-import b03lint,
     so there it pays only for larger chains)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, chunk: list[tuple[str, bytes]]):
+    def __init__(self, pool: ProcessPoolExecutor, chunk: list[tuple[str, bytes, Where]]):
         self.future = pool.submit(_parse_chunk, chunk)
 
     def result(self) -> list[bytes] | None:
@@ -225,7 +256,7 @@ class _PoolWorker:
         return value if isinstance(value, list) else None
 
 
-def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
+def _parse_parallel(todo: list[tuple[int, str, bytes, str, Where]], workers: int,
                     cache: Cache | None) -> list[MigrationFile]:
     """Parse over ``workers`` processes, in order: this process parses the first share
     itself while ``workers - 1`` workers parse one share each (so two CPUs need one extra
@@ -238,7 +269,8 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
     rest = todo[own:]
     size = max(1, math.ceil(len(rest) / (workers - 1)))
     spans = [(start, min(start + size, len(rest))) for start in range(0, len(rest), size)]
-    chunks = [[(shown, data) for _i, shown, data, _k in rest[a:b]] for a, b in spans]
+    chunks = [[(shown, data, where) for _i, shown, data, _k, where in rest[a:b]]
+              for a, b in spans]
     started: list[_ForkedWorker | _PoolWorker] = []
     pool: ProcessPoolExecutor | None = None
     try:
@@ -253,14 +285,14 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
     except (OSError, RuntimeError, ImportError):
         pass  # no more processes: this process parses what was not handed out
     try:
-        parsed = [_parse_and_store(shown, data, key, cache) for _i, shown, data, key in
-                  todo[:own]]
+        parsed = [_parse_and_store(shown, data, key, cache, where)
+                  for _i, shown, data, key, where in todo[:own]]
         for n, (a, b) in enumerate(spans):
             blobs = started[n].result() if n < len(started) else None
             if blobs is None or len(blobs) != b - a:
                 blobs = [b""] * (b - a)
-            for (_i, shown, data, key), blob in zip(rest[a:b], blobs, strict=True):
-                parsed.append(_from_worker(shown, data, key, blob, cache))
+            for (_i, shown, data, key, where), blob in zip(rest[a:b], blobs, strict=True):
+                parsed.append(_from_worker(shown, data, key, blob, cache, where))
     finally:
         for worker in started:  # reap what an exception above left running
             if isinstance(worker, _ForkedWorker):
@@ -270,15 +302,16 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str]], workers: int,
     return parsed
 
 
-def _parse_and_store(shown: str, data: bytes, key: str, cache: Cache | None) -> MigrationFile:
-    mf = _parse(shown, data)
+def _parse_and_store(shown: str, data: bytes, key: str, cache: Cache | None,
+                     where: Where = None) -> MigrationFile:
+    mf = _parse(shown, data, where)
     if cache is not None:
         cache.store(key, mf)
     return mf
 
 
 def _from_worker(shown: str, data: bytes, key: str, blob: bytes,
-                 cache: Cache | None) -> MigrationFile:
+                 cache: Cache | None, where: Where = None) -> MigrationFile:
     """A worker's pickled result (written to the cache as is), or a parse in this process
     when the worker could not deliver one."""
     if blob:
@@ -290,4 +323,4 @@ def _from_worker(shown: str, data: bytes, key: str, blob: bytes,
             if cache is not None:
                 cache.store_bytes(key, blob)
             return value
-    return _parse_and_store(shown, data, key, cache)
+    return _parse_and_store(shown, data, key, cache, where)

@@ -674,6 +674,9 @@ class MigrationFile:
     has_downgrade: bool = False
     #: sha256 of the file's bytes (cache key, fingerprints)
     digest: str = ""
+    #: (path, sha256) of the project modules read to read this file (names it imports):
+    #: a cached reading is stale when one of them changed
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def readable(self) -> bool:

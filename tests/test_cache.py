@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,9 +85,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
     real = b03lint.readers.python.read_migration
 
-    def counting(path: str, data: bytes) -> MigrationFile:
+    def counting(path: str, data: bytes, modules: Any = None) -> MigrationFile:
         seen.append(path)
-        return real(path, data)
+        return real(path, data, modules)
 
     monkeypatch.setattr(b03lint.readers.python, "read_migration", counting)
     yield seen

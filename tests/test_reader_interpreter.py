@@ -785,3 +785,102 @@ def test_sync_enum_values_is_read_as_the_operations_it_runs() -> None:
         "(CASE status::text WHEN 'finished' THEN 'done' ELSE status::text END)::job_status")
     assert ops[4].default == "'queued'::job_status"  # type: ignore[attr-defined]
     assert all(o.via == "op.sync_enum_values" for o in ops)
+
+
+# =========================================================================== project modules
+
+
+TYPES = '''\
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+
+class TZDateTime(TypeDecorator):
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+
+class GUID(TypeDecorator):
+    impl = sa.CHAR(32)
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(sa.CHAR(32))
+'''
+HELPERS = '''\
+from alembic import op
+
+from myapp.db.names import LEGACY
+
+
+def drop_legacy(table):
+    for column in LEGACY:
+        op.drop_column(table, column)
+'''
+NAMES = 'LEGACY = ["body", "title"]\n'
+
+
+def test_names_from_project_modules_are_read_never_imported() -> None:
+    src = source('''
+        from myapp.db.types import GUID, TZDateTime
+        from myapp.db import helpers
+
+
+        def upgrade():
+            op.add_column("posts", sa.Column("seen_at", TZDateTime()))
+            op.add_column("posts", sa.Column("ref", GUID()))
+            helpers.drop_legacy("posts")
+    ''')
+    files = {"myapp/__init__.py": "raise SystemExit('imported!')\n",
+             "myapp/db/__init__.py": "", "myapp/db/types.py": TYPES,
+             "myapp/db/helpers.py": HELPERS, "myapp/db/names.py": NAMES}
+    result = run_example(DropColumnRule, Example(src, files=files))
+    assert not result.errors, result.errors
+    findings = [f for f in result.findings if f.code == "D002"]
+    call = line_of(src, 'helpers.drop_legacy("posts")')
+    assert [(f.path, f.line, f.object) for f in findings] == [
+        (EXAMPLE_PATH, call, "posts.body"), (EXAMPLE_PATH, call, "posts.title")]
+    [related] = findings[0].related
+    assert related.loc.path.endswith("myapp/db/helpers.py")
+    assert related.loc.line == HELPERS.splitlines().index(
+        "        op.drop_column(table, column)") + 1
+    assert related.message == "in helper `drop_legacy()`"
+    # the TypeDecorator's impl is the column's type; one that picks a type per dialect
+    # at run time is not known statically
+    from b03lint.rules.input import UnresolvedOperation
+
+    result = run_example(UnresolvedOperation, Example(src, files=files))
+    assert [(f.line, f.message) for f in result.findings if f.code == "I004"] == [
+        (line_of(src, 'sa.Column("ref", GUID())'), "cannot resolve statically: "
+         "`op.add_column`: column `ref`: the type is not known statically")]
+
+
+def test_a_project_module_the_reading_used_invalidates_the_cache(tmp_path: Any) -> None:
+    from b03lint.config import load_config
+    from b03lint.loader import load_files
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.b03lint]\nmigrations = "alembic/versions"\ncache = true\n'
+        'cache_dir = ".cache"\n')
+    (tmp_path / "myapp").mkdir()
+    (tmp_path / "myapp" / "__init__.py").write_text("")
+    (tmp_path / "myapp" / "names.py").write_text('TABLE = "old_posts"\n')
+    versions = tmp_path / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    migration = versions / "a1.py"
+    migration.write_text(source('''
+        from myapp.names import TABLE
+
+
+        def upgrade():
+            op.drop_table(TABLE)
+    '''))
+    config = load_config(explicit=tmp_path / "pyproject.toml")
+
+    def tables() -> list[str | None]:
+        [mf] = load_files([("a1.py", migration)], config)
+        return [getattr(o, "table", None) for o in mf.upgrade_ops]
+
+    assert tables() == ["old_posts"]
+    assert tables() == ["old_posts"]  # from the cache
+    (tmp_path / "myapp" / "names.py").write_text('TABLE = "older_posts"\n')
+    assert tables() == ["older_posts"]

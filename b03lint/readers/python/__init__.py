@@ -63,9 +63,14 @@ only the ones below it)::
       constructs.py  SQLAlchemy: Column, types, Enum, constraints, Index, server defaults
       embedded_sql.py SQL given to execute(), CHECK text, index text -> the SQL reader
                      (imported lazily: pglast only for files with SQL; SQL budget)
+      inline.py      helpers of the file (and of project modules) inlined, bounded
+      calls.py       what an executed call does: dispatch to the layers below
+      extensions.py  alembic_utils entities, alembic-postgresql-enum's sync_enum_values
+      project.py     names imported from the project's own modules, read statically
       emit.py        where a call's operations go; Unreadable; unresolved()
       evaluator.py   the static value of an expression, never an effect (size, depth
-                     and item limits)
+                     and item limits); strings.py (f-strings, format, templates) and
+                     runtime.py (connection, dialect, URL) are its two halves
       values.py      what a static value can be (Seq, Dict, ModuleName, Node, ...), Env
       text.py        static strings that remember where each character is written
 
@@ -85,21 +90,24 @@ from b03lint.readers.python.embedded_sql import EmbeddedSql
 from b03lint.readers.python.evaluator import Evaluator
 from b03lint.readers.python.interpreter import Interpreter
 from b03lint.readers.python.module import ModuleReader
+from b03lint.readers.python.project import FileModules
 from b03lint.readers.python.source import Source, decode, parse
 from b03lint.readers.python.values import Env
 
 __all__ = ["read_migration"]
 
 
-def read_migration(path: str, data: bytes) -> MigrationFile:
+def read_migration(path: str, data: bytes, modules: FileModules | None = None) -> MigrationFile:
     """Read one Alembic revision file statically.
 
     ``path`` is the display path used in every :class:`Location`; ``data`` the file's raw
-    bytes. Never raises: unreadable input becomes a fatal :class:`Diagnostic`.
+    bytes; ``modules`` the project's modules it may import names from (read statically,
+    see ``project.py``; none when not given). Never raises: unreadable input becomes a
+    fatal :class:`Diagnostic`.
     """
     mf = MigrationFile(path=path, digest=hashlib.sha256(data).hexdigest())
     try:
-        _read(path, data, mf)
+        _read(path, data, mf, modules)
     except (RecursionError, MemoryError) as exc:
         mf.diagnostics.append(
             Diagnostic(
@@ -122,7 +130,7 @@ def read_migration(path: str, data: bytes) -> MigrationFile:
     return mf
 
 
-def _read(path: str, data: bytes, mf: MigrationFile) -> None:
+def _read(path: str, data: bytes, mf: MigrationFile, modules: FileModules | None) -> None:
     text = decode(path, data, mf.diagnostics)
     if text is None:
         return
@@ -132,8 +140,13 @@ def _read(path: str, data: bytes, mf: MigrationFile) -> None:
         return
     collect_comments(text, mf.comments)
     ev = Evaluator(src, len(data))
+    ev.project = modules
     sql = EmbeddedSql(path, data, mf)
     sa = Constructs(ev, sql, src)
     ops = AlembicOps(ev, sa, sql, src, mf.diagnostics)
     interp = Interpreter(ev, ops, sa, src, Env())
-    ModuleReader(mf, ev, interp, src).read(tree)
+    try:
+        ModuleReader(mf, ev, interp, src).read(tree)
+    finally:
+        if modules is not None:
+            mf.sources = tuple(modules.sources())

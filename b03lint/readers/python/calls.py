@@ -102,7 +102,7 @@ class CallDispatch:
             if "." not in name:
                 self.ops.call(name, call, env, phase, out, None)
                 return True
-        if isinstance(func, ast.Attribute) and qual is None:
+        if isinstance(func, ast.Attribute) and qual is None and not isinstance(target, Func):
             owner = self.ev.value(func.value, env)
             return self._method_action(owner, func.attr, call, env, phase, out)
         if qual == "alembic.context.execute":  # EnvironmentContext.execute: as op.execute

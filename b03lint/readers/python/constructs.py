@@ -35,6 +35,7 @@ from b03lint.readers.python.source import Source
 from b03lint.readers.python.text import FixedText, Text
 from b03lint.readers.python.values import (
     MISSING,
+    UNKNOWN,
     Dict,
     Env,
     Func,
@@ -152,8 +153,8 @@ class Constructs:
         for k, a in enumerate(args):
             if k == 0 and isinstance(a, Text):
                 name = a.text
-            elif type_value is MISSING and _is_type(a):
-                type_value = a
+            elif type_value is MISSING and (_is_type(a) or (k == 1 and a is UNKNOWN)):
+                type_value = a  # the second argument of Column is its type
             else:
                 rest.append(a)
         if name is None:

@@ -41,6 +41,7 @@ from b03lint.readers.python.values import (
     Template,
     TextClause,
     bind,
+    detached,
     distinct,
     is_int,
     is_number,
@@ -101,6 +102,12 @@ class Hooks(Protocol):
     def comprehension(self, node: Comprehension, env: Env) -> object: ...
 
 
+class Lookup(Protocol):
+    """Names of the project's own modules (``b03lint/readers/python/project.py``)."""
+
+    def lookup(self, qual: str) -> object | None: ...
+
+
 Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
@@ -114,6 +121,8 @@ class Evaluator(StringValues, RuntimeObjects):
         self._text_limit = max(COMPUTED_TEXT_LIMIT, 2 * size)
         #: set by the interpreter; without it, calls of the file's functions are unknown
         self.hooks: Hooks | None = None
+        #: the project's modules, when the reader was given them
+        self.project: Lookup | None = None
 
     def value(self, expr: ast.expr, env: Env) -> object:
         """The static value of ``expr`` in ``env``, or UNKNOWN."""
@@ -143,6 +152,8 @@ class Evaluator(StringValues, RuntimeObjects):
             return UNKNOWN
         if isinstance(expr, ast.Name):
             found = env.get(expr.id)
+            if isinstance(found, ModuleName) and self.project is not None:
+                return self._project_value(found, expr)
             if found is not MISSING:
                 return found
             if expr.id in CONVENTIONAL:
@@ -153,7 +164,8 @@ class Evaluator(StringValues, RuntimeObjects):
         if isinstance(expr, ast.Attribute):
             base = self._eval(expr.value, env, depth)
             if isinstance(base, ModuleName):
-                return ModuleName(f"{base.qual}.{expr.attr}")
+                name = ModuleName(f"{base.qual}.{expr.attr}")
+                return self._project_value(name, expr) if self.project is not None else name
             if isinstance(base, (Conn, Obj)):
                 return self._runtime_attribute(base, expr)
             if isinstance(base, DbUrl):  # url.drivername: "postgresql+<driver>"
@@ -222,6 +234,29 @@ class Evaluator(StringValues, RuntimeObjects):
         if isinstance(expr, ast.Lambda):
             return Func("<lambda>", node=expr, env=env)
         return UNKNOWN
+
+    def _type_decorator(self, node: ast.ClassDef, env: Env, depth: int) -> object:
+        """An instance of a ``TypeDecorator`` subclass is, to PostgreSQL, its ``impl``
+        type; UNKNOWN when the class chooses the type per dialect (``load_dialect_impl``)
+        or is not a TypeDecorator."""
+        if not any(ast.unparse(b).endswith("TypeDecorator") for b in node.bases):
+            return UNKNOWN
+        impl: object = UNKNOWN
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and stmt.name == "load_dialect_impl":
+                return UNKNOWN
+            if isinstance(stmt, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "impl" for t in stmt.targets):
+                impl = self._eval(stmt.value, env, depth)
+        return impl
+
+    def _project_value(self, name: ModuleName, expr: ast.expr) -> object:
+        """A name imported from a project module: its static value there (strings located
+        at ``expr``), or the name itself when the project does not define it statically."""
+        assert self.project is not None
+        value = self.project.lookup(name.qual)
+        return name if value is None else detached(value, self.src.start(expr))
 
     def bindings(self, node: Comprehension, env: Env) -> tuple[list[Env], bool] | None:
         """The scopes a comprehension's element is evaluated in, one per item that passes
@@ -382,6 +417,8 @@ class Evaluator(StringValues, RuntimeObjects):
             return self._eval_module_call(qual, call, env, depth)
         if isinstance(func, Func) and not func.is_class:
             return self.hooks.call_helper(func, call, env) if self.hooks is not None else UNKNOWN
+        if isinstance(func, Func) and isinstance(func.node, ast.ClassDef):
+            return self._type_decorator(func.node, func.env or env, depth)
         if not isinstance(call.func, ast.Attribute):
             return UNKNOWN
         method = call.func.attr

@@ -19,6 +19,7 @@ functions, ``async def`` and generators (their bodies do not simply run when cal
 from __future__ import annotations
 
 import ast
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -45,6 +46,8 @@ class Runner(Protocol):
 
     def run_expression(self, expr: ast.expr, env: Env, phase: Phase,
                        out: list[Operation]) -> object: ...
+
+    def reading(self, src: Source | None) -> AbstractContextManager[None]: ...
 
 
 @dataclass(slots=True)
@@ -98,19 +101,20 @@ class Inliner:
         frame = _Frame(node, maybe)
         self._frames.append(frame)
         inner: list[Operation] = []
+        where = self.src.loc(call)
         try:
-            if isinstance(node, ast.Lambda):
-                frame.returns.append(
-                    (self.runner.run_expression(node.body, scope, phase, inner), False))
-            else:
-                self.runner.run_body(node.body, scope, phase, inner)
+            with self.runner.reading(func.src):  # a helper of a project module: its lines
+                if isinstance(node, ast.Lambda):
+                    frame.returns.append(
+                        (self.runner.run_expression(node.body, scope, phase, inner), False))
+                else:
+                    self.runner.run_body(node.body, scope, phase, inner)
         except RecursionError:
             inner.clear()
             unresolved(self.src, inner, phase, call,
                        f"call to helper function `{func.name}()`: too deeply nested to read")
         finally:
             self._frames.pop()
-        where = self.src.loc(call)
         name = "lambda" if func.name == "<lambda>" else f"helper `{func.name}()`"
         for op in inner:
             if op.loc == where:

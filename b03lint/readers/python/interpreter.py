@@ -154,6 +154,26 @@ class Interpreter(CallDispatch):
         context.memo[(node, env)] = (value, True)
         return value
 
+    @contextmanager
+    def reading(self, src: Source | None) -> Iterator[None]:
+        """Read a body written in another file (a helper of a project module): its
+        locations, snippets and SQL positions are that file's meanwhile."""
+        if src is None or src is self.src:
+            yield
+            return
+        layers = (self, self.ev, self.ops, self.sa, self.inliner)
+        before = self.src
+        path = self.ops.sql.path
+        for layer in layers:
+            layer.src = src
+        self.ops.sql.path = src.path
+        try:
+            yield
+        finally:
+            for layer in layers:
+                layer.src = before
+            self.ops.sql.path = path
+
     def run_body(self, body: list[ast.stmt], env: Env, phase: Phase,
                  out: list[Operation]) -> int:
         return self._block(body, env, phase, out)

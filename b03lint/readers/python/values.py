@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from b03lint.readers.python.source import Source
 from b03lint.readers.python.text import FixedText, Text
 
 
@@ -121,6 +122,8 @@ class Func:
     is_class: bool = False
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef | None = None
     env: Env | None = None
+    #: the module it is written in, when that is not the migration (a project module)
+    src: Source | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,3 +359,18 @@ def distinct(items: list[object]) -> list[object]:
             return items
         out.append(item)
     return out
+
+
+def detached(value: object, at: tuple[int, int]) -> object:
+    """A value read from another file, its strings located at ``at`` in this one."""
+    if isinstance(value, Text):
+        return FixedText(value.text, at)
+    if isinstance(value, Seq):
+        return Seq(tuple(detached(v, at) for v in value.items))
+    if isinstance(value, PartialSeq):
+        return PartialSeq(tuple(detached(v, at) for v in value.items))
+    if isinstance(value, Dict):
+        return Dict(tuple((detached(k, at), detached(v, at)) for k, v in value.items))
+    if isinstance(value, TextClause):
+        return TextClause(FixedText(value.text.text, at), value.template)
+    return value
