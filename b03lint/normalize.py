@@ -40,7 +40,6 @@ from b03lint.operations import (
 )
 
 _SEQUENCE_OPS = (CreateSequence, AlterSequenceOwner, RenameSequence, DropSequence)
-_META_RE = re.compile(r"^[ \t]*\\.*$", re.MULTILINE)
 #: order of the statements printed after the tables
 _OTHER_ORDER = {"CreateExtensionStmt": 0, "CreateSchemaStmt": 1, "CreateSeqStmt": 2,
                 "AlterSeqStmt": 3, "DefineStmt": 4, "CreateDomainStmt": 5,
@@ -150,12 +149,13 @@ def normalize_sql(text: str, path: str) -> Normalized:
     from pglast.parser import ParseError
 
     from b03lint.readers.sql import parse_sql, read_sql, split_statements
+    from b03lint.schema.canonical import without_meta_commands, without_version_table
     from b03lint.schema.emit import schema_sql_blocks, sequence_of
     from b03lint.schema.replay import fold
 
     # psql meta-commands (pg_dump writes \restrict / \unrestrict since 17.6): blanked, so
     # every line keeps its number
-    text = _META_RE.sub("", text)
+    text = without_meta_commands(text)
     result = read_sql(text, path=path, phase="upgrade", via="normalize")
     out = Normalized("")
     for d in result.diagnostics:
@@ -181,6 +181,7 @@ def normalize_sql(text: str, path: str) -> Normalized:
             modelled.add(span_starts[i])
         kept.append(op)
     replay = fold([(None, kept)], label=f"normalized {path}")
+    without_version_table(replay.schema)
     for conflict in replay.conflicts:
         out.warnings.append(ToolError(conflict.message, conflict.loc.path, conflict.loc.line))
     schema = replay.schema

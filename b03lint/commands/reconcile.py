@@ -8,8 +8,9 @@ from pathlib import Path
 
 from b03lint.commands.common import add_project_arguments, chain_config
 
-HELP = ("compare a live database (--database-url or DATABASE_URL) with the canonical schema, "
-        "read-only; or, with --emit-migration, write the static reconciliation migration")
+HELP = ("compare a live database (--database-url or DATABASE_URL), or a schema snapshot "
+        "(--snapshot, a pg_dump), with the canonical schema, read-only; or, with "
+        "--emit-migration, write the static reconciliation migration")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,6 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        output_help="also write the JSON report (version, verdict, findings, "
                                    "errors) here")
     add_project_arguments(p)
+    p.add_argument("--snapshot", type=Path, metavar="FILE",
+                   help="compare this schema snapshot instead of a database: a SQL file such "
+                        "as `pg_dump --schema-only` of the database (the guide's live schema "
+                        "snapshot); no database is contacted")
     static = p.add_argument_group(
         "static reconciliation (no database)",
         "--emit-migration writes a new Alembic revision that turns the schema the chain "
@@ -53,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
 def _live(args: argparse.Namespace) -> int:
     from b03lint.live import reconcile
     from b03lint.live.output import database_url, emit
+
+    if args.snapshot is not None:
+        outcome = reconcile.reconcile_snapshot(chain_config(args), args.snapshot)
+        subject = (f"schema snapshot {outcome.database} ({outcome.tables} table(s)) vs the "
+                   "canonical schema")
+        return emit(args, outcome.result, outcome.to_json(), subject, outcome.notes,
+                    outcome.debug)
 
     url, source = database_url(args)
     if not url:

@@ -1,15 +1,22 @@
-"""``b03lint reconcile``: a live database vs the canonical schema, read-only.
+"""``b03lint reconcile``: a live database, or a schema snapshot, vs the canonical schema,
+read-only.
 
 The catalog is read in a read-only transaction (and the session itself defaults to
 read-only transactions), so nothing is ever written. The database's Alembic revision (its
 ``alembic_version`` table) decides how the drift register classifies what differs, exactly
 as ``b03lint check --rev`` does for that revision; without one, every revision of the chain
 counts as applied.
+
+A snapshot (``--snapshot FILE``) is the same comparison for a SQL file instead of a
+database: a plain ``pg_dump --schema-only`` of it, read exactly as the canonical SQL is
+(:func:`b03lint.schema.canonical.read_schema_sql`). A schema-only dump records no revision,
+so the drift register is applied as at head.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from b03lint.config import Config
@@ -100,4 +107,40 @@ def reconcile(config: Config, opts: Options) -> Outcome:
     except LiveError as exc:
         result.errors.append(ToolError(scrub(str(exc))))
         outcome.debug = scrub(traceback.format_exc())
+    return outcome
+
+
+def reconcile_snapshot(config: Config, path: Path) -> Outcome:
+    """A schema snapshot file vs the canonical schema; never raises for bad input."""
+    from b03lint.paths import display_path
+    from b03lint.schema.canonical import CanonicalError, read_schema_sql, read_text
+
+    outcome = Outcome()
+    result = outcome.result
+    shown = display_path(path)
+    outcome.database = shown
+    ctx = load_context(config)
+    state = ctx.state
+    result.errors.extend(ctx.errors)
+    if state.canonical.schema is None and not result.errors:
+        result.errors.append(ToolError("no canonical schema is configured (set "
+                                       "canonical_sql or canonical_yaml)"))
+    try:
+        text = read_text(path, shown)
+    except CanonicalError as exc:
+        result.errors.append(ToolError(str(exc).replace("canonical file", "snapshot"),
+                                       exc.path, exc.line))
+        return outcome
+    if result.errors:
+        return outcome
+    schema, diagnostics, _conflicts = read_schema_sql(text, shown, "schema snapshot")
+    result.errors += [ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line,
+                                d.loc.column + 1)
+                      for d in diagnostics if d.fatal or d.severity == "blocking"]
+    if result.errors:
+        return outcome
+    outcome.tables = len(schema.tables)
+    outcome.notes.append("a schema snapshot records no Alembic revision; the drift register "
+                         "is applied as at head")
+    result.findings = sort_findings(contract_findings(ctx, schema, None))
     return outcome

@@ -5,6 +5,7 @@ SQL governs (guide section 2.2) and every disagreement with the YAML is reported
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,8 @@ class Canonical:
     errors: list[ToolError] = field(default_factory=list)
 
 
-def _read_text(path: Path, shown: str) -> str:
+def read_text(path: Path, shown: str) -> str:
+    """A schema file's text (UTF-8, BOM allowed); :class:`CanonicalError` when it cannot be."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -45,25 +47,57 @@ def _read_text(path: Path, shown: str) -> str:
                              line) from None
 
 
-def load_sql(path: Path, shown: str) -> tuple[Schema, list[Diagnostic], list[Conflict]]:
+#: the psql meta-commands a ``pg_dump`` file may hold: ``\restrict`` / ``\unrestrict``
+#: (PostgreSQL's 2025 security releases: 13.22, 14.19, 15.14, 16.10, 17.6 and later),
+#: ``\connect`` (``--create``), ``\encoding``, ``\set``
+_META_RE = re.compile(r"^[ \t]*\\(?:restrict|unrestrict|connect|c|encoding|set|unset)\b.*$",
+                      re.MULTILINE)
+#: the table Alembic records the applied revision in: never part of a schema contract
+VERSION_TABLE = "alembic_version"
+
+
+def without_meta_commands(text: str) -> str:
+    """``text`` with psql meta-commands blanked (every other line keeps its number)."""
+    return _META_RE.sub("", text) if "\\" in text else text
+
+
+def without_version_table(schema: Schema) -> Schema:
+    """``schema`` without Alembic's version table (a dump of a migrated database has it)."""
+    if schema.tables.pop(VERSION_TABLE, None) is not None:
+        for name in [n for n, i in schema.indexes.items() if i.table == VERSION_TABLE]:
+            del schema.indexes[name]
+    return schema
+
+
+def read_schema_sql(text: str, shown: str, label: str = "canonical SQL"
+                    ) -> tuple[Schema, list[Diagnostic], list[Conflict]]:
+    """A schema written as SQL: the canonical file, or a plain ``pg_dump --schema-only``
+    of any PostgreSQL from 13 (its psql meta-commands blanked; ``SET``, ``set_config``,
+    ``OWNER TO``, ``COMMENT ON``, ``GRANT`` are read and change nothing; Alembic's version
+    table left out; ``public.`` names are the search path's)."""
     from b03lint.readers.sql import read_sql
 
-    text = _read_text(path, shown)
-    result = read_sql(text, path=shown, phase="upgrade", via="canonical")
-    replay = fold([(None, result.operations)], label="canonical SQL")
+    result = read_sql(without_meta_commands(text), path=shown, phase="upgrade",
+                      via="canonical")
+    replay = fold([(None, result.operations)], label=label)
     replay.schema.path = shown
-    # what the reader could not resolve leaves the canonical schema incompletely known:
-    # carried as info diagnostics, reported by the contract (C014), never dropped
-    unresolved = [Diagnostic(code="I004", message=f"canonical SQL: {op.reason}", loc=op.loc,
+    without_version_table(replay.schema)
+    # what the reader could not resolve leaves the schema incompletely known: carried as
+    # info diagnostics, reported by the contract (C014), never dropped
+    unresolved = [Diagnostic(code="I004", message=f"{label}: {op.reason}", loc=op.loc,
                              severity="info", object=op.table)
                   for op in result.operations if isinstance(op, Unresolved)]
     return replay.schema, [*result.diagnostics, *unresolved], replay.conflicts
 
 
+def load_sql(path: Path, shown: str) -> tuple[Schema, list[Diagnostic], list[Conflict]]:
+    return read_schema_sql(read_text(path, shown), shown)
+
+
 def load_yaml(path: Path, shown: str) -> Schema:
     from b03lint.schema.canonical_yaml import load_canonical_yaml
 
-    text = _read_text(path, shown)
+    text = read_text(path, shown)
     schema: Schema = load_canonical_yaml(text, shown)
     schema.path = shown
     return schema
