@@ -30,6 +30,8 @@ class Result:
     files: int = 0
     operations: int = 0
     unresolved: int = 0
+    #: of those, data statements (INSERT/UPDATE/DELETE/SELECT): they change no schema fact
+    unresolved_data: int = 0
     #: set when the run deliberately checked nothing (CI mode with no changed migration)
     skipped: str | None = None
     #: display paths of the migration files reported on (file-level findings)
@@ -73,6 +75,8 @@ class Result:
             "errors": [e.to_json() for e in self.errors],
             "summary": {**self.counts(), "files": self.files, "operations": self.operations,
                         "unresolved_operations": self.unresolved,
+                        "unresolved_schema_operations": self.unresolved - self.unresolved_data,
+                        "unresolved_data_statements": self.unresolved_data,
                         **({"environments": self.environments} if self.environments else {})},
         }
         if self.interrupted:
@@ -325,6 +329,8 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
             continue
         result.operations += len(mf.operations)
         result.unresolved += sum(isinstance(op, Unresolved) for op in mf.operations)
+        result.unresolved_data += sum(isinstance(op, Unresolved) and op.data
+                                      for op in mf.operations)
         found: list[Finding] = [_from_diagnostic(d, registry) for d in mf.diagnostics]
         for d in mf.diagnostics:
             if d.fatal:

@@ -611,6 +611,9 @@ class Unresolved(Operation):
     reason: str
     snippet: str = ""
     table: str | None = None
+    #: a data statement (INSERT/UPDATE/DELETE/SELECT) whose details are not known: it
+    #: changes no schema fact, so the replay knows as much after it as before
+    data: bool = False
 
     def describe(self) -> str:
         return f"unresolved: {self.reason}"

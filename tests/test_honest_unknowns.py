@@ -183,7 +183,7 @@ def test_summary_counts_every_unresolved_operation(tmp_path: Path) -> None:
     assert report["summary"]["unresolved_operations"] == 4
     _code, out = _check(root)
     assert out.strip().splitlines()[-1].endswith(
-        "(5 operation(s) checked, 4 unresolved operation(s))"), out
+        "(5 operation(s) checked, 4 unresolved schema operation(s))"), out
 
 
 def test_ignoring_i004_hides_the_findings_not_the_count(tmp_path: Path) -> None:
@@ -194,7 +194,7 @@ def test_ignoring_i004_hides_the_findings_not_the_count(tmp_path: Path) -> None:
     assert not [f for f in report["findings"] if f["code"] == "I004"]
     assert report["summary"]["unresolved_operations"] == 4
     _code, out = _check(root, "--ignore", "I004")
-    assert "4 unresolved operation(s)" in out.strip().splitlines()[-1]
+    assert "4 unresolved schema operation(s)" in out.strip().splitlines()[-1]
 
 
 BROKEN = 'revision = "0002"\ndown_revision = "0001"\ndef upgrade(:\n    pass\n'

@@ -85,7 +85,10 @@ def summary(result: Result) -> str:
     tail = f"; {len(result.errors)} error(s)" if result.errors else ""
     if result.interrupted:
         tail += "; interrupted"
-    unresolved = (f", {result.unresolved} unresolved operation(s)" if result.unresolved else "")
+    schema_ops = result.unresolved - result.unresolved_data
+    unresolved = (f", {schema_ops} unresolved schema operation(s)" if schema_ops else "")
+    if result.unresolved_data:
+        unresolved += f", {result.unresolved_data} unresolved data statement(s)"
     hidden = "".join(f", {n} {what}" for n, what in (
         (result.suppressed, "suppressed"), (result.baselined, "accepted by the baseline"))
         if n)

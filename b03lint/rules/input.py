@@ -137,7 +137,8 @@ class UnresolvedOperation(Rule):
     valid = (Example(_mig('    op.execute("SELECT 1")')),)
 
     def check_operation(self, op: Unresolved, ctx: FileContext) -> Iterable[Finding]:  # type: ignore[override]
-        yield self.finding(op.loc, f"cannot resolve statically: {op.reason}",
+        why = (" (a data statement: no schema fact depends on it)" if op.data else "")
+        yield self.finding(op.loc, f"cannot resolve statically: {op.reason}{why}",
                            object=op.table, data={"snippet": op.snippet} if op.snippet else None)
 
 

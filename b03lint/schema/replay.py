@@ -616,6 +616,10 @@ class Folder:
     # ------------------------------------------------------------------ unknowns
 
     def _unresolved(self, op: Unresolved) -> None:
+        """What an unresolved operation may touch becomes unknown, and only that: a data
+        statement nothing, a statement on one table that table, anything else anything."""
+        if op.data:
+            return
         if op.table:
             self.unknown_tables.add(op.table)
             t = self.schema.tables.get(op.table)

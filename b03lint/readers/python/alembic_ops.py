@@ -180,7 +180,8 @@ class AlembicOps:
             spec.build(self, bound, env, emit)
         except Unreadable as exc:
             del out[before:]
-            unresolved(self.src, out, phase, call, f"`{via}`: {exc.reason}", table=exc.table, via=via)
+            unresolved(self.src, out, phase, call, f"`{via}`: {exc.reason}", table=exc.table,
+                       via=via, data=exc.data)
             return
         for what, node in emit.notes:
             unresolved(self.src, out, phase, node, f"`{via}`: {what}", table=emit.table, via=via)
@@ -622,7 +623,8 @@ class AlembicOps:
             self.sql.run(value, bound.nodes.get("statement"), emit, driver=True)
         except Unreadable as exc:
             del out[before:]
-            unresolved(self.src, out, phase, call, f"`{via}`: {exc.reason}", table=exc.table, via=via)
+            unresolved(self.src, out, phase, call, f"`{via}`: {exc.reason}", table=exc.table,
+                       via=via, data=exc.data)
 
 
 def _default_name(table: str, type_text: str | None) -> str:

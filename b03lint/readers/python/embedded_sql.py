@@ -120,7 +120,7 @@ class EmbeddedSql:
                 return  # a read: changes nothing
             raise Unreadable(
                 f"a SQLAlchemy `{value.verb}` statement object is executed; its SQL is not read",
-                value.table,
+                value.table, data=value.verb in ("insert", "update", "delete"),
             )
         if isinstance(value, Node):
             raise Unreadable(

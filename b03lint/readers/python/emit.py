@@ -42,10 +42,12 @@ class Unreadable(Exception):
     """A call that cannot be read: what it produced so far is dropped and the call is one
     Unresolved marker with this reason (naming ``table`` when known)."""
 
-    def __init__(self, reason: str, table: str | None = None) -> None:
+    def __init__(self, reason: str, table: str | None = None, data: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.table = table
+        #: the call runs a data statement (it changes no schema fact)
+        self.data = data
 
 
 def op_fields(emit: Emit) -> dict[str, object]:
@@ -61,6 +63,7 @@ def unresolved(
     reason: str,
     table: str | None = None,
     via: str = "",
+    data: bool = False,
 ) -> None:
     """Append an :class:`Unresolved` marker for ``node`` with ``reason``."""
     out.append(
@@ -71,5 +74,6 @@ def unresolved(
             reason=reason,
             snippet=src.snippet(node),
             table=table,
+            data=data,
         )
     )

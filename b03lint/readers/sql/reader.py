@@ -11,7 +11,7 @@ from typing import Any
 from pglast import ast
 from pglast.parser import ParseError
 
-from b03lint.operations import Phase, Unresolved
+from b03lint.operations import DataChange, Phase, Unresolved
 from b03lint.readers.sql.context import SYNTAX_ERROR_CODE, SqlResult
 from b03lint.readers.sql.lexer import (
     ATOMIC_MAX_PIECES,
@@ -188,6 +188,7 @@ def _as_template(result: SqlResult, phase: Phase, via: str) -> SqlResult:
         table = op.table_name if op.table_name and not mentions(op.table_name) else None
         out.operations.append(Unresolved(
             loc=op.loc, phase=op.phase, source=op.source, via=op.via, table=table,
+            data=isinstance(op, DataChange),
             reason=f"{op.kind.replace('_', ' ')} whose {' and '.join(f'`{f}`' for f in fields)} "
                    f"{'is' if len(fields) == 1 else 'are'} filled in at run time (the SQL is "
                    "a template)"))
