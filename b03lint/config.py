@@ -53,6 +53,8 @@ _KEYS: dict[str, tuple[Any, tuple[type, ...], str]] = {
                     "how ADR files are named: guide (ADR-<id>-*.md), adr-tools or madr "
                     "(NNNN-*.md), or a regular expression with an `id` group"),
     "baseline_revision": (None, (str,), "the baseline revision (e.g. B0.3's head)"),
+    "base_schema": (None, (str,), "what the chain starts from: a SQL file (a pg_dump, the "
+                                  "canonical SQL), or `external` (a schema it did not build)"),
     "expected_heads": ([], (list,), "revisions allowed to be heads besides a single one"),
     "tenant_column": ("tenant_id", (str,), "column that marks a table tenant-scoped"),
     "select": ([], (list,), "rule codes/names/prefixes to enable (default: all default-on)"),
@@ -79,7 +81,7 @@ PATH_KEYS = ("migrations", "canonical_sql", "canonical_yaml", "drift_register", 
 
 #: settings that describe one chain: per environment, never shared by several
 CHAIN_KEYS = ("canonical_sql", "canonical_yaml", "drift_register", "baseline_revision",
-              "expected_heads")
+              "expected_heads", "base_schema")
 #: keys of a ``[[tool.b03lint.environments]]`` table besides the chain keys
 _ENV_OWN_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "migrations": (str, list), "alembic_ini": (str,),

@@ -4,6 +4,7 @@ register. Computed once per run and shared by every contract rule."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,8 @@ from b03lint.schema.canonical import Canonical
 from b03lint.schema.canonical import load as load_canonical
 from b03lint.schema.diff import Deviation, diff
 from b03lint.schema.drift import DriftEntry, Register, load_register
-from b03lint.schema.replay import Replay, fold
+from b03lint.schema.model import Schema
+from b03lint.schema.replay import Replay, created_names, fold
 from b03lint.yamlio import YamlError
 
 if TYPE_CHECKING:
@@ -42,16 +44,78 @@ class ContractState:
     stale: list[tuple[DriftEntry, str]] = field(default_factory=list)
 
 
-def replay_chain(graph: RevisionGraph, revision: str | None, label: str = "") -> Replay:
-    """The schema the chain builds when upgraded to ``revision`` (every head when None)."""
+def _steps(graph: RevisionGraph, revisions: Iterable[str]
+           ) -> list[tuple[str | None, list[Operation]]]:
     steps: list[tuple[str | None, list[Operation]]] = []
-    for rev in graph.upto(revision):
+    for rev in revisions:
         mf = graph.nodes[rev]
         ops: list[Operation] = list(mf.upgrade_ops)
         if not mf.readable:
             ops = [Unresolved(loc=Location(mf.path, 1, 0), reason="the file could not be read")]
         steps.append((rev, ops))
-    return fold(steps, label or f"migrations at {revision or 'head'}")
+    return steps
+
+
+def knowable(graph: RevisionGraph, base: Schema | None = None) -> set[str]:
+    """The relations the chain (any revision) or its base schema creates: only those can be
+    reported missing; the others come from a schema the chain did not build."""
+    key = id(base)
+    cached = getattr(graph, "_b03lint_knowable", None)
+    if cached is not None and cached[0] == key:
+        return set(cached[1])
+    names = created_names((op for mf in graph.nodes.values() for op in mf.upgrade_ops), base)
+    graph._b03lint_knowable = (key, frozenset(names))  # type: ignore[attr-defined]
+    return names
+
+
+def replay_chain(graph: RevisionGraph, revision: str | None, label: str = "",
+                 base: Schema | None = None) -> Replay:
+    """The schema the chain builds when upgraded to ``revision`` (every head when None),
+    starting from ``base`` (the ``base_schema`` setting; see :func:`base_schema`)."""
+    return fold(_steps(graph, graph.upto(revision)), label or f"migrations at {revision or 'head'}",
+                base=base, knowable=knowable(graph, base))
+
+
+def project_replay(project: Project, revision: str | None, label: str = "") -> Replay:
+    """:func:`replay_chain` of ``project``'s chain, from its configured base schema."""
+    return replay_chain(project.graph, revision, label, base=base_schema(project))
+
+
+def base_schema(project: Project) -> Schema | None:
+    """The schema the chain starts from: the ``base_schema`` SQL file (a pg_dump, the
+    canonical SQL), read once; None when the chain starts empty or from ``external``. A file
+    that cannot be read is an error of the run (exit 2)."""
+    if "base_schema" in project.memo:
+        cached = project.memo["base_schema"]
+        return cached if isinstance(cached, Schema) else None
+    project.memo["base_schema"] = None
+    value = project.config.get("base_schema")
+    if not value or value == EXTERNAL:
+        return None
+    from pathlib import Path
+
+    from b03lint.paths import display_path
+    from b03lint.schema.canonical import CanonicalError, read_schema_sql, read_text
+
+    path = Path(str(value))
+    path = path if path.is_absolute() else project.config.root / path
+    shown = display_path(path)
+    try:
+        text = read_text(path, shown)
+    except CanonicalError as exc:
+        project.errors.append(ToolError(f"base_schema: {str(exc).replace('canonical file', 'file')}",
+                                        exc.path, exc.line))
+        return None
+    schema, diagnostics, _conflicts = read_schema_sql(text, shown, "base schema")
+    project.errors += [ToolError(f"base_schema: {d.code}: {d.message}", d.loc.path, d.loc.line,
+                                 d.loc.column + 1)
+                       for d in diagnostics if d.fatal or d.severity == "blocking"]
+    project.memo["base_schema"] = schema
+    return schema
+
+
+#: ``base_schema = "external"``: the chain starts from a schema it did not build
+EXTERNAL = "external"
 
 
 def _classify(dev: Deviation, register: Register | None, graph: RevisionGraph,
@@ -106,10 +170,14 @@ def analyze(project: Project) -> ContractState:
             project.errors.append(ToolError(f"--rev: {exc.args[0]}"))
             return state
         state.revision = resolved
-    state.replay = replay_chain(graph, state.revision)
+    state.replay = project_replay(project, state.revision)
     tenant = str(config.get("tenant_column"))
+    unknown = set(state.replay.unknown_tables)
+    if config.get("base_schema") == EXTERNAL:
+        # what the chain never built comes from a schema b03lint was not shown
+        unknown |= set(canonical.schema.tables) - set(state.replay.schema.tables)
     state.deviations = diff(state.replay.schema, canonical.schema, tenant_column=tenant,
-                            unknown_tables=state.replay.unknown_tables)
+                            unknown_tables=unknown)
     for d in canonical.diagnostics:
         if d.code == "I004":
             from b03lint.schema.model import Origin
@@ -128,12 +196,12 @@ def analyze(project: Project) -> ContractState:
     state.classified = [_classify(d, state.register, graph, state.revision)
                         for d in state.deviations]
     if state.register is not None and state.revision is None:
-        state.stale = _stale(state, graph, canonical, tenant)
+        state.stale = _stale(state, graph, canonical, tenant, base_schema(project))
     return state
 
 
 def _stale(state: ContractState, graph: RevisionGraph, canonical: Canonical,
-           tenant: str) -> list[tuple[DriftEntry, str]]:
+           tenant: str, base: Schema | None) -> list[tuple[DriftEntry, str]]:
     """Open entries that match nothing at head; resolved entries that matched nothing just
     before their resolving revision (so they never described a real deviation)."""
     assert state.register is not None and canonical.schema is not None
@@ -154,7 +222,8 @@ def _stale(state: ContractState, graph: RevisionGraph, canonical: Canonical,
         parents = [r for r in graph.order if r in before]
         if not parents:
             continue
-        replay = fold([(r, graph.nodes[r].upgrade_ops) for r in parents], "before " + resolving)
+        replay = fold(_steps(graph, parents), "before " + resolving, base=base,
+                      knowable=knowable(graph, base))
         devs = diff(replay.schema, canonical.schema, tenant_column=tenant,
                     unknown_tables=replay.unknown_tables)
         if not any(entry.names() & d.names() for d in devs):

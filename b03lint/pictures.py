@@ -101,7 +101,7 @@ def graph_view(project: Project, *, deviations: bool = True,
 
 
 def _mark(project: Project, view: GraphView, scan_limit: int) -> None:
-    from b03lint.contract import analyze, classify, replay_chain
+    from b03lint.contract import analyze, classify, project_replay
     from b03lint.schema.diff import diff
 
     graph = view.graph
@@ -125,7 +125,7 @@ def _mark(project: Project, view: GraphView, scan_limit: int) -> None:
     if canonical is not None and len(checkpoints) <= scan_limit:
         tenant = str(project.config.get("tenant_column"))
         for rev in checkpoints:
-            replay = replay_chain(graph, rev)
+            replay = project_replay(project, rev)
             for dev in diff(replay.schema, canonical, tenant_column=tenant,
                             unknown_tables=replay.unknown_tables):
                 if dev.kind in CONTRADICTIONS and dev.actual is not None:

@@ -937,7 +937,7 @@ def show(project: Project, name: str) -> ShowResult:
     """Everything known about ``name`` at ``project.rev`` (every head when None). Raises
     :class:`ObjectNotFound` for an unknown or ambiguous name and ``KeyError`` for an
     unknown revision."""
-    from b03lint.contract import analyze, replay_chain
+    from b03lint.contract import analyze, project_replay
 
     graph = project.graph
     if project.rev is not None:
@@ -947,7 +947,7 @@ def show(project: Project, name: str) -> ShowResult:
         revision = graph.heads[0]
     state = analyze(project)
     canonical = state.canonical
-    replay = state.replay or replay_chain(graph, revision)
+    replay = state.replay or project_replay(project, revision)
     universe = _Universe()
     universe.add_schema(canonical.sql)
     universe.add_schema(canonical.yaml)

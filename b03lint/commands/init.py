@@ -340,7 +340,7 @@ def _canonical_step(args: argparse.Namespace, config: Config, root: Path,
 
 
 def _replayed_schema(chain: Config, report: Report) -> Schema | None:
-    from b03lint.contract import replay_chain
+    from b03lint.contract import project_replay
     from b03lint.engine import load_project
 
     project = load_project(chain)
@@ -350,7 +350,7 @@ def _replayed_schema(chain: Config, report: Report) -> Schema | None:
         report.fail("canonical schema", "the chain could not be read completely (the "
                     "errors above), so its schema is not known")
         return None
-    replay = replay_chain(project.graph, None, label="migrations at head")
+    replay = project_replay(project, None, label="migrations at head")
     for op in replay.unknown_anywhere:
         print_error(f"{op.describe()}: not known statically, so the canonical schema may "
                     "miss what it does; check it by hand", op.loc.path, op.loc.line,

@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from b03lint.contract import replay_chain
+    from b03lint.contract import base_schema, project_replay
     from b03lint.engine import load_project
     from b03lint.schema.emit import schema_to_sql, schema_to_yaml
 
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyError as exc:
             print_error(f"--at: {exc.args[0]}")
             return 2
+    base_schema(project)  # read first: a base_schema that cannot be read is an error too
     code = 0
     for err in errors:
         print(err, file=sys.stderr)
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 print_error(f"{d.code}: {d.message} (its operations are unknown)",
                             d.loc.path, d.loc.line)
                 code = 2
-    replay = replay_chain(graph, revision, label=f"migrations at {args.at}")
+    replay = project_replay(project, revision, label=f"migrations at {args.at}")
     for conflict in replay.conflicts:
         print_error(f"{conflict.message} (the chain would fail here)", conflict.loc.path,
                     conflict.loc.line, "warning")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from b03lint.findings import Finding
-from b03lint.operations import Location, Severity
+from b03lint.operations import Location, MigrationFile, Severity
 from b03lint.rules.base import Example, Rule
 
 if TYPE_CHECKING:
@@ -557,22 +557,38 @@ class ReplayConflict(Rule):
         ``alembic upgrade`` would fail on that line against a database built by the chain;
         the static replay finds it without one.
 
+        Only what the chain itself could have known is reported missing: a table, index or
+        sequence no revision creates comes from the schema the chain starts from. A chain
+        whose first revision creates nothing while later ones use such tables (its schema
+        came from ``metadata.create_all()`` or a dump) is said so once, as an ``info`` at
+        that revision, naming the ``base_schema`` setting: a SQL file (a ``pg_dump``, the
+        canonical SQL) the replay then starts from, or ``"external"``.
+
     Example:
-        ``op.drop_column("dead_events", "retries")`` when no migration created ``retries``.
+        ``op.drop_column("dead_events", "retries")`` when the chain created ``dead_events``
+        without ``retries``.
 
     How to fix:
-        Correct the names, or the order of the revisions.
+        Correct the names, or the order of the revisions; for a chain that starts from an
+        existing schema, set ``base_schema``.
     """
 
     code = "C013"
     name = "replay-conflict"
     category = "contract"
-    invalid = (Example(_mig('    op.drop_column("dead_events", "retries")'), line=11),)
+    invalid = (Example(_mig('    op.create_table("dead_events", sa.Column("id", sa.Integer()))\n'
+                            '    op.drop_column("dead_events", "retries")'), line=12),
+               Example(_mig('    op.create_table("t", sa.Column("id", sa.Integer()))\n'
+                            '    op.drop_table("t")\n'
+                            '    op.add_column("t", sa.Column("x", sa.Text()))'), line=13,
+                       title="a table the chain dropped"))
     valid = (Example(_mig('    op.create_table("t", sa.Column("id", sa.Integer()))\n'
-                          '    op.drop_column("t", "id")')),)
+                          '    op.drop_column("t", "id")')),
+             Example(_mig('    op.drop_column("users", "legacy")'),
+                     title="a table from the schema the chain starts from"))
 
     def check_project(self, project: Project) -> Iterable[Finding]:
-        from b03lint.contract import replay_chain
+        from b03lint.contract import project_replay
 
         replay = project.memo.get("replay:conflicts")
         if replay is None:
@@ -582,12 +598,43 @@ class ReplayConflict(Rule):
                     target = project.graph.resolve(project.rev)
                 except KeyError:
                     return
-            replay = replay_chain(project.graph, target)
+            replay = project_replay(project, target)
             project.memo["replay:conflicts"] = replay
         for c in replay.conflicts:
             loc = c.loc
             yield self.finding(loc, c.message, object=c.object,
                                data={"revision": c.revision} if c.revision else None)
+        if project.config.get("base_schema") or not replay.external_tables:
+            return
+        root = _root_creating_nothing(project)
+        if root is None:
+            return
+        tables = sorted(replay.external_tables)
+        shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3
+                                         else "")
+        yield self.finding(
+            root.revision_loc or Location(root.path, 1, 0),
+            f"the chain starts from a schema it did not build: its first revision creates no "
+            f"table, and {len(tables)} table(s) it uses are never created by it ({shown}); "
+            "nothing about them is reported missing. Say so with base_schema = \"external\" "
+            "in [tool.b03lint], or base_schema = \"schema.sql\" (a pg_dump of the starting "
+            "point) to check against it", object=None,
+            data={"external_tables": tables}).with_severity("info")
+
+
+def _root_creating_nothing(project: Project) -> MigrationFile | None:
+    """The chain's first revision when it creates no table (its schema came from
+    elsewhere); None when every root creates one."""
+    from b03lint.operations import CreateTable
+
+    graph = project.graph
+    for rev in graph.order:
+        mf = graph.nodes[rev]
+        if graph.parents.get(rev) or not mf.readable:
+            continue
+        if not any(isinstance(op, CreateTable) for op in mf.upgrade_ops):
+            return mf
+    return None
 
 
 class CanonicalDisagreement(Rule):

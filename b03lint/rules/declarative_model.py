@@ -396,7 +396,7 @@ def replay_at_target(project: Project) -> Replay | None:
     computed once per run."""
     key = "declarative:replay"
     if key not in project.memo:
-        from b03lint.contract import replay_chain
+        from b03lint.contract import project_replay
 
         target = None
         if project.rev is not None:
@@ -405,7 +405,7 @@ def replay_at_target(project: Project) -> Replay | None:
             except KeyError:
                 project.memo[key] = None
                 return None
-        project.memo[key] = replay_chain(project.graph, target)
+        project.memo[key] = project_replay(project, target)
     replay: Replay | None = project.memo[key]
     return replay
 

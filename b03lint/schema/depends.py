@@ -160,7 +160,12 @@ def _sequence_users(schema: Schema, sequences: set[str],
 
 def sequence_of(col: Column) -> str | None:
     """The sequence a ``nextval('name'::regclass)`` default draws from (``public.`` dropped)."""
-    text = (col.default or "").strip()
+    return sequence_of_text(col.default)
+
+
+def sequence_of_text(default: str | None) -> str | None:
+    """:func:`sequence_of` of a default's text."""
+    text = (default or "").strip()
     if not text.startswith(_NEXTVAL_PREFIX):
         return None
     end = text.find("'", len(_NEXTVAL_PREFIX))

@@ -17,8 +17,9 @@ does too.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -33,6 +34,7 @@ from b03lint.operations import (
     CreateIndex,
     CreatePolicy,
     CreateSchema,
+    CreateSequence,
     CreateTable,
     DisableRLS,
     DropColumn,
@@ -89,6 +91,8 @@ class Replay:
     unknown_tables: set[str]
     #: unresolved operations that name no table: anything may have changed
     unknown_anywhere: list[Unresolved]
+    #: tables the chain uses but never creates (they come from the schema it starts from)
+    external_tables: set[str] = field(default_factory=set)
 
 
 def constraint_from_def(table: str, cdef: ConstraintDef, origin: Origin | None) -> Constraint:
@@ -141,12 +145,19 @@ def _same_constraint(a: ConstraintDef, b: ConstraintDef) -> bool:
 class Folder:
     """The running fold: apply operations one at a time with :meth:`apply`."""
 
-    def __init__(self, label: str):
-        self.schema = Schema(label=label)
+    def __init__(self, label: str, base: Schema | None = None,
+                 knowable: set[str] | None = None):
+        """``base``: the schema the chain starts from (copied); ``knowable``: the names of
+        the relations (tables, indexes, sequences) the chain or its base could know, when
+        only those may be reported as missing (None: any may)."""
+        self.schema = copy.deepcopy(base) if base is not None else Schema()
+        self.schema.label = label
         self.conflicts: list[Conflict] = []
         self.unknown_tables: set[str] = set()
         self.unknown_anywhere: list[Unresolved] = []
         self.revision: str | None = None
+        self.knowable = knowable
+        self.external_tables: set[str] = set()
         self._handlers: dict[type[Operation], Callable[[Any], None]] = {
             CreateTable: self._create_table, DropTable: self._drop_table,
             RenameTable: self._rename_table, AddColumn: self._add_column,
@@ -181,10 +192,22 @@ class Folder:
             return
         self.conflicts.append(Conflict(op.loc, message, obj, self.revision))
 
+    def absent(self, op: Operation, name: str, message: str, table: bool = False) -> None:
+        """``name`` is missing where ``op`` needs it: a conflict when the chain could have
+        known it; otherwise it comes from the schema the chain starts from, which is not
+        known (a table of it then is unknown, never reported)."""
+        if self.knowable is not None and depends.bare(name) not in self.knowable:
+            if table:
+                self.unknown_tables.add(name)
+                self.external_tables.add(name)
+            return
+        self.conflict(op, message, name)
+
     def table(self, op: Operation, name: str) -> Table | None:
         t = self.schema.tables.get(name)
         if t is None:
-            self.conflict(op, f"table {name} does not exist at this point of the chain", name)
+            self.absent(op, name, f"table {name} does not exist at this point of the chain",
+                        table=True)
         return t
 
     def column(self, op: Operation, t: Table, name: str) -> Column | None:
@@ -318,7 +341,7 @@ class Folder:
         t = s.tables.get(op.table)
         if t is None:
             if not op.if_exists:
-                self.conflict(op, f"table {op.table} does not exist", op.table)
+                self.absent(op, op.table, f"table {op.table} does not exist", table=True)
             return
         deps = depends.of_table(s, t)
         if deps.blocked and not op.cascade:
@@ -464,7 +487,7 @@ class Folder:
                               f"{owned[0].name} requires it (drop the constraint instead)",
                               op.name, also=[owned[0].name])
             elif not op.if_exists:
-                self.conflict(op, f"index {op.name} does not exist", op.name)
+                self.absent(op, op.name, f"index {op.name} does not exist")
             return
         table = s.tables.get(idx.table)
         blocking = depends.of_key(s, table, idx.name) if table is not None else []
@@ -500,7 +523,7 @@ class Folder:
             replay_types.rename_sequence(self, RenameSequence(
                 loc=op.loc, name=op.name, new_name=op.new_name, schema=op.schema))
             return
-        self.conflict(op, f"index {op.name} does not exist", op.name)
+        self.absent(op, op.name, f"index {op.name} does not exist")
 
     def _add_constraint_op(self, op: AddConstraint) -> None:
         t = self.table(op, op.table)
@@ -684,15 +707,44 @@ def _rename_element(e: IndexElement, old: str, new: str, table: str) -> IndexEle
     return replace(e, expression=rename_column(e.expression, old, new, table))
 
 
-def fold(steps: Iterable[tuple[str | None, Iterable[Operation]]], label: str) -> Replay:
-    """Apply each step's operations in order. A step is ``(revision or None, operations)``."""
-    folder = Folder(label)
+def fold(steps: Iterable[tuple[str | None, Iterable[Operation]]], label: str,
+         base: Schema | None = None, knowable: set[str] | None = None) -> Replay:
+    """Apply each step's operations in order. A step is ``(revision or None, operations)``;
+    ``base`` and ``knowable`` as for :class:`Folder`."""
+    folder = Folder(label, base, knowable)
     for revision, ops in steps:
         folder.revision = revision
         for op in ops:
             folder.apply(op)
     return Replay(folder.schema, folder.conflicts, folder.unknown_tables,
-                  folder.unknown_anywhere)
+                  folder.unknown_anywhere, folder.external_tables)
+
+
+def created_names(ops: Iterable[Operation], base: Schema | None = None) -> set[str]:
+    """The relations (tables, indexes, sequences, constraints' indexes) that ``ops`` create
+    or rename into being, and those of ``base``: what a chain can know of."""
+    out: set[str] = set()
+    if base is not None:
+        out |= set(base.tables) | set(base.indexes) | set(base.sequences)
+        out |= {c for t in base.tables.values() for c in t.constraints}
+    for op in ops:
+        if isinstance(op, CreateTable):
+            out.add(op.table)
+            out |= {c.name for c in op.constraints if c.name}
+            out |= {s for c in op.columns if (s := depends.sequence_of_text(c.default))}
+        elif isinstance(op, AddColumn):
+            if (s := depends.sequence_of_text(op.column.default)) is not None:
+                out.add(s)
+        elif isinstance(op, CreateIndex):
+            out.add(op.name or default_index_name(
+                op.table, tuple(e.expression for e in op.elements if not e.is_expression)))
+        elif isinstance(op, AddConstraint) and op.constraint.name:
+            out.add(op.constraint.name)
+        elif isinstance(op, RenameTable | RenameIndex | RenameConstraint | RenameSequence):
+            out.add(op.new_name)
+        elif isinstance(op, CreateSequence):
+            out.add(replay_types.seq_name(op.name, op.schema))
+    return out
 
 
 def index_columns(elements: tuple[IndexElement, ...]) -> tuple[str, ...]:

@@ -36,6 +36,8 @@ class Host(Protocol):
     def conflict(self, op: Operation, message: str, obj: str | None,
                  also: Iterable[str] = ()) -> None: ...
 
+    def absent(self, op: Operation, name: str, message: str, table: bool = False) -> None: ...
+
     def drop_dependents(self, deps: depends.Dependents, cascade: bool) -> None: ...
 
     def remove_column(self, t: Table, name: str, cascade: bool) -> None: ...
@@ -144,7 +146,7 @@ def sequence_owner(folder: Host, op: AlterSequenceOwner) -> None:
     name = seq_name(op.name, op.schema)
     seq = s.sequences.get(name)
     if seq is None:
-        folder.conflict(op, f"sequence {name} does not exist", name)
+        folder.absent(op, name, f"sequence {name} does not exist")
         return
     if op.owned_by is None:
         seq.owned_by = None
@@ -163,7 +165,7 @@ def rename_sequence(folder: Host, op: RenameSequence) -> None:
     name = seq_name(op.name, op.schema)
     seq = s.sequences.pop(name, None)
     if seq is None:
-        folder.conflict(op, f"sequence {name} does not exist", name)
+        folder.absent(op, name, f"sequence {name} does not exist")
         return
     new = seq_name(op.new_name, op.schema)
     seq.name = new
@@ -180,7 +182,7 @@ def drop_sequence(folder: Host, op: DropSequence) -> None:
     name = seq_name(op.name, op.schema)
     if name not in s.sequences:
         if not op.if_exists:
-            folder.conflict(op, f"sequence {name} does not exist", name)
+            folder.absent(op, name, f"sequence {name} does not exist")
         return
     users = depends.of_sequence(s, name)
     if users and not op.cascade:
