@@ -600,6 +600,124 @@ class OtherStatement(Operation):
         return self.statement
 
 
+# The statements below are read and understood but change nothing the schema model holds;
+# they matter to what a migration locks and whether it can run at all. They are
+# OtherStatements (``statement`` is still the pglast node name), so every consumer that
+# treats OtherStatement as "not modelled" (the replay, normalisation) treats them alike.
+
+ReindexTarget = Literal["index", "table", "schema", "database", "system"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reindex(OtherStatement):
+    """``REINDEX [CONCURRENTLY] INDEX|TABLE|SCHEMA|DATABASE|SYSTEM name``; ``table`` is the
+    table (``REINDEX TABLE``) when known."""
+
+    kind: ClassVar[str] = "reindex"
+    target: ReindexTarget
+    name: str
+    concurrently: bool = False
+
+    def describe(self) -> str:
+        how = " concurrently" if self.concurrently else ""
+        return f"reindex{how} {self.target} {self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vacuum(OtherStatement):
+    """``VACUUM [FULL] [tables]`` and ``ANALYZE [tables]`` (``analyze_only``)."""
+
+    kind: ClassVar[str] = "vacuum"
+    tables: tuple[str, ...] = ()
+    full: bool = False
+    analyze_only: bool = False
+
+    def describe(self) -> str:
+        verb = "analyze" if self.analyze_only else "vacuum full" if self.full else "vacuum"
+        return f"{verb} {', '.join(self.tables) or '(every table)'}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cluster(OtherStatement):
+    """``CLUSTER table [USING index]`` (``table`` None: every clustered table)."""
+
+    kind: ClassVar[str] = "cluster"
+    index: str | None = None
+
+    def describe(self) -> str:
+        return f"cluster {self.table or '(every clustered table)'}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttachPartition(OtherStatement):
+    """``ALTER TABLE parent ATTACH PARTITION partition ...``."""
+
+    kind: ClassVar[str] = "attach_partition"
+    partition: str
+
+    def describe(self) -> str:
+        return f"attach partition {self.partition} to {self.table}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetachPartition(OtherStatement):
+    """``ALTER TABLE parent DETACH PARTITION partition [CONCURRENTLY | FINALIZE]``."""
+
+    kind: ClassVar[str] = "detach_partition"
+    partition: str
+    concurrently: bool = False
+    finalize: bool = False
+
+    def describe(self) -> str:
+        how = " concurrently" if self.concurrently else ""
+        return f"detach partition {self.partition} from {self.table}{how}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetParameter(OtherStatement):
+    """``SET [LOCAL] name = value`` / ``RESET name`` (``value`` None) of a run-time
+    parameter, such as ``lock_timeout``; ``name`` is lower case, ``value`` as written
+    (``'5s'`` -> ``5s``)."""
+
+    kind: ClassVar[str] = "set_parameter"
+    name: str
+    value: str | None = None
+    local: bool = False
+
+    def describe(self) -> str:
+        if self.value is None:
+            return f"reset {self.name}"
+        return f"set {'local ' if self.local else ''}{self.name} = {self.value}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionControl(OtherStatement):
+    """``BEGIN``/``START TRANSACTION``, ``COMMIT``/``END``, ``ROLLBACK``, ``SAVEPOINT``,
+    ``RELEASE``, ``ROLLBACK TO``, ``PREPARE TRANSACTION``... (``verb`` lower case, one
+    word: ``begin``, ``commit``, ``rollback``, ``savepoint``, ``release``,
+    ``rollback_to``, ``prepare``, ``commit_prepared``, ``rollback_prepared``)."""
+
+    kind: ClassVar[str] = "transaction_control"
+    verb: str
+
+    def describe(self) -> str:
+        return self.verb.replace("_", " ").upper()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockTable(OtherStatement):
+    """``LOCK [TABLE] tables [IN mode MODE] [NOWAIT]``; ``mode`` as the documentation
+    spells it (``ACCESS EXCLUSIVE``, the default)."""
+
+    kind: ClassVar[str] = "lock_table"
+    tables: tuple[str, ...] = ()
+    mode: str = "ACCESS EXCLUSIVE"
+    nowait: bool = False
+
+    def describe(self) -> str:
+        return f"lock {', '.join(self.tables)} in {self.mode} mode"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unresolved(Operation):
     """Something the reader saw but could not resolve statically: a variable built at run
@@ -629,7 +747,9 @@ OPERATION_TYPES: dict[str, type[Operation]] = {
         EnableRLS, DisableRLS, ForceRLS, NoForceRLS, CreatePolicy, DropPolicy, CreateSchema,
         DropSchema, CreateEnumType, AlterEnumAddValue, AlterEnumRenameValue, RenameType,
         DropType, CreateSequence, AlterSequenceOwner, RenameSequence, DropSequence,
-        DropDatabase, Truncate, DataChange, OtherStatement, Unresolved,
+        DropDatabase, Truncate, DataChange, OtherStatement, Reindex, Vacuum, Cluster,
+        AttachPartition, DetachPartition, SetParameter, TransactionControl, LockTable,
+        Unresolved,
     )
 }
 

@@ -3,6 +3,7 @@ catalog's own spelling is the point."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from typing import Any
 
@@ -18,6 +19,8 @@ from b03lint.operations import (
     AlterColumnType,
     AlterEnumAddValue,
     AlterEnumRenameValue,
+    AttachPartition,
+    Cluster,
     ColumnDef,
     ConstraintDef,
     CreateEnumType,
@@ -26,6 +29,7 @@ from b03lint.operations import (
     CreateSchema,
     CreateTable,
     DataChange,
+    DetachPartition,
     DisableRLS,
     DropColumn,
     DropConstraint,
@@ -39,16 +43,21 @@ from b03lint.operations import (
     ForeignKeyRef,
     IndexElement,
     Location,
+    LockTable,
     NoForceRLS,
     Operation,
     OtherStatement,
+    Reindex,
     RenameColumn,
     RenameConstraint,
     RenameIndex,
     RenameTable,
     RenameType,
+    SetParameter,
+    TransactionControl,
     Truncate,
     Unresolved,
+    Vacuum,
     ValidateConstraint,
 )
 from b03lint.readers.sql import (
@@ -482,7 +491,7 @@ def test_create_schema_with_elements() -> None:
         ("CREATE EXTENSION IF NOT EXISTS pgcrypto", "CreateExtensionStmt", None),
         ("GRANT SELECT ON t TO app", "GrantStmt", None),
         ("COMMENT ON TABLE t IS 'x'", "CommentStmt", None),
-        ("SET lock_timeout = '5s'", "VariableSetStmt", None),
+        ("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "VariableSetStmt", None),
         ("SELECT 1", "SelectStmt", None),
         ("CREATE VIEW v AS SELECT 1", "ViewStmt", None),
         ("ALTER SEQUENCE s RESTART WITH 10", "AlterSeqStmt", None),
@@ -492,6 +501,53 @@ def test_create_schema_with_elements() -> None:
 def test_other_statements(statement: str, kind: str, table: str | None) -> None:
     assert ops(statement + ";") == [
         OtherStatement(loc=loc(1, 0, 1, len(statement)), **S, statement=kind, table=table)]
+
+
+_NOWHERE = Location(PATH, 0)
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("REINDEX INDEX CONCURRENTLY public.ix_a",
+         Reindex(loc=_NOWHERE, statement="ReindexStmt", target="index", name="ix_a", concurrently=True)),
+        ("REINDEX (VERBOSE) TABLE audit.t",
+         Reindex(loc=_NOWHERE, statement="ReindexStmt", target="table", name="audit.t", table="audit.t")),
+        ("REINDEX SCHEMA app", Reindex(loc=_NOWHERE, statement="ReindexStmt", target="schema", name="app")),
+        ("VACUUM (FULL, ANALYZE) t", Vacuum(loc=_NOWHERE, statement="VacuumStmt", tables=("t",), full=True,
+                                            table="t")),
+        ("VACUUM FULL t, u", Vacuum(loc=_NOWHERE, statement="VacuumStmt", tables=("t", "u"), full=True)),
+        ("ANALYZE t", Vacuum(loc=_NOWHERE, statement="VacuumStmt", tables=("t",), analyze_only=True,
+                             table="t")),
+        ("CLUSTER t USING ix", Cluster(loc=_NOWHERE, statement="ClusterStmt", table="t", index="ix")),
+        ("LOCK TABLE t IN SHARE MODE NOWAIT",
+         LockTable(loc=_NOWHERE, statement="LockStmt", tables=("t",), mode="SHARE", nowait=True, table="t")),
+        ("LOCK t, u", LockTable(loc=_NOWHERE, statement="LockStmt", tables=("t", "u"))),
+        ("SET lock_timeout = '5s'",
+         SetParameter(loc=_NOWHERE, statement="VariableSetStmt", name="lock_timeout", value="5s")),
+        ("SET LOCAL statement_timeout TO 1000",
+         SetParameter(loc=_NOWHERE, statement="VariableSetStmt", name="statement_timeout", value="1000",
+                      local=True)),
+        ("RESET lock_timeout", SetParameter(loc=_NOWHERE, statement="VariableSetStmt", name="lock_timeout")),
+        ("SELECT set_config('lock_timeout', '2s', false)",
+         SetParameter(loc=_NOWHERE, statement="SelectStmt(set_config)", name="lock_timeout", value="2s")),
+        ("BEGIN", TransactionControl(loc=_NOWHERE, statement="TransactionStmt", verb="begin")),
+        ("END", TransactionControl(loc=_NOWHERE, statement="TransactionStmt", verb="commit")),
+        ("ROLLBACK", TransactionControl(loc=_NOWHERE, statement="TransactionStmt", verb="rollback")),
+        ("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY",
+         DetachPartition(loc=_NOWHERE, statement="AlterTableStmt(AT_DetachPartition)", table="p",
+                         partition="p1", concurrently=True)),
+        ("ALTER TABLE p ATTACH PARTITION p1 FOR VALUES IN (1)",
+         AttachPartition(loc=_NOWHERE, statement="AlterTableStmt(AT_AttachPartition)", table="p",
+                         partition="p1")),
+    ],
+)
+def test_session_and_maintenance_statements(statement: str, expected: Operation) -> None:
+    """What decides locks but changes no schema object is read into its own operation
+    (an ALTER TABLE subcommand is located at its own text)."""
+    [got] = ops(statement + ";")
+    start = statement.index("TACH") - 2 if statement.startswith("ALTER") else 0
+    assert got == dataclasses.replace(expected, loc=loc(1, start, 1, len(statement)), **S)
 
 
 # --------------------------------------------------------------------------- DO blocks

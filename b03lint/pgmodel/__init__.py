@@ -5,7 +5,12 @@ source in PostgreSQL's code or documentation beside it, and a live test in the s
 proves it against a real server (``tests/test_pg_*.py``):
 
 - :mod:`b03lint.pgmodel.typechange`: whether ``ALTER COLUMN ... TYPE`` rewrites the table,
-  and whether it can reject or change existing values.
+  and whether it can reject or change existing values;
+- :mod:`b03lint.pgmodel.locks`: what every operation locks, rewrites, scans and waits for,
+  by server version (one table; ``tests/test_pg_locks.py``);
+- :mod:`b03lint.pgmodel.volatility`: whether a default is volatile
+  (``tests/test_pg_volatility.py``).
 
-Nothing here imports the rest of b03lint but :mod:`b03lint.sqltypes`.
+Nothing here imports the rest of b03lint but the vocabulary (:mod:`b03lint.operations`),
+:mod:`b03lint.sqltypes` and, for type hints only, the schema model.
 """

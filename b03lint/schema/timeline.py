@@ -21,10 +21,14 @@ from dataclasses import dataclass, field, replace
 from b03lint.graph import RevisionGraph
 from b03lint.operations import (
     DropIndex,
+    DropSchema,
+    DropType,
     Location,
     MigrationFile,
     Operation,
+    Reindex,
     RenameIndex,
+    Truncate,
     Unresolved,
 )
 from b03lint.schema.model import Index, Schema, Table
@@ -51,6 +55,12 @@ class Before:
     #: the chain knows every table there is at that point: it starts from an empty
     #: database and no unresolved operation before could have created one
     certain: bool = False
+    #: tables whose foreign keys reference this table (for the operations whose locks
+    #: reach them: drops, truncations, data changes; empty for the others)
+    referencing: tuple[str, ...] = ()
+    #: tables a ``DROP SCHEMA|TYPE ... CASCADE`` reaches: those in the schema, those with a
+    #: column of the type
+    dependents: tuple[str, ...] = ()
 
     def index(self, name: str) -> Index | None:
         return self.indexes.get(name)
@@ -67,7 +77,8 @@ def _subject_table(schema: Schema, op: Operation) -> str | None:
     name = op.table_name
     if name is not None:
         return name
-    if isinstance(op, DropIndex | RenameIndex):
+    if isinstance(op, DropIndex | RenameIndex) or (
+            isinstance(op, Reindex) and op.target == "index"):
         idx = schema.indexes.get(op.name)
         return idx.table if idx is not None else None
     return None
@@ -83,20 +94,66 @@ def _copy_table(table: Table) -> Table:
                    policies={n: replace(p) for n, p in table.policies.items()})
 
 
+#: operation kinds whose locks reach the tables referencing theirs
+_REFERENCING_KINDS = frozenset({"drop_table", "truncate", "data_change"})
+
+
+def _referencing(schema: Schema, op: Operation, name: str | None) -> tuple[str, ...]:
+    if op.kind not in _REFERENCING_KINDS or (name is None and not isinstance(op, Truncate)):
+        return ()
+    start: set[str] = set(op.tables) if isinstance(op, Truncate) else {name or ""}
+    names = set(start)
+    # TRUNCATE ... CASCADE reaches the tables referencing those it truncates, and so on
+    transitive = isinstance(op, Truncate) and op.cascade
+    while True:
+        found = {t.name for t in schema.tables.values() if t.name not in names and any(
+            c.kind == "foreign_key" and c.references is not None and c.references.table in names
+            for c in t.constraints.values())}
+        names |= found
+        if not found or not transitive:
+            break
+    return tuple(sorted(_qualified(schema, n) for n in names - start))
+
+
+def _qualified(schema: Schema, name: str) -> str:
+    """A table's name as the lock model names relations (``audit.log``, ``events``)."""
+    t = schema.tables.get(name)
+    return name if t is None or t.schema in (None, "public") else f"{t.schema}.{t.name}"
+
+
+def _dependents(schema: Schema, op: Operation) -> tuple[str, ...]:
+    if isinstance(op, DropSchema) and op.cascade:
+        return tuple(_qualified(schema, n) for n, t in schema.tables.items()
+                     if t.schema == op.name)
+    if isinstance(op, DropType) and op.cascade:
+        return tuple(_qualified(schema, n) for n, t in schema.tables.items() if any(
+            c.type is not None and c.type.removesuffix("[]") == op.name
+            for c in t.columns.values()))
+    return ()
+
+
 def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> Before:
     schema = folder.schema
     certain = complete and not folder.unknown_anywhere
     name = _subject_table(schema, op)
     table = schema.tables.get(name) if name is not None else None
+    referencing = _referencing(schema, op, name)
+    dependents = _dependents(schema, op)
     if name is None or table is None:
         # an index dropped by name whose table is unknown, or a table that is not there
         unknown = name in folder.unknown_tables
         return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums),
-                      certain=certain)
+                      certain=certain, referencing=referencing, dependents=dependents)
     indexes = {n: replace(i) for n, i in schema.indexes.items() if i.table == name}
     known = trusted and not table.unknown and name not in folder.unknown_tables
     return Before(_copy_table(table), indexes, known=known, enums=frozenset(schema.enums),
-                  certain=certain)
+                  certain=certain, referencing=referencing, dependents=dependents)
+
+
+def state_before(folder: Folder, op: Operation) -> Before:
+    """The :class:`Before` of ``op`` on ``folder``'s running schema (for a fold of
+    statements as they run, such as ``rebuild --trace``)."""
+    return _snapshot(folder, op, True, True)
 
 
 class Timeline:

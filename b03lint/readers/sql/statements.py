@@ -72,6 +72,7 @@ from b03lint.readers.sql.deparse import (
 )
 from b03lint.readers.sql.expressions import always_true, index_element, value_set
 from b03lint.readers.sql.lexer import DETAIL_RE, events, skip_ws_comments, trim_end
+from b03lint.readers.sql.session import partition_command, session_statement
 from b03lint.sqltypes import is_serial, serial_default
 
 
@@ -193,6 +194,9 @@ class Statements(ReaderContext):
             return [Unresolved(reason="CREATE TABLE ... AS / SELECT INTO: the table's columns "
                                       "come from a query", table=range_var_name(into.rel),
                                **kw)]
+        session = session_statement(node, kw)
+        if session is not None:
+            return session
         relation = getattr(node, "relation", None)
         other_table = range_var_name(relation) if isinstance(relation, ast.RangeVar) else None
         return [OtherStatement(statement=type(node).__name__, table=other_table, **kw)]
@@ -440,6 +444,8 @@ class Statements(ReaderContext):
                 ops.append(ForceRLS(**base))
             elif sub == at.AT_NoForceRowSecurity:
                 ops.append(NoForceRLS(**base))
+            elif (part := partition_command(sub, cmd, qualified(schema, table), kw)) is not None:
+                ops.append(part)
             else:
                 detail = getattr(sub, "name", str(sub))
                 ops.append(OtherStatement(
