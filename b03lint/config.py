@@ -69,7 +69,17 @@ _KEYS: dict[str, tuple[Any, tuple[type, ...], str]] = {
     "cache": (True, (bool,), "cache parsed migrations by content hash"),
     "cache_dir": (".b03lint_cache", (str,), "where the cache lives"),
     "jobs": (0, (int,), "parallel processes for parsing (0 = automatic)"),
+    "postgres_version": (15, (int,),
+                         "PostgreSQL major the migrations run on, 10-18, for the lock model "
+                         "(default: the oldest major still supported; live commands read it "
+                         "from the server)"),
+    "env_settings": ([], (list,),
+                     "run-time parameters env.py sets for every migration, such as "
+                     '["lock_timeout", "statement_timeout"] (the lock rules count them set)'),
 }
+
+#: the majors the lock model covers (b03lint.pgmodel.locks)
+POSTGRES_VERSIONS = range(10, 19)
 
 #: keys that change how a run reads files, never what it finds (left out of fingerprint())
 _RUN_ONLY_KEYS = frozenset({"cache", "cache_dir", "jobs"})
@@ -295,6 +305,14 @@ def load_config(start: Path | None = None, explicit: Path | None = None) -> Conf
                 adr_pattern(str(value))
             except ValueError as exc:
                 raise ConfigError(str(exc), str(pyproject), line) from None
+        if key == "postgres_version" and value not in POSTGRES_VERSIONS:
+            raise ConfigError(f"[tool.b03lint] {raw_key} must be a PostgreSQL major from "
+                              f"{POSTGRES_VERSIONS[0]} to {POSTGRES_VERSIONS[-1]}, not {value}",
+                              str(pyproject), line)
+        if key == "env_settings" and isinstance(value, list) and not all(
+                isinstance(v, str) for v in value):
+            raise ConfigError(f"[tool.b03lint] {raw_key} must be a list of parameter names",
+                              str(pyproject), line)
         if key == "environments" and isinstance(value, list):
             _check_environment_tables(value, text, pyproject)
         config.values[key] = value

@@ -1319,3 +1319,21 @@ def test_imported_helpers_text_and_dedent() -> None:
     assert [(o.kind, o.loc.line, o.loc.column) for o in mf.upgrade_ops] == [
         ("drop_table", 8, 8)
     ]
+
+
+def test_not_valid_constraints_and_generated_columns() -> None:
+    """``postgresql_not_valid=True`` (Alembic passes it to SQLAlchemy's PostgreSQL dialect)
+    and ``sa.Computed`` reach the vocabulary, as their SQL forms do."""
+    ops, _src = up(
+        '    op.create_foreign_key("fk", "events", "accounts", ["account_id"], ["id"],\n'
+        '                          postgresql_not_valid=True)\n'
+        '    op.create_check_constraint("ck", "events", "code <> \'\'",\n'
+        '                               postgresql_not_valid=True)\n'
+        '    op.create_check_constraint("ck2", "events", "n > 0")\n'
+        '    op.add_column("events", sa.Column("twice", sa.Integer(),\n'
+        '                                      sa.Computed("n * 2", persisted=True)))\n')
+    fk, ck, ck2, add = ops
+    assert isinstance(fk, AddConstraint) and fk.constraint.not_valid
+    assert isinstance(ck, AddConstraint) and ck.constraint.not_valid
+    assert isinstance(ck2, AddConstraint) and not ck2.constraint.not_valid
+    assert isinstance(add, AddColumn) and add.column.generated == "n * 2"

@@ -212,12 +212,12 @@ def test_rules_lists_built_in_and_project_rules(project: Path,
     assert code == 0
     lines = {line.split()[0]: line.split() for line in out.splitlines()}
     assert lines["D002"][:5] == ["D002", "drop-column", "destructive", "blocking", "on"]
-    assert lines["L001"][:5] == ["L001", "index-without-concurrently", "safety", "blocking",
+    assert lines["L001"][:5] == ["L001", "index-without-concurrently", "locks", "blocking",
                                  "off"]
     assert lines["TM001"][:5] == ["TM001", "team-rule", "project", "blocking", "on"]
     code, out = run(["rules", "--output-format", "json", "L", "TM001"], capsys)
     rows = json.loads(out)
-    assert [r["code"] for r in rows] == [f"L00{i}" for i in range(1, 8)] + ["TM001"]
+    assert [r["code"] for r in rows] == [f"L{i:03d}" for i in range(1, 21)] + ["TM001"]
     assert rows[-1]["origin"] == "rules/team.yaml:3" and rows[0]["enabled"] is False
 
 
@@ -243,9 +243,9 @@ def test_rule_prints_documentation_by_code_or_name(project: Path,
     code, out = run(["rule", "team-rule"], capsys)
     assert code == 0 and "Defined in rules/team.yaml:3." in out and "Flags tables." in out
     code, out = run(["rule", "L006"], capsys)
-    assert "Disabled by default" in out and "volatile-functions = [" in out
+    assert "Disabled by default" in out and "non-volatile-functions = [" in out
     code, out = run(["rule", "L006", "--output-format", "markdown"], capsys)
-    assert out.startswith("### L006 `volatile-default`") and "| `volatile-functions` |" in out
+    assert out.startswith("### L006 `volatile-default`") and "| `non-volatile-functions` |" in out
     code, out = run(["rule", "nope"], capsys)
     assert code == 2 and "unknown rule 'nope'" in out
 

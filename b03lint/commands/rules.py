@@ -173,7 +173,8 @@ def render_markdown(registry: Registry, rules: list[type[Rule]] | None = None) -
            "Every rule has a stable code and a kebab-case name; either one works wherever a "
            "rule is named (`select`, `ignore`, `per_file_ignores`, `severity`, `options`, "
            "suppressions, `b03lint rule`). Rules that are not enabled by default are turned "
-           "on with `extend_select` (for example `extend_select = [\"safety\"]`).", "",
+           "on with `extend_select` (for example `extend_select = [\"locks\"]` for the lock "
+           "rules, `[\"conventions\"]` for the type conventions).", "",
            "| code | name | category | severity | enabled by default |",
            "|---|---|---|---|---|"]
     for r in rules:

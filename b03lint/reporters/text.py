@@ -72,7 +72,9 @@ def frame(f: Finding, sources: SourceLines, color: bool = False) -> list[str]:
         else:
             out += [f"  {gutter} | {shown}", f"  {pad} | {caret}"]
     if f.fix and f.severity != "info":
-        out.append(f"  = fix: {f.fix}")
+        first, *rest = f.fix.splitlines()
+        out.append(f"  = fix: {first}")
+        out += [f"         {line}".rstrip() for line in rest]  # code of a fix, aligned
     return out
 
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from b03lint.schema.timeline import Before
 
 DOC_HEADINGS = ("What it does", "Why it matters", "Example", "How to fix")
-CATEGORIES = ("input", "graph", "destructive", "contract", "security", "safety", "suppression",
-              "live", "project")
+CATEGORIES = ("input", "graph", "destructive", "contract", "security", "safety", "locks",
+              "conventions", "suppression", "live", "project")
 CODE_RE = re.compile(r"^[A-Z]{1,4}[0-9]{3}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 SEVERITIES = ("blocking", "warning", "info")

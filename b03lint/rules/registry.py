@@ -33,7 +33,11 @@ BUILTIN_MODULES = (
     "b03lint.rules.dropped",
     "b03lint.rules.contract",
     "b03lint.rules.live",
-    "b03lint.rules.safety",
+    "b03lint.rules.locks",
+    "b03lint.rules.timeouts",
+    "b03lint.rules.blocking",
+    "b03lint.rules.runtime",
+    "b03lint.rules.conventions",
     "b03lint.rules.suppression",
 )
 

@@ -1,6 +1,7 @@
-"""Lock-safety rules (L001-L007): squawk-style cases on tables that existed before the
-migration fire; the same statements on a table created earlier in the same migration do
-not (the false positive a one-file linter cannot avoid); the rules are off by default."""
+"""Lock rules (the ``locks`` category): squawk-style cases on tables that existed before the
+migration fire, in the Python and the SQL form; the same statements on a table created
+earlier in the same migration do not (the false positive a one-file linter cannot avoid);
+the rules are off by default and one line turns them on."""
 
 from __future__ import annotations
 
@@ -62,21 +63,35 @@ CASES = [
     ("L007", 'op.execute("ALTER TABLE events ADD CONSTRAINT uq_code UNIQUE (code)")'),
     ("L007", 'op.create_unique_constraint("uq_code", "events", ["code"])'),
     ("L007", 'op.execute("ALTER TABLE events ADD PRIMARY KEY (code)")'),
+    ("L012", 'op.execute("REINDEX INDEX ix_events_code")'),
+    ("L012", 'op.execute("REINDEX TABLE events")'),
+    ("L014", 'op.execute("CLUSTER events USING ix_events_code")'),
+    ("L019", 'op.execute("ALTER TABLE events ADD COLUMN g int GENERATED ALWAYS AS (id) STORED")'),
+    ("L019", 'op.add_column("events", sa.Column("g", sa.Integer(), sa.Computed("id")))'),
+    ("L020", 'op.execute("ALTER TABLE events ALTER COLUMN id DROP NOT NULL")'),
+    ("L020", 'op.alter_column("events", "id", nullable=True)'),
 ]
 
 #: statements that are safe on an existing table
 SAFE = [
-    'op.execute("CREATE INDEX CONCURRENTLY ix_events_account ON events (account_id)")',
-    'op.execute("DROP INDEX CONCURRENTLY ix_events_code")',
+    'with op.get_context().autocommit_block():\n'
+    '        op.execute("CREATE INDEX CONCURRENTLY ix_events_account ON events (account_id)")',
+    'with op.get_context().autocommit_block():\n'
+    '        op.execute("DROP INDEX CONCURRENTLY ix_events_code")',
     'op.execute("ALTER TABLE events ADD CONSTRAINT fk_acc FOREIGN KEY (account_id) '
     'REFERENCES accounts (id) NOT VALID")',
     'op.execute("ALTER TABLE events VALIDATE CONSTRAINT fk_acc")',
-    'op.execute("ALTER TABLE events ALTER COLUMN code DROP NOT NULL")',
     'op.execute("ALTER TABLE events ADD COLUMN kind text NOT NULL DEFAULT \'x\'")',
     'op.execute("ALTER TABLE events ADD COLUMN seen timestamptz DEFAULT now()")',
     'op.execute("ALTER TABLE events ADD COLUMN seen2 timestamptz DEFAULT CURRENT_TIMESTAMP")',
     'op.execute("ALTER TABLE events ADD CONSTRAINT uq_code UNIQUE USING INDEX ix_events_code")',
     'op.add_column("events", sa.Column("note", sa.Text()))',
+    'op.create_foreign_key("fk_acc", "events", "accounts", ["account_id"], ["id"], '
+    'postgresql_not_valid=True)',
+    'op.create_check_constraint("ck", "events", "code <> \'\'", postgresql_not_valid=True)',
+    'op.execute("ALTER TABLE events ADD COLUMN owner int REFERENCES accounts (id)")',
+    'op.execute("ALTER TABLE events ADD COLUMN k text DEFAULT lower(\'X\')")',
+    'op.execute("ANALYZE events")',
 ]
 
 
@@ -92,7 +107,8 @@ def indent(statement: str) -> str:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.b03lint]\nmigrations = "v"\nextend_select = ["safety"]\n', encoding="utf-8")
+        '[tool.b03lint]\nmigrations = "v"\nextend_select = ["locks"]\n'
+        'env_settings = ["lock_timeout", "statement_timeout"]\n', encoding="utf-8")
     (tmp_path / "v").mkdir()
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -105,7 +121,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 def check(root: Path, files: dict[str, str], **kwargs: object) -> Result:
     for name, text in files.items():
         (root / "v" / f"{name}.py").write_text(text, encoding="utf-8")
-    result = lint(load_config(explicit=root / "pyproject.toml"), select=["safety"],
+    result = lint(load_config(explicit=root / "pyproject.toml"), select=["locks"],
                   **kwargs)  # type: ignore[arg-type]
     assert result.errors == [], [str(e) for e in result.errors]
     return result
@@ -123,7 +139,8 @@ def test_fires_on_a_table_created_by_an_earlier_revision(project: Path, code: st
                              "a1": mig("a1", "a0", indent(statement))})
     assert safety(result) == [(code, "a1", BODY)]
     (finding,) = result.findings
-    assert finding.fix and finding.severity == "blocking" and finding.object
+    assert finding.fix and finding.object
+    assert finding.severity == ("warning" if code == "L020" else "blocking")
 
 
 @pytest.mark.parametrize(("code", "statement"), CASES, ids=[f"{c}-{i}" for i, (c, _) in
@@ -150,9 +167,9 @@ def test_recreated_tables_and_renames_within_one_migration(project: Path) -> Non
             '    op.add_column("members", sa.Column("code", sa.Text()))\n'
             '    op.alter_column("members", "code", nullable=False)\n'  # new column: silent
             '    op.alter_column("members", "id", new_column_name="member_id")\n'
-            '    op.alter_column("members", "member_id", nullable=False)\n')  # renamed: existing
+            '    op.alter_column("members", "member_id", nullable=False)\n')  # the key: no scan
     result = check(project, {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", body)})
-    assert safety(result) == [("L001", "a1", BODY + 4), ("L004", "a1", BODY + 8)]
+    assert safety(result) == [("L001", "a1", BODY + 4)]
 
 
 def test_existing_means_built_by_the_parents_not_by_a_sibling_branch(project: Path) -> None:
@@ -169,95 +186,76 @@ def test_existing_means_built_by_the_parents_not_by_a_sibling_branch(project: Pa
     assert safety(result) == [("L001", "m1", BODY)]
 
 
-def test_a_migration_without_parents_starts_from_an_empty_schema(project: Path) -> None:
+def test_a_chain_that_starts_from_a_schema_made_elsewhere(project: Path) -> None:
+    """A first revision that creates no table starts from a database built elsewhere
+    (``metadata.create_all()``): the table it indexes holds rows."""
     body = '    op.execute("CREATE INDEX ix ON legacy (a)")'
     result = check(project, {"a0": mig("a0", None, body)})
-    assert safety(result) == []
+    assert safety(result) == [("L001", "a0", BODY)]
 
 
-def _project_of(root: Path) -> object:
-    """The engine's view of a chain, as rules get it."""
-    from b03lint.engine import Project
-    from b03lint.loader import load_files
-    from b03lint.rules.registry import default_registry
-
-    config = load_config(explicit=root / "pyproject.toml")
-    folder = config.path("migrations")
-    assert folder is not None
-    paths = sorted(folder.rglob("*.py"))
-    files = load_files([(p.relative_to(root).as_posix(), p) for p in paths], config)
-    return Project(config, default_registry(), files, None, None, [])
-
-
-def test_a_linear_chain_is_folded_once(project: Path) -> None:
-    from b03lint.rules.safety import _Before
-
-    files = {"a00": mig("a00", None, CREATE)}
-    for i in range(1, 30):
-        files[f"a{i:02d}"] = mig(f"a{i:02d}", f"a{i - 1:02d}",
-                                 f'    op.create_index("ix_{i}", "events", ["code"])')
-    result = check(project, files)
-    assert len(result.findings) == 29
-    before = _Before(_project_of(project))  # type: ignore[arg-type]
-    assert before.linear == set(files)
-    before.facts_after("a05")
-    assert before.folded and set(before.after) == set(files)
-    assert "ix_4" in before.after["a05"].indexes and "ix_5" in before.after["a05"].indexes
-    assert "ix_6" not in before.after["a05"].indexes
-
-
-def test_the_incremental_facts_equal_a_replay_of_each_revision(project: Path) -> None:
-    """Branches, a merge, and a chain that is linear again after it: for every revision
-    the facts equal those of replaying the chain up to it."""
-    from b03lint.contract import replay_chain
-    from b03lint.rules.safety import Facts, _Before
-
-    files = {
-        "a0": mig("a0", None, CREATE),
-        "b1": mig("b1", "a0", '    op.create_table("b", sa.Column("k", sa.Text()))'),
-        "c1": mig("c1", "a0", '    op.add_column("events", sa.Column("c", sa.Text()))'),
-        "c2": mig("c2", "c1", '    op.create_index("ix_c", "events", ["c"])'),
-        "m1": mig("m1", ("b1", "c2"), '    op.drop_index("ix_events_code")'),
-        "n1": mig("n1", "m1", '    op.rename_table("b", "bb")'),
-        "n2": mig("n2", "n1", '    op.drop_column("events", "code")'),
-    }
-    for name, text in files.items():
-        (project / "v" / f"{name}.py").write_text(text, encoding="utf-8")
-    proj = _project_of(project)
-    before = _Before(proj)  # type: ignore[arg-type]
-    # order a0 b1 c1 c2 m1 n1 n2: after b1 the fold holds exactly b1's schema; c1 and c2
-    # come after b1 without descending from it
-    assert before.linear == {"a0", "b1", "m1", "n1", "n2"}
-    for rev in files:
-        expected = Facts.of(replay_chain(proj.graph, rev).schema)  # type: ignore[attr-defined]
-        assert before.facts_after(rev) == expected, rev
-
-
-def test_volatile_functions_is_an_option(project: Path) -> None:
-    (project / "pyproject.toml").write_text(
-        '[tool.b03lint]\nmigrations = "v"\n'
-        '[tool.b03lint.options.volatile-default]\nvolatile-functions = ["now"]\n')
+def test_a_function_not_known_to_be_stable_is_volatile(project: Path) -> None:
     body = ('    op.execute("ALTER TABLE events ADD COLUMN a timestamptz DEFAULT now()")\n'
-            '    op.execute("ALTER TABLE events ADD COLUMN b float DEFAULT random()")\n')
+            '    op.execute("ALTER TABLE events ADD COLUMN b text DEFAULT app.next_code()")\n'
+            '    op.execute("ALTER TABLE events ADD COLUMN c float DEFAULT random()")\n')
     result = check(project, {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", body)})
-    assert safety(result) == [("L006", "a1", BODY)]
+    assert safety(result) == [("L006", "a1", BODY + 1), ("L006", "a1", BODY + 2)]
+    assert "app.next_code()" in result.findings[0].message
+
+
+def test_set_not_null_after_a_validated_check_by_version(project: Path) -> None:
+    """The sequence L004's own fix recommends is silent on PostgreSQL 12+, reported before."""
+    body = ('    op.execute("ALTER TABLE events ADD CONSTRAINT nn CHECK (code IS NOT NULL) '
+            'NOT VALID")\n'
+            '    op.execute("ALTER TABLE events VALIDATE CONSTRAINT nn")\n'
+            '    op.alter_column("events", "code", nullable=False)\n')
+    files = {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", body)}
+    assert [c for c, *_ in safety(check(project, files))] == ["L011"]
+    with (project / "pyproject.toml").open("a") as fh:
+        fh.write("postgres_version = 11\n")
+    assert [c for c, *_ in safety(check(project, files))] == ["L004", "L011"]
+
+
+def test_timeouts_once_per_migration_and_declared_by_env(project: Path) -> None:
     (project / "pyproject.toml").write_text(
-        '[tool.b03lint]\nmigrations = "v"\n'
-        '[tool.b03lint.options.L006]\nvolatile-functions = "now"\n')
-    result = lint(load_config(explicit=project / "pyproject.toml"), select=["safety"])
-    assert "volatile_functions" in result.errors[0].message and result.exit_code == 2
+        '[tool.b03lint]\nmigrations = "v"\n', encoding="utf-8")
+    body = ('    op.add_column("events", sa.Column("a", sa.Text()))\n'
+            '    op.add_column("events", sa.Column("b", sa.Text()))\n'
+            '    op.alter_column("events", "code", nullable=False)\n')
+    files = {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", body)}
+    codes = safety(check(project, files))
+    assert [c for c in codes if c[0] in ("L008", "L009")] == [("L008", "a1", BODY),
+                                                              ("L009", "a1", BODY + 2)]
+    (project / "pyproject.toml").write_text(
+        '[tool.b03lint]\nmigrations = "v"\nenv_settings = ["lock_timeout"]\n',
+        encoding="utf-8")
+    codes = safety(check(project, files))
+    assert [c for c in codes if c[0] in ("L008", "L009")] == [("L009", "a1", BODY + 2)]
 
 
-def test_safety_rules_are_opt_in() -> None:
+def test_postgres_version_is_checked(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.b03lint]\nmigrations = "v"\npostgres_version = 9\n', encoding="utf-8")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "postgres_version must be a PostgreSQL major from 10 to 18, not 9" in err
+    assert "pyproject.toml:3" in err
+
+
+def test_lock_rules_are_opt_in_with_one_line() -> None:
     registry = default_registry()
-    safety_rules = registry.select("L")
-    assert [r.code for r in safety_rules] == [f"L00{i}" for i in range(1, 8)]
-    assert all(not r.default_enabled and r.category == "safety" for r in safety_rules)
-    assert set(safety_rules) <= set(registry.select("safety"))
+    lock_rules = registry.select("L")
+    assert [r.code for r in lock_rules] == [f"L{i:03d}" for i in range(1, 21)]
+    assert all(not r.default_enabled and r.category == "locks" for r in lock_rules)
+    assert set(lock_rules) == set(registry.select("locks"))
+    conventions = registry.select("conventions")
+    assert [r.code for r in conventions] == [f"P00{i}" for i in range(1, 6)]
+    assert all(not r.default_enabled for r in conventions)
     config = load_config(explicit=REPO / "pyproject.toml")
-    assert not {r.code for r in safety_rules} & RuleSet.from_config(registry, config).enabled_codes
-    config.set("extend_select", ["safety"], "test")
-    assert {r.code for r in safety_rules} <= RuleSet.from_config(registry, config).enabled_codes
+    enabled = RuleSet.from_config(registry, config).enabled_codes
+    assert not {r.code for r in [*lock_rules, *conventions]} & enabled
+    config.set("extend_select", ["locks"], "test")
+    assert {r.code for r in lock_rules} <= RuleSet.from_config(registry, config).enabled_codes
 
 
 def test_on_the_example_chain(capsys: pytest.CaptureFixture[str]) -> None:
@@ -268,7 +266,7 @@ def test_on_the_example_chain(capsys: pytest.CaptureFixture[str]) -> None:
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
-        assert main(["check", "--select", "safety", "--output-format", "json"]) == 1
+        assert main(["check", "--select", "locks", "--output-format", "json"]) == 1
         assert main(["check", "--output-format", "json"]) in (0, 1)
     finally:
         os.chdir(cwd)

@@ -1,0 +1,193 @@
+"""The safe rewrite of an operation, in Alembic's Python form, for the lock rules' fixes.
+
+Each function takes the operation as b03lint read it (from Python or SQL alike) and
+returns the code to write instead, with the names of the migration: what squawk says in
+prose, written out. Nothing here reads the schema; the rules pass what they know.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from b03lint.operations import (
+    AddColumn,
+    AddConstraint,
+    AlterEnumAddValue,
+    ColumnDef,
+    CreateIndex,
+    DetachPartition,
+    DropIndex,
+    Operation,
+    Reindex,
+    Vacuum,
+)
+
+AUTOCOMMIT = "with op.get_context().autocommit_block():"
+LATER = "# in a later revision (its own transaction):"
+
+
+def q(text: str) -> str:
+    """A Python string literal (double quotes, as Alembic's templates write them)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def indent(code: str, by: str = "    ") -> str:
+    return "\n".join(by + line if line else line for line in code.splitlines())
+
+
+def in_autocommit(code: str) -> str:
+    return f"{AUTOCOMMIT}\n{indent(code)}"
+
+
+def execute(sql: str) -> str:
+    return f"op.execute({q(sql)})"
+
+
+_SA_TYPES = {
+    "text": "sa.Text()", "integer": "sa.Integer()", "bigint": "sa.BigInteger()",
+    "smallint": "sa.SmallInteger()", "boolean": "sa.Boolean()", "date": "sa.Date()",
+    "timestamptz": "sa.DateTime(timezone=True)", "timestamp": "sa.DateTime()",
+    "uuid": "sa.Uuid()", "jsonb": "postgresql.JSONB()", "json": "sa.JSON()",
+    "double precision": "sa.Float()", "real": "sa.REAL()", "numeric": "sa.Numeric()",
+    "interval": "sa.Interval()", "bytea": "sa.LargeBinary()", "time": "sa.Time()",
+}
+_SIZED = re.compile(r"^(varchar|char|numeric)\((\d+)(?:,(\d+))?\)$")
+
+
+def sa_type(sql_type: str | None) -> str:
+    """SQLAlchemy's spelling of a normalised type (``varchar(20)`` -> ``sa.String(20)``)."""
+    if sql_type is None:
+        return "sa.Text()  # its type"
+    if sql_type in _SA_TYPES:
+        return _SA_TYPES[sql_type]
+    m = _SIZED.match(sql_type)
+    if m:
+        name = {"varchar": "sa.String", "char": "sa.CHAR", "numeric": "sa.Numeric"}[m[1]]
+        return f"{name}({m[2]}{', ' + m[3] if m[3] else ''})"
+    return f"sa.types.NullType()  # {sql_type}"
+
+
+def column(col: ColumnDef, *, nullable: bool | None = None, default: bool = True) -> str:
+    parts = [q(col.name), sa_type(col.type)]
+    if default and col.default is not None:
+        parts.append(f"server_default=sa.text({q(col.default)})")
+    parts.append(f"nullable={col.nullable if nullable is None else nullable}")
+    return f"sa.Column({', '.join(parts)})"
+
+
+def index_columns(op: CreateIndex) -> str:
+    items = [f"sa.text({q(e.expression)})" if e.is_expression else q(e.expression)
+             for e in op.elements]
+    return f"[{', '.join(items)}]"
+
+
+def create_index(op: CreateIndex, *, concurrently: bool = True,
+                 unique: bool | None = None, name: str | None = None) -> str:
+    args = [q(name or op.name or f"ix_{op.table}"), q(op.table), index_columns(op)]
+    if unique if unique is not None else op.unique:
+        args.append("unique=True")
+    if op.where:
+        args.append(f"postgresql_where=sa.text({q(op.where)})")
+    if op.include:
+        args.append(f"postgresql_include={list(op.include)!r}".replace("'", '"'))
+    if op.method != "btree":
+        args.append(f"postgresql_using={q(op.method)}")
+    if concurrently:
+        args.append("postgresql_concurrently=True")
+    return f"op.create_index({', '.join(args)})"
+
+
+def drop_index(op: DropIndex, table: str | None) -> str:
+    args = [q(op.name)] + ([f"table_name={q(table)}"] if table else [])
+    return f"op.drop_index({', '.join([*args, 'postgresql_concurrently=True'])})"
+
+
+def concurrent_form(op: Operation, table: str | None = None) -> str | None:
+    """The operation with CONCURRENTLY, where PostgreSQL has a concurrent form."""
+    if isinstance(op, CreateIndex):
+        return create_index(op)
+    if isinstance(op, DropIndex):
+        return drop_index(op, table or op.table)
+    if isinstance(op, Reindex) and op.target in ("index", "table"):
+        return execute(f"REINDEX {op.target.upper()} CONCURRENTLY {op.name}")
+    if isinstance(op, DetachPartition):
+        return execute(f"ALTER TABLE {op.table} DETACH PARTITION {op.partition} CONCURRENTLY")
+    return None
+
+
+def as_written(op: Operation) -> str | None:
+    """The operation in Python form, as it is, for moving it somewhere else."""
+    if isinstance(op, CreateIndex):
+        return create_index(op, concurrently=op.concurrently)
+    if isinstance(op, DropIndex):
+        args = [q(op.name)] + ([f"table_name={q(op.table)}"] if op.table else [])
+        if op.concurrently:
+            args.append("postgresql_concurrently=True")
+        return f"op.drop_index({', '.join(args)})"
+    if isinstance(op, Reindex):
+        how = " CONCURRENTLY" if op.concurrently else ""
+        return execute(f"REINDEX {op.target.upper()}{how} {op.name}")
+    if isinstance(op, DetachPartition):
+        how = " CONCURRENTLY" if op.concurrently else ""
+        return execute(f"ALTER TABLE {op.table} DETACH PARTITION {op.partition}{how}")
+    if isinstance(op, Vacuum):
+        verb = "ANALYZE" if op.analyze_only else "VACUUM (FULL)" if op.full else "VACUUM"
+        return execute(f"{verb} {', '.join(op.tables)}".rstrip())
+    if isinstance(op, AlterEnumAddValue):
+        where = (f" BEFORE '{op.before}'" if op.before else
+                 f" AFTER '{op.after}'" if op.after else "")
+        return execute(f"ALTER TYPE {op.name} ADD VALUE IF NOT EXISTS '{op.value}'{where}")
+    return None
+
+
+def not_valid_then_validate(op: AddConstraint) -> str:
+    con = op.constraint
+    name = con.name or f"{op.table}_{'_'.join(con.columns)}_{'fkey' if con.kind == 'foreign_key' else 'check'}"
+    if con.kind == "foreign_key" and con.references is not None:
+        add = (f"op.create_foreign_key({q(name)}, {q(op.table)}, {q(con.references.table)}, "
+               f"{list(con.columns)!r}, {list(con.references.columns)!r}, "
+               "postgresql_not_valid=True)").replace("'", '"')
+    else:
+        add = (f"op.create_check_constraint({q(name)}, {q(op.table)}, "
+               f"{q(con.expression or '...')}, postgresql_not_valid=True)")
+    return f"{add}\n{LATER}\n{execute(f'ALTER TABLE {op.table} VALIDATE CONSTRAINT {name}')}"
+
+
+def set_not_null_safely(table: str, column: str) -> str:
+    check = f"{table}_{column}_not_null"[:63]
+    return "\n".join([
+        f"op.create_check_constraint({q(check)}, {q(table)}, {q(f'{column} IS NOT NULL')}, "
+        "postgresql_not_valid=True)",
+        LATER,
+        execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}"),
+        f"op.alter_column({q(table)}, {q(column)}, nullable=False)  # no scan: the CHECK "
+        "proves it",
+        f"op.drop_constraint({q(check)}, {q(table)}, type_=\"check\")",
+    ])
+
+
+def add_nullable_then_fill(op: AddColumn) -> str:
+    col = op.column
+    return "\n".join([
+        f"op.add_column({q(op.table)}, {column(col, nullable=True, default=False)})",
+        *([f"op.alter_column({q(op.table)}, {q(col.name)}, "
+           f"server_default=sa.text({q(col.default)}))  # new rows only"]
+          if col.default is not None else []),
+        f"# backfill {op.table}.{col.name} in batches, then SET NOT NULL as L004 shows",
+    ])
+
+
+def unique_from_index(op: AddConstraint) -> str:
+    con = op.constraint
+    name = con.name or f"{op.table}_{'_'.join(con.columns)}_key"
+    index = CreateIndex(loc=op.loc, name=name, table=op.table, elements=(), unique=True)
+    cols = f"[{', '.join(q(c) for c in con.columns)}]"
+    create = create_index(index).replace("[]", cols)
+    kind = "PRIMARY KEY" if con.kind == "primary_key" else "UNIQUE"
+    return (f"{in_autocommit(create)}\n"
+            f"{execute(f'ALTER TABLE {op.table} ADD CONSTRAINT {name} {kind} USING INDEX {name}')}")
+
+
+def timeout_first(parameter: str, value: str) -> str:
+    return execute(f"SET {parameter} = '{value}'") + "  # first in upgrade()"
