@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("b03lint.commands.drift", "the drift register: Markdown table, new entries"),
     "normalize": ("b03lint.commands.normalize", "normalise canonical SQL or a pg_dump"),
     "show": ("b03lint.commands.show", "everything known about one schema object"),
+    "locks": ("b03lint.commands.locks",
+              "what each statement locks, rewrites and risks on PostgreSQL"),
     "graph": ("b03lint.commands.graph", "draw the revision graph"),
     "report": ("b03lint.commands.report", "write a self-contained HTML report"),
     "reconcile": ("b03lint.commands.reconcile",

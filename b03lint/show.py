@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ from b03lint.operations import (
     Unresolved,
     ValidateConstraint,
 )
+from b03lint.pgmodel.locks import DEFAULT_VERSION, Effect
 from b03lint.schema.model import (
     Column,
     Constraint,
@@ -126,10 +127,22 @@ class Touch:
     what: str
     #: the ADR of a ``# CI:DESTRUCTIVE_OK`` waiver on the line, if any
     waiver: str | None = None
+    #: what it locks, rewrites and scans (the lock model at ``postgres_version``)
+    lock: Effect | None = None
+    #: the table it touches was created earlier in the same migration (empty)
+    new_table: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"revision": self.revision, "path": self.path, "line": self.line,
-                "what": self.what, "waiver": self.waiver}
+                "what": self.what, "waiver": self.waiver,
+                "lock": None if self.lock is None else {**self.lock.to_json(),
+                                                        "new_table": self.new_table}}
+
+    def lock_text(self) -> str:
+        if self.lock is None:
+            return ""
+        return self.lock.summary() + (" (a table created in the same migration)"
+                                      if self.new_table else "")
 
 
 @dataclass(frozen=True)
@@ -826,7 +839,8 @@ def _chain_ops(graph: RevisionGraph, revs: list[str]) -> Iterator[tuple[str, Ope
 
 def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
             related_constraints: Iterable[str] = (), related_indexes: Iterable[str] = (),
-            lines: _Lines | None = None, pattern: str | None = None) -> list[Touch]:
+            lines: _Lines | None = None, pattern: str | None = None,
+            version: int = DEFAULT_VERSION) -> list[Touch]:
     """Every upgrade operation up to ``revision`` (every head when None) that concerns the
     object, in chain order; ``pattern`` is ``adr_pattern``."""
     from b03lint.waivers import adr_pattern, waivers_in
@@ -840,6 +854,7 @@ def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
     matcher = _Matcher(ref, aliases, set(related_constraints), set(related_indexes))
     waivers: dict[str, dict[int, Any]] = {}
     out: list[Touch] = []
+    matched: list[tuple[str, Operation]] = []
     for rev, op in ops:
         what = matcher.what(op)
         if what is None:
@@ -856,7 +871,31 @@ def touches(ref: ObjectRef, graph: RevisionGraph, revision: str | None,
                       None)
         out.append(Touch(rev, op.loc.path, line, what, waiver if op.destructive or isinstance(
             op, DropIndex | DropConstraint) else None))
-    return out
+        matched.append((rev, op))
+    return _with_locks(out, matched, graph, version)
+
+
+def _with_locks(out: list[Touch], matched: list[tuple[str, Operation]], graph: RevisionGraph,
+                version: int) -> list[Touch]:
+    """Each touch with the lock model's effect, on the replayed schema just before it."""
+    from b03lint.pgmodel.locks import effect
+    from b03lint.rules.lockbase import created_here
+    from b03lint.schema.timeline import Timeline
+
+    if not matched:
+        return out
+    timeline = Timeline(graph, {op.kind for _, op in matched},
+                        [graph.nodes[rev] for rev in dict.fromkeys(r for r, _ in matched)])
+    done = []
+    for touch, (rev, op) in zip(out, matched, strict=True):
+        before = timeline.before(op)
+        table = op.table_name or (before.table.name if before is not None
+                                  and before.table is not None else None)
+        ops = graph.nodes[rev].upgrade_ops
+        index = next(i for i, other in enumerate(ops) if other is op)
+        fresh = table is not None and created_here(ops, index, table) is True
+        done.append(replace(touch, lock=effect(op, before, version), new_table=fresh))
+    return done
 
 
 # --------------------------------------------------------------------------- ADRs
@@ -980,8 +1019,10 @@ def show(project: Project, name: str) -> ShowResult:
             table_parts |= set(t.constraints) | {i.name for i in schema.indexes_of(t.name)}
     ops = list(_chain_ops(graph, graph.upto(revision)))
     aliases = _aliases(ref, ops)
+    pg = project.config.get("postgres_version")
     result.migrations = touches(ref, graph, revision, related_c, related_i, lines,
-                                project.config.get("adr_pattern"))
+                                project.config.get("adr_pattern"),
+                                pg if isinstance(pg, int) else DEFAULT_VERSION)
 
     names = _object_names(ref, aliases)
     for c in state.classified:
@@ -1052,6 +1093,8 @@ def render_text(r: ShowResult) -> str:
     for t in r.migrations:
         waiver = f" (waiver: CI:DESTRUCTIVE_OK, {t.waiver})" if t.waiver else ""
         out.append(f"  {t.revision}  {t.path}:{t.line}: {t.what}{waiver}")
+        if t.lock is not None:
+            out.append(f"      locks: {t.lock_text()}")
     if not r.migrations:
         out.append("  none")
     out.append("")
