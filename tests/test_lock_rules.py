@@ -283,3 +283,12 @@ def test_the_registry_of_a_run_holds_them(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.b03lint]\n")
     registry = build_registry(load_config(explicit=tmp_path / "pyproject.toml"))
     assert registry.get("index-without-concurrently") is registry.get("L001") is not None
+
+
+def test_a_call_the_reader_could_not_read_whole_is_not_judged(project: Path) -> None:
+    """``server_default`` computed at run time: the column may well have a default, so
+    L005 says nothing (the unresolved part is reported by I004)."""
+    body = ('    op.add_column("events", sa.Column("kind", sa.Text(), nullable=False,\n'
+            '                  server_default=Kind.DEFAULT.value))\n')
+    result = check(project, {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", body)})
+    assert safety(result) == []

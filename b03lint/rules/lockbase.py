@@ -108,6 +108,9 @@ class Step:
     table: str | None
     #: that table holds rows that existed before this migration
     existing: bool
+    #: the reader could not read all of the call (an unresolved part of it, such as a
+    #: ``server_default`` computed at run time): what the rules would say may be wrong
+    partial: bool = False
 
 
 def version(project: Project) -> int:
@@ -166,7 +169,10 @@ def steps(ctx: FileContext) -> list[Step]:
         if table is not None and state is not None:
             existing = created_here(ops, i, table) is False and (
                 state.table is not None or not state.certain)
-        out.append(Step(op, i, state, eff, table, existing))
+        partial = not isinstance(op, Unresolved) and any(
+            isinstance(other, Unresolved) and other.loc.line in op.loc.span_lines()
+            and other.table in (None, table) for other in ops[i + 1:i + 4])
+        out.append(Step(op, i, state, eff, table, existing, partial))
     project.memo[key] = out
     return out
 
@@ -204,7 +210,7 @@ class LockRule(Rule):
     def check_file(self, ctx: FileContext) -> Iterable[Finding]:
         all_steps = steps(ctx)
         for step in all_steps:
-            if self.only_existing and not step.existing:
+            if (self.only_existing and not step.existing) or step.partial:
                 continue
             found = self.problem(step, ctx, all_steps)
             if found is not None:
