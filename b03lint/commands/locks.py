@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the migration of this revision (id, prefix, label, head)")
     p.add_argument("--postgres-version", type=int, metavar="MAJOR",
                    help="the PostgreSQL major to judge for (overrides postgres_version)")
+    p.add_argument("--model", action="store_true",
+                   help="print the lock model's table itself (Markdown)")
     p.add_argument("--output-format", choices=("text", "json"), default="text",
                    help="output format (default: text)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE",
@@ -33,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from b03lint.config import POSTGRES_VERSIONS
     from b03lint.lockview import lock_view, render_text
 
+    if args.model:
+        from b03lint.pgmodel.locks import markdown
+
+        return 0 if write_output(markdown(), args.output) else 2
     config = chain_config(args)
     if args.postgres_version is not None:
         if args.postgres_version not in POSTGRES_VERSIONS:
