@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from b03lint.lockview import model_markdown as markdown
 from b03lint.pgmodel.locks import (
     CONFLICTS,
     MODES,
@@ -15,7 +16,6 @@ from b03lint.pgmodel.locks import (
     ROWS,
     blocks,
     keys,
-    markdown,
     row,
 )
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from pgcluster import PostgresCluster
 
-from b03lint.live.trace import Observer, Verdict, compare, difference, predict, snapshot
+from b03lint.live.trace import Observer, Statement, Verdict, compare, difference, predict, snapshot
 from b03lint.operations import OPERATION_TYPES
-from b03lint.pgmodel.locks import PROVEN_ON, ROWS, Statement
+from b03lint.pgmodel.locks import PROVEN_ON, ROWS
 from b03lint.readers.sql import read_sql
 from b03lint.schema.replay import Folder
 

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from b03lint.lockview import lock_view, render_text
 
     if args.model:
-        from b03lint.pgmodel.locks import markdown
+        from b03lint.lockview import model_markdown as markdown
 
         return 0 if write_output(markdown(), args.output) else 2
     config = chain_config(args)

@@ -37,7 +37,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from b03lint.pgmodel.locks import RANK as MODEL_RANK
+
+if TYPE_CHECKING:
+    from b03lint.pgmodel.locks import Effect
 
 #: pg_locks' names of the table lock modes, weakest first (the documentation's order)
 PG_MODES = {
@@ -347,6 +352,48 @@ class Observer:
 # --------------------------------------------------------------------------- model vs trace
 
 
+@dataclass
+class Statement:
+    """The model's prediction for one statement: the union of its operations' effects
+    (``ALTER TABLE t ADD COLUMN c int REFERENCES u`` is an AddColumn and an AddConstraint)."""
+
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def modelled(self) -> bool:
+        return bool(self.effects) and all(e.modelled for e in self.effects)
+
+    def locks(self) -> dict[str, tuple[str, bool]]:
+        """relation -> (strongest mode, whether that lock is only possibly taken)."""
+        out: dict[str, tuple[str, bool]] = {}
+        for e in self.effects:
+            for lk in e.locks:
+                prev = out.get(lk.relation)
+                if prev is None or MODEL_RANK[lk.mode] > MODEL_RANK[prev[0]] or (
+                        lk.mode == prev[0] and prev[1] and not lk.maybe):
+                    out[lk.relation] = (lk.mode, lk.maybe)
+        return out
+
+    def index_names(self) -> set[str]:
+        return {lk.relation for e in self.effects for lk in e.locks if lk.is_index}
+
+    @property
+    def rewrite(self) -> bool | None:
+        values = [e.rewrite for e in self.effects]
+        return True if True in values else None if None in values else False
+
+    @property
+    def scan(self) -> bool | None:
+        values = [e.scan for e in self.effects]
+        return True if True in values else None if None in values else False
+
+    def rewritten_tables(self) -> set[str]:
+        return {lk.relation for e in self.effects if e.rewrite
+                for lk in e.locks if lk.role == "table"}
+
+
+
+
 @dataclass(frozen=True)
 class Disagreement:
     """Where the lock model and the server differ for one statement."""
@@ -391,10 +438,7 @@ class Verdict:
 _INCIDENTAL = RANK["ROW EXCLUSIVE"]
 
 
-def compare(prediction: Any, observed: Observed) -> Verdict:
-    """``prediction`` is a :class:`b03lint.pgmodel.locks.Statement`."""
-    from b03lint.pgmodel.locks import RANK as MODEL_RANK
-
+def compare(prediction: Statement, observed: Observed) -> Verdict:
     v = Verdict()
     if not prediction.modelled:
         v.unpredicted += [f"{m} on {t}" for t, ms in sorted(observed.locks.items())
@@ -475,11 +519,11 @@ def compare(prediction: Any, observed: Observed) -> Verdict:
     return v
 
 
-def predict(ops: Any, folder: Any, version: int) -> Any:
+def predict(ops: Any, folder: Any, version: int) -> Statement:
     """The lock model's :class:`~b03lint.pgmodel.locks.Statement` for the operations of one
     statement, each judged on ``folder``'s running schema (a
     :class:`~b03lint.schema.replay.Folder`), which they are then applied to."""
-    from b03lint.pgmodel.locks import Statement, effect
+    from b03lint.pgmodel.locks import effect
     from b03lint.schema.timeline import state_before
 
     out = Statement()
