@@ -33,6 +33,7 @@ psycopg 3 or psycopg2, whichever the project's ``env.py`` uses.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -175,6 +176,21 @@ class Observed:
 
     def strongest(self, table: str) -> str | None:
         return strongest(self.locks.get(table, set()))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Observed:
+        def modes(d: dict[str, list[str]]) -> dict[str, set[str]]:
+            return {k: set(v) for k, v in (d or {}).items()}
+
+        scanned = data.get("scanned")
+        return cls(locks=modes(data.get("locks", {})), held=modes(data.get("held_before", {})),
+                   other_locks=modes(data.get("other_locks", {})),
+                   rewritten=set(data.get("rewritten", ())),
+                   rebuilt_indexes=set(data.get("rebuilt_indexes", ())),
+                   scanned=None if scanned is None else set(scanned),
+                   waited=data.get("waited"), created=set(data.get("created", ())),
+                   dropped=set(data.get("dropped", ())),
+                   complete=bool(data.get("complete", True)), how=str(data.get("how", "")))
 
     def to_json(self) -> dict[str, Any]:
         def modes(d: dict[str, set[str]]) -> dict[str, list[str]]:
@@ -531,3 +547,81 @@ def predict(ops: Any, folder: Any, version: int) -> Statement:
         out.effects.append(effect(op, state_before(folder, op), version))
         folder.apply(op)
     return out
+
+
+# --------------------------------------------------------------------------- in the migration
+
+
+#: statements Alembic and SQLAlchemy send for themselves (version table, catalog probes)
+_OWN_RE = re.compile(
+    r"alembic_version|pg_catalog\.|information_schema\.|^\s*show\s|"
+    r"^\s*select\s+(pg_catalog\.)?(version|current_schema)\(\)", re.IGNORECASE)
+
+
+def is_migration_statement(sql: str) -> bool:
+    """Whether a statement is the migration's, not Alembic's or SQLAlchemy's own."""
+    return not _OWN_RE.search(sql)
+
+
+def install(emit: Callable[..., None], connect: Callable[[], Any]) -> Callable[[], None]:
+    """Measure every statement the migration's SQLAlchemy engines send (cursor events),
+    and ``emit("statement", sql=..., autocommit=..., observed={...})`` for each; the server's
+    major is emitted once (``emit("server", version=N)``). ``connect`` opens an observer
+    connection to the same database (for statements outside a transaction). Returns a
+    function that removes the hooks and closes the observer."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    observer = Observer(connect)
+    pids: dict[int, int] = {}
+    key = "b03lint.trace"
+
+    def dbapi_of(conn: Any) -> Any:
+        return conn.connection.dbapi_connection
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if not is_migration_statement(statement):
+            return
+        dbapi = dbapi_of(conn)
+        if not pids:
+            rows = _rows(dbapi.cursor(), "SELECT pg_catalog.current_setting("
+                                         "'server_version_num')::int / 10000")
+            emit("server", version=int(rows[0][0]))
+        if getattr(dbapi, "autocommit", False):
+            if id(dbapi) not in pids:
+                pids[id(dbapi)] = int(_rows(dbapi.cursor(),
+                                            "SELECT pg_catalog.pg_backend_pid()")[0][0])
+            observer.start(pids[id(dbapi)])
+            conn.info[key] = (True, None)
+        else:
+            pids.setdefault(id(dbapi), 0)
+            conn.info[key] = (False, snapshot(dbapi.cursor()))
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        state = conn.info.pop(key, None)
+        if state is None:
+            return
+        auto, first = state
+        observed = observer.stop() if auto else difference(first, snapshot(
+            dbapi_of(conn).cursor()))
+        emit("statement", sql=statement, autocommit=auto, observed=observed.to_json())
+
+    def failed(context: Any) -> None:
+        conn = getattr(context, "connection", None)
+        state = conn.info.pop(key, None) if conn is not None else None
+        if state is not None and state[0]:
+            observer.stop()
+
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "after_cursor_execute", after)
+    event.listen(Engine, "handle_error", failed)
+
+    def remove() -> None:
+        event.remove(Engine, "before_cursor_execute", before)
+        event.remove(Engine, "after_cursor_execute", after)
+        event.remove(Engine, "handle_error", failed)
+        observer.close()
+
+    return remove
