@@ -1337,3 +1337,15 @@ def test_not_valid_constraints_and_generated_columns() -> None:
     assert isinstance(ck, AddConstraint) and ck.constraint.not_valid
     assert isinstance(ck2, AddConstraint) and not ck2.constraint.not_valid
     assert isinstance(add, AddColumn) and add.column.generated == "n * 2"
+
+
+def test_autocommit_block_marks_what_runs_outside_the_transaction() -> None:
+    ops, _src = up(
+        '    op.create_index("ix_a", "events", ["a"])\n'
+        '    with op.get_context().autocommit_block():\n'
+        '        op.create_index("ix_b", "events", ["b"], postgresql_concurrently=True)\n'
+        '        op.execute("VACUUM events")\n'
+        '    op.drop_index("ix_a", table_name="events")\n')
+    assert [(o.kind, o.autocommit) for o in ops] == [
+        ("create_index", False), ("create_index", True), ("vacuum", True),
+        ("drop_index", False)]
