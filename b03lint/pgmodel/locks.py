@@ -670,7 +670,9 @@ _SIMPLE = {
     "rename_type": "no_table", "drop_database": "drop_database", "truncate": "truncate",
     "cluster": "cluster", "attach_partition": "attach_partition",
     "set_parameter": "no_table", "transaction_control": "transaction_control",
-    "lock_table": "lock_table",
+    "lock_table": "lock_table", "create_sequence": "no_table",
+    "alter_sequence_owner": "no_table", "rename_sequence": "no_table",
+    "drop_sequence": "no_table",
 }
 
 #: OtherStatement by pglast node name (with its detail)
