@@ -200,6 +200,20 @@ REVISIONS: list[tuple[str, str]] = [
         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN NEW.created_at := now(); RETURN NEW; END $$;
     """)
+    # statements that decide locks and whether a migration can run, but change no table
+    op.execute("SET lock_timeout = '5s'")
+    op.execute("SAVEPOINT before_maintenance")
+    op.execute("LOCK TABLE families IN SHARE MODE")
+    op.execute("REINDEX TABLE families")
+    op.execute("CLUSTER families USING families_pkey")
+    op.execute("ANALYZE families")
+    op.execute("CREATE TABLE readings (k int NOT NULL, v text) PARTITION BY RANGE (k)")
+    op.execute("CREATE TABLE readings_low (k int NOT NULL, v text)")
+    op.execute("ALTER TABLE readings ATTACH PARTITION readings_low "
+               "FOR VALUES FROM (0) TO (10)")
+    op.execute("ALTER TABLE readings DETACH PARTITION readings_low")
+    with op.get_context().autocommit_block():
+        op.execute("VACUUM families")
 '''),
     ("f10", '''
     # SQL: renames of columns that policies, CHECKs, partial indexes and generated

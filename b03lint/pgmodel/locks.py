@@ -250,8 +250,10 @@ ROWS: tuple[Row, ...] = (
         doc="REINDEX: SHARE on the table, ACCESS EXCLUSIVE on the index (reads that would "
             "use it wait)"),
     Row("reindex.concurrently", "REINDEX INDEX|TABLE CONCURRENTLY ...", SUE, scan=True,
-        also=(Also("index", SUE),), waits=True, transaction=False, since=12,
-        doc="REINDEX, Rebuilding Indexes Concurrently"),
+        also=(Also("index", AE),), waits=True, transaction=False, since=12,
+        doc="REINDEX, Rebuilding Indexes Concurrently",
+        note="the old index is swapped out under ACCESS EXCLUSIVE, briefly, once the "
+             "transactions that used it are done"),
     Row("reindex.concurrently", "REINDEX INDEX|TABLE CONCURRENTLY ...", None, until=11,
         available=False, doc="PostgreSQL 12 release notes"),
     Row("reindex.many", "REINDEX SCHEMA|DATABASE|SYSTEM ...", S, scan=True, transaction=False,
