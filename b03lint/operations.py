@@ -732,6 +732,10 @@ class Unresolved(Operation):
     #: a data statement (INSERT/UPDATE/DELETE/SELECT) whose details are not known: it
     #: changes no schema fact, so the replay knows as much after it as before
     data: bool = False
+    #: for a marker in front of operations that were read (a run-time condition, a loop,
+    #: a ``try``): every table those operations touch, when each names one. Only those
+    #: tables become unknown, since nothing else was hidden
+    tables: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return f"unresolved: {self.reason}"

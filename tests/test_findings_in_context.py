@@ -361,3 +361,17 @@ def test_an_unnamed_constraint_with_postgresqls_default_name_is_recreated(
             '                          ondelete="CASCADE")')
     finding = one(run(tmp_path, body, ("D011",)))
     assert finding.severity == "info" and "same name" in finding.message
+
+
+def test_a_run_time_condition_makes_unknown_only_the_tables_it_guards(tmp_path: Path) -> None:
+    """Both branches of a condition are read; the marker in front of them doubts the
+    tables they touch, not the whole chain: absence elsewhere stays certain."""
+    body = ('    if op.get_context().config.get_main_option("feature"):\n'
+            '        op.add_column("accounts", sa.Column("x", sa.Text()))\n'
+            '        op.add_column("owners", sa.Column("y", sa.Text()))\n'
+            + sql("DROP TABLE IF EXISTS staging"))
+    assert one(run(tmp_path, body, ("D001",))).severity == "info"
+    unsure = ('    if op.get_context().config.get_main_option("feature"):\n'
+              '        op.execute(build_sql())\n'
+              + sql("DROP TABLE IF EXISTS staging"))
+    assert one(run(tmp_path / "b", unsure, ("D001",))).severity == "blocking"

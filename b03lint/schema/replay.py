@@ -640,14 +640,16 @@ class Folder:
 
     def _unresolved(self, op: Unresolved) -> None:
         """What an unresolved operation may touch becomes unknown, and only that: a data
-        statement nothing, a statement on one table that table, anything else anything."""
+        statement nothing, a statement on one table that table, a marker in front of read
+        operations the tables they touch, anything else anything."""
         if op.data:
             return
-        if op.table:
-            self.unknown_tables.add(op.table)
-            t = self.schema.tables.get(op.table)
-            if t is not None:
-                t.unknown = True
+        if op.table or op.tables:
+            for name in (op.table, *op.tables) if op.table else op.tables:
+                self.unknown_tables.add(name)
+                t = self.schema.tables.get(name)
+                if t is not None:
+                    t.unknown = True
         elif op.phase != "module":
             self.unknown_anywhere.append(op)
 

@@ -347,6 +347,9 @@ class Interpreter(CallDispatch):
             only = tables.pop()
             if only is not None:
                 marker = replace(marker, table=only)
+        elif None not in tables and not any(isinstance(op, Unresolved) and not op.table
+                                            for op in inner):
+            marker = replace(marker, tables=tuple(sorted(t for t in tables if t)))
         out.insert(at, marker)
 
     def _try(self, stmt: ast.stmt, env: Env, phase: Phase, out: list[Operation]) -> int:
