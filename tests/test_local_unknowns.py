@@ -99,3 +99,21 @@ def test_a_data_statement_never_silences_the_check(tmp_path: Path) -> None:
     report = _check(tmp_path, source)
     assert [f["object"] for f in report["findings"] if f["code"] == "C013"] == [
         "users.missing"]
+
+
+def test_a_condition_around_data_statements_is_a_data_statement(tmp_path: Path) -> None:
+    """A run-time condition or loop whose body only reads or writes rows changes no
+    schema fact: the checks after it go on."""
+    source = HEAD + '''\
+    if table_name() == "users":
+        op.execute("DELETE FROM users WHERE name IS NULL")
+    for row in op.get_bind().execute(sa.text("SELECT id FROM orders")):
+        op.execute(sa.text("UPDATE orders SET id = id WHERE id = :i").bindparams(i=row[0]))
+    op.drop_column("orders", "missing")
+'''
+    report = _check(tmp_path, source)
+    assert [f["object"] for f in report["findings"] if f["code"] == "C013"] == [
+        "orders.missing"]
+    markers = [f for f in report["findings"] if f["code"] == "I004"
+               and "data statement" in f["message"]]
+    assert len(markers) >= 2

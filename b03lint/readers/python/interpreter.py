@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from b03lint.operations import Location, Operation, Phase, Unresolved
+from b03lint.operations import DataChange, Location, Operation, OtherStatement, Phase, Unresolved
 from b03lint.readers.python.alembic_ops import AlembicOps
 from b03lint.readers.python.calls import CallDispatch
 from b03lint.readers.python.constructs import Constructs
@@ -336,12 +336,14 @@ class Interpreter(CallDispatch):
         """Put ``marker`` (a condition, a loop) in front of the operations read inside the
         block. When the block has no operation, nothing depends on it: no marker. When all
         of them concern one table, the marker names it (so the replay only doubts that
-        table)."""
+        table); when all of them are data statements, the marker is one too."""
         at = len(out)
         yield
         inner = out[at:]
         if not inner:
             return
+        if all(_is_data(op) for op in inner):
+            marker = replace(marker, data=True)  # only data: no schema fact depends on it
         tables = {op.table_name for op in inner}
         if len(tables) == 1:
             only = tables.pop()
@@ -497,3 +499,10 @@ class Interpreter(CallDispatch):
 
 def _elements(node: Comprehension) -> tuple[ast.expr, ...]:
     return (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+
+
+def _is_data(op: Operation) -> bool:
+    """A data statement, read or not (INSERT/UPDATE/DELETE/SELECT): it changes no schema
+    fact."""
+    return isinstance(op, DataChange) or (isinstance(op, Unresolved) and op.data) or (
+        isinstance(op, OtherStatement) and op.statement == "SelectStmt")
