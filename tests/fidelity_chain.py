@@ -196,6 +196,11 @@ REVISIONS: list[tuple[str, str]] = [
     op.execute("DELETE FROM families WHERE family_code = 'b'")
     op.execute("TRUNCATE single")
     op.execute("COMMENT ON TABLE families IS 'households'")
+    op.execute(sa.schema.CreateSequence(sa.Sequence("harness_seq")))
+    op.add_column("families", sa.Column("serial_no", sa.Integer(),
+                                        server_default=sa.text("nextval('harness_seq')")))
+    op.alter_column("families", "serial_no", server_default=None)
+    op.execute(sa.schema.DropSequence(sa.Sequence("harness_seq")))
     op.execute("""
         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN NEW.created_at := now(); RETURN NEW; END $$;

@@ -1349,3 +1349,21 @@ def test_autocommit_block_marks_what_runs_outside_the_transaction() -> None:
     assert [(o.kind, o.autocommit) for o in ops] == [
         ("create_index", False), ("create_index", True), ("vacuum", True),
         ("drop_index", False)]
+
+
+def test_sequence_ddl_constructs_executed() -> None:
+    from b03lint.operations import CreateSequence, DropSequence, Unresolved
+
+    ops, _src = up('''
+        seq = Sequence("a_seq")
+        op.execute(CreateSequence(seq))
+        op.execute(sa.schema.CreateSequence(sa.Sequence("b_seq", schema="s")))
+        op.execute(DropSequence(Sequence("a_seq")))
+        op.execute(CreateSequence(Sequence(name_of())))
+    ''', prelude="from sqlalchemy.schema import CreateSequence, DropSequence, Sequence")
+    assert [(type(o).__name__, getattr(o, "name", None), getattr(o, "schema", None))
+            for o in ops[:3]] == [("CreateSequence", "a_seq", None),
+                                  ("CreateSequence", "b_seq", "s"),
+                                  ("DropSequence", "a_seq", None)]
+    assert isinstance(ops[0], CreateSequence) and isinstance(ops[2], DropSequence)
+    assert any(isinstance(o, Unresolved) for o in ops[3:])

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from b03lint.operations import (
     ConstraintDef,
+    CreateSequence,
     Diagnostic,
+    DropSequence,
     IndexElement,
     MigrationFile,
     Operation,
     Phase,
 )
 from b03lint.readers.python.comments import merge_comments
-from b03lint.readers.python.emit import Emit, Unreadable
+from b03lint.readers.python.emit import Emit, Unreadable, op_fields
 from b03lint.readers.python.source import Pos
 from b03lint.readers.python.text import Text, driver_params, sa_text_params
 from b03lint.readers.python.values import Node, Stmt, Table, Template, TextClause, last_part
@@ -122,6 +124,12 @@ class EmbeddedSql:
                 f"a SQLAlchemy `{value.verb}` statement object is executed; its SQL is not read",
                 value.table, data=value.verb in ("insert", "update", "delete"),
             )
+        if isinstance(value, Node) and last_part(value.qual) in ("CreateSequence",
+                                                                  "DropSequence"):
+            made = _sequence_ddl(value, emit)
+            if made is not None:
+                emit.out.append(made)
+                return
         if isinstance(value, Node):
             raise Unreadable(
                 f"a SQLAlchemy `{last_part(value.qual)}` construct is executed; its SQL is not read"
@@ -193,3 +201,31 @@ class EmbeddedSql:
                 values = tuple(info.values) if info.values is not None else None
         return ConstraintDef(kind="check", name=name, columns=columns, expression=expr,
                              enum_column=column, enum_values=values)
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _sequence_ddl(ddl: Node, emit: Emit) -> Operation | None:
+    """``CreateSequence(Sequence("name"))`` / ``DropSequence(...)`` executed: the
+    operation, when the sequence's name is written literally."""
+    args = ddl.call.args
+    if not args:
+        return None
+    target: object = args[0]
+    if isinstance(target, ast.Name):
+        target = ddl.env.get(target.id)
+    elif isinstance(target, ast.Call):
+        target = Node(target, ddl.env, "sqlalchemy.Sequence")
+    if not isinstance(target, Node) or last_part(target.qual) != "Sequence":
+        return None
+    name = _literal(target.call.args[0]) if target.call.args else None
+    schema_kw = next((k.value for k in target.call.keywords if k.arg == "schema"), None)
+    schema = _literal(schema_kw)
+    if name is None or (schema_kw is not None and schema is None):
+        return None
+    fields = op_fields(emit)
+    if last_part(ddl.qual) == "CreateSequence":
+        return CreateSequence(**fields, name=name, schema=schema)  # type: ignore[arg-type]
+    return DropSequence(**fields, name=name, schema=schema)  # type: ignore[arg-type]
