@@ -884,3 +884,27 @@ def test_a_project_module_the_reading_used_invalidates_the_cache(tmp_path: Any) 
     assert tables() == ["old_posts"]  # from the cache
     (tmp_path / "myapp" / "names.py").write_text('TABLE = "older_posts"\n')
     assert tables() == ["older_posts"]
+
+
+# =========================================================================== Core statements
+
+
+def test_sqlalchemy_core_statements_are_data_statements() -> None:
+    src = source('''
+        jobs = sa.table("jobs", sa.column("state"), schema="ops")
+        users = sa.table("users", sa.column("active"))
+
+
+        def upgrade():
+            conn = op.get_bind()
+            conn.execute(users.update().values(active=True))
+            conn.execute(users.update().where(sa.true()).values(active=True))
+            op.execute(sa.delete(jobs).where(jobs.c.state == "done"))
+            op.execute(users.insert().values(active=False))
+            conn.execute(sa.select(users))
+            op.bulk_insert(users, [{"active": True}])
+    ''')
+    ops = read(src)
+    assert [(o.verb, o.table, o.has_where) for o in ops] == [  # type: ignore[attr-defined]
+        ("update", "users", False), ("update", "users", False), ("delete", "ops.jobs", True),
+        ("insert", "users", True), ("insert", "users", True)]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from b03lint.operations import (
     ConstraintDef,
     CreateSequence,
+    DataChange,
     Diagnostic,
     DropSequence,
     IndexElement,
@@ -120,6 +121,14 @@ class EmbeddedSql:
         if isinstance(value, Stmt):
             if value.verb == "select":
                 return  # a read: changes nothing
+            if value.table is not None and value.verb in ("insert", "update", "delete"):
+                table = value.table if value.schema in (None, "public") \
+                    else f"{value.schema}.{value.table}"
+                emit.table = table
+                emit.out.append(DataChange(**op_fields(emit), verb=value.verb,  # type: ignore[arg-type]
+                                           table=table,
+                                           has_where=value.has_where or value.verb == "insert"))
+                return
             raise Unreadable(
                 f"a SQLAlchemy `{value.verb}` statement object is executed; its SQL is not read",
                 value.table, data=value.verb in ("insert", "update", "delete"),

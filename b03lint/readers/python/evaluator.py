@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from dataclasses import replace
 from typing import Protocol
 
 from b03lint.readers.python.extensions import ENTITY_PARAMS, EXTENSION_MODULES
@@ -235,6 +236,18 @@ class Evaluator(StringValues, RuntimeObjects):
             return Func("<lambda>", node=expr, env=env)
         return UNKNOWN
 
+    def _always_true(self, expr: ast.expr, env: Env, depth: int) -> bool:
+        """``.where(True)``, ``.where(sa.true())``, ``.where(sa.text("1=1"))``: no row is
+        left out (``WHERE true`` is no WHERE)."""
+        value = self._eval(expr, env, depth)
+        if value is True:
+            return True
+        if isinstance(value, Node) and last_part(value.qual) == "true":
+            return True
+        if isinstance(value, TextClause):
+            return " ".join(value.text.text.lower().split()) in ("true", "1=1", "1 = 1")
+        return False
+
     def _type_decorator(self, node: ast.ClassDef, env: Env, depth: int) -> object:
         """An instance of a ``TypeDecorator`` subclass is, to PostgreSQL, its ``impl``
         type; UNKNOWN when the class chooses the type per dialect (``load_dialect_impl``)
@@ -435,9 +448,13 @@ class Evaluator(StringValues, RuntimeObjects):
             return owner  # .bindparams(...), .columns(...), .execution_options(...)
         if isinstance(owner, Table):
             if method in ("insert", "update", "delete", "select"):
-                return Stmt(method, owner.name)
+                return Stmt(method, owner.name, owner.schema)
             return UNKNOWN
         if isinstance(owner, Stmt):
+            if method in ("where", "filter", "filter_by") and (call.args or call.keywords):
+                always = all(self._always_true(a, env, depth) for a in call.args) \
+                    and not call.keywords
+                return owner if always else replace(owner, has_where=True)
             return owner
         if isinstance(owner, Conn):
             return Obj("result") if method in ("execute", "exec_driver_sql") else Obj("conn")
@@ -513,7 +530,9 @@ class Evaluator(StringValues, RuntimeObjects):
         last = last_part(qual)
         if qual.startswith("sqlalchemy.") and last in ("insert", "update", "delete", "select"):
             target = arg(0, "table")
-            return Stmt(last, target.name if isinstance(target, Table) else None)
+            if isinstance(target, Table):
+                return Stmt(last, target.name, target.schema)
+            return Stmt(last, None)
         if qual.startswith("sqlalchemy."):
             return Node(call, env, qual)
         if last in ENTITY_PARAMS and qual.split(".", 1)[0] in EXTENSION_MODULES:

@@ -92,6 +92,9 @@ class Stmt:
 
     verb: str
     table: str | None
+    schema: str | None = None
+    #: a ``.where(...)`` that can be false for a row was added
+    has_where: bool = False
 
 
 @dataclass(frozen=True, slots=True)
