@@ -375,3 +375,22 @@ def test_a_run_time_condition_makes_unknown_only_the_tables_it_guards(tmp_path: 
               '        op.execute(build_sql())\n'
               + sql("DROP TABLE IF EXISTS staging"))
     assert one(run(tmp_path / "b", unsure, ("D001",))).severity == "blocking"
+
+
+@pytest.mark.parametrize("body", [
+    '    op.sync_enum_values(\n'
+    '        enum_schema="public", enum_name="mood", new_values=["ok", "meh"],\n'
+    '        affected_columns=[TableReference(table_schema="public", table_name="accounts",\n'
+    '                                         column_name="note")],\n'
+    '        enum_values_to_rename=[])',
+    sql("ALTER TYPE mood RENAME TO mood_old") + "\n"
+    + sql("CREATE TYPE mood AS ENUM ('ok', 'meh')") + "\n"
+    + sql("ALTER TABLE accounts ALTER COLUMN note TYPE mood USING note::text::mood") + "\n"
+    + sql("DROP TYPE mood_old"),
+], ids=["python-sync-enum-values", "sql-type-swap"])
+def test_a_type_swap_renames_and_drops_nothing_that_code_names(tmp_path: Path,
+                                                               body: str) -> None:
+    body = body if body.startswith("    op.exec") else (
+        "    from alembic_postgresql_enum import TableReference\n" + body)
+    for code in ("D004", "D012"):
+        assert one(run(tmp_path / code, body, (code,))).severity == "info"

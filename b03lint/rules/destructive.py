@@ -15,6 +15,7 @@ from b03lint.operations import (
     AddColumn,
     AlterColumnType,
     AlterEnumRenameValue,
+    CreateEnumType,
     CreateTable,
     DataChange,
     DropColumn,
@@ -277,7 +278,9 @@ class DropSchemaRule(DestructiveRule):
 class DropTypeRule(DestructiveRule):
     """
     What it does:
-        Flags ``DROP TYPE`` (an enum, domain or composite type) in ``upgrade()``.
+        Flags ``DROP TYPE`` (an enum, domain or composite type) in ``upgrade()``; info
+        when the type got its name earlier in the same migration (the old half of a type
+        swap, as ``alembic-postgresql-enum``'s ``op.sync_enum_values`` writes it).
 
     Why it matters:
         PostgreSQL refuses to drop a type while a column uses it, so the risk is
@@ -303,21 +306,50 @@ class DropTypeRule(DestructiveRule):
                        line=10, title="CASCADE"),
                Example(_mig('    sa.Enum(name="remediation_state").drop(op.get_bind())'),
                        line=10, title="Python form"))
-    valid = (Example(_mig('    op.execute("CREATE TYPE mood AS ENUM (\'ok\', \'sad\')")')),)
+    valid = (Example(_mig('    op.execute("CREATE TYPE mood AS ENUM (\'ok\', \'sad\')")')),
+             Example(_mig('    op.execute("ALTER TYPE mood RENAME TO mood_old")\n'
+                          '    op.execute("CREATE TYPE mood AS ENUM (\'ok\', \'sad\', \'meh\')")\n'
+                          '    op.execute("ALTER TABLE t ALTER COLUMN m TYPE mood '
+                          'USING m::text::mood")\n'
+                          '    op.execute("DROP TYPE mood_old")'),
+                     title="the old half of a type swap (info)"))
 
     def check_operation(self, op: Operation, ctx: FileContext) -> Iterable[Finding]:
         assert isinstance(op, DropType)
+        if not op.cascade and _type_named_here(op, ctx, op.name):
+            yield Finding.at(op.loc, code=self.code, rule=self.name, severity="info",
+                             message=f"{op.describe()}: the type got this name in this "
+                             "migration (a type swap), so no code names it",
+                             object=_object(op), data={"waivable": True, "harmless": True})
+            return
         risk = ("drops every column of that type with its data (CASCADE), and code that "
                 "names the type breaks" if op.cascade else self.risk)
         yield self.finding(op.loc, f"{op.describe()}: {risk}", object=_object(op),
                            fix=self.remedy, data={"waivable": True})
 
 
+def _type_named_here(op: Operation, ctx: FileContext, name: str) -> bool:
+    """Whether the type ``name`` got that name earlier in the same migration phase:
+    created, or renamed into it (the old half of a type swap)."""
+    return any((isinstance(o, CreateEnumType) and o.name == name)
+               or (isinstance(o, RenameType) and o.new_name == name)
+               for o in _earlier(op, ctx))
+
+
+def _later(op: Operation, ctx: FileContext) -> list[Operation]:
+    ops = ctx.ops_in_same_phase(op)
+    for i, other in enumerate(ops):
+        if other is op:
+            return ops[i + 1:]
+    return []
+
+
 class RenameTypeRule(DestructiveRule):
     """
     What it does:
         Flags ``ALTER TYPE ... RENAME TO`` (and ``ALTER DOMAIN ... RENAME TO``) in
-        ``upgrade()``.
+        ``upgrade()``; info when the same migration creates a type under the old name
+        again (a type swap: code that names it keeps working).
 
     Why it matters:
         The type keeps its columns and values, but every piece of code that names it
@@ -338,6 +370,13 @@ class RenameTypeRule(DestructiveRule):
     operation_kinds = frozenset({RenameType.kind})
     risk = "code and migrations that name the old type break"
     remedy = "rename every reference in the same release, with an ADR-backed waiver"
+
+    def harmless(self, op: Operation, ctx: FileContext) -> str | None:
+        assert isinstance(op, RenameType)
+        if any(isinstance(o, CreateEnumType) and o.name == op.name for o in _later(op, ctx)):
+            return ("the old name is created again in this migration (a type swap), so "
+                    "code that names it keeps working")
+        return None
     invalid = (Example(_mig('    op.execute("ALTER TYPE remediation_state RENAME TO '
                             'remediation_status")'), line=10),
                Example(_mig('    op.execute(sa.text("ALTER DOMAIN cents RENAME TO '
@@ -346,7 +385,10 @@ class RenameTypeRule(DestructiveRule):
                           '\'abandoned\'")')),
              Example(_mig('    # CI:DESTRUCTIVE_OK - See ADR-007\n'
                           '    op.execute("ALTER TYPE remediation_state RENAME TO '
-                          'remediation_status")'), files=_ADR, title="waived"))
+                          'remediation_status")'), files=_ADR, title="waived"),
+             Example(_mig('    op.execute("ALTER TYPE mood RENAME TO mood_old")\n'
+                          '    op.execute("CREATE TYPE mood AS ENUM (\'ok\', \'meh\')")'),
+                     title="a type swap: the old name is created again (info)"))
 
 
 class RenameEnumValueRule(DestructiveRule):
