@@ -108,6 +108,8 @@ REVISIONS: list[tuple[str, str]] = [
     op.create_table("solo", sa.Column("k", sa.Integer(), nullable=False),
                     sa.Column("v", sa.Text()))
     op.create_primary_key("pk_solo", "solo", ["k"])
+    # Alembic adds a primary_key=True column as NOT NULL (serial), never as a second key
+    op.add_column("solo", sa.Column("seq", sa.Integer(), primary_key=True))
 '''),
     ("f04", '''
     # Python, batch mode: the same operations inside batch_alter_table

@@ -173,18 +173,50 @@ def pg_truncate(name: str) -> str:
     return encoded[:PG_MAX_IDENT].decode(errors="ignore")
 
 
+def _name_addition(columns: tuple[str, ...]) -> str:
+    """The column part of a generated name: the columns joined by ``_``, stopping once it
+    reaches 63 bytes (``ChooseIndexNameAddition`` / ``ChooseForeignKeyConstraintNameAddition``
+    in PostgreSQL's ``indexcmds.c`` / ``tablecmds.c``)."""
+    out = ""
+    for name in columns:
+        if out:
+            out += "_"
+        out += name
+        if len(out.encode()) >= PG_MAX_IDENT + 1:
+            break
+    return out
+
+
+def make_object_name(name1: str, name2: str | None, label: str | None) -> str:
+    """PostgreSQL's ``makeObjectName``: ``name1_name2_label`` within 63 bytes, the longer of
+    the two names shortened first, so the label (``pkey``, ``fkey``, ``idx``) survives."""
+    overhead = (len(label) + 1 if label else 0) + (1 if name2 else 0)
+    avail = PG_MAX_IDENT - overhead
+    n1, n2 = len(name1.encode()), len((name2 or "").encode())
+    while n1 + n2 > avail:
+        if n1 > n2:
+            n1 -= 1
+        else:
+            n2 -= 1
+    out = name1.encode()[:n1].decode(errors="ignore")
+    if name2:
+        out += "_" + name2.encode()[:n2].decode(errors="ignore")
+    if label:
+        out += "_" + label
+    return out
+
+
 def default_constraint_name(kind: ConstraintKind, table: str, columns: tuple[str, ...]) -> str:
     """The name PostgreSQL gives an unnamed constraint (``tenants_pkey``,
-    ``tenants_api_key_hash_key``, ``events_tenant_id_fkey``, ``dead_events_retry_count_check``).
-    """
+    ``tenants_api_key_hash_key``, ``events_tenant_id_fkey``, ``dead_events_retry_count_check``),
+    shortened as PostgreSQL shortens it (the label kept)."""
     suffix = {"primary_key": "pkey", "unique": "key", "foreign_key": "fkey", "check": "check",
               "exclude": "excl"}[kind]
     if kind == "primary_key":
-        return pg_truncate(f"{table}_pkey")
-    parts = "_".join(columns[:1] if kind == "check" else columns)
-    return pg_truncate(f"{table}_{parts}_{suffix}" if parts else f"{table}_{suffix}")
+        return make_object_name(table, None, "pkey")
+    parts = _name_addition(columns[:1] if kind == "check" else columns)
+    return make_object_name(table, parts or None, suffix)
 
 
 def default_index_name(table: str, columns: tuple[str, ...]) -> str:
-    parts = "_".join(columns) or "expr"
-    return pg_truncate(f"{table}_{parts}_idx")
+    return make_object_name(table, _name_addition(columns) or "expr", "idx")

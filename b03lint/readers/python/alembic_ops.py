@@ -338,6 +338,11 @@ class AlembicOps:
         if read.column.primary_key:
             read = self.sa.serial([read], {read.column.name}, table, schema)[0]
         column = read.column
+        # Alembic's add_column emits the column as SQLAlchemy specifies it (NOT NULL unless
+        # nullable=True, SERIAL for an integer key) but never its PRIMARY KEY
+        # (alembic/operations/toimpl.py skips the PrimaryKeyConstraint)
+        if column.primary_key:
+            column = replace_column(column, primary_key=False)
         # Alembic's add_column does not create enum types (CREATE TYPE must come first).
         # The replay derives unnamed constraints from the column; a named one is emitted
         # as its own AddConstraint (Alembic adds it with ALTER TABLE ... ADD CONSTRAINT).
