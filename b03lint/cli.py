@@ -6,12 +6,15 @@ do its job. Never a traceback for bad input (``--debug`` shows one for internal 
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
-from collections.abc import Sequence
 
 from b03lint import __version__
+
+#: ``typing`` costs 2 ms to import: the names below are for the type checker only
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 #: subcommand -> (module, one-line summary). Adding a command is one line here and one
 #: module; only the chosen command's module is imported, so `b03lint check` never pays for
@@ -38,15 +41,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog}: error: {message}\n")
+
+    return _Parser
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``chosen``'s module is imported and given its arguments (every
     command when None, for documentation and tests)."""
+    import importlib
+
+    _Parser = _parser_class()
     parser = _Parser(prog="b03lint", description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--version", action="version", version=f"b03lint {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -64,11 +75,40 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called without ``argv`` (the console script, ``python -m
+    b03lint``), a ``check`` is the whole process, and the result cache
+    (:mod:`b03lint.runcache`) may serve it or record it; a caller that passes ``argv``
+    shares its process with state the cache cannot see, and always gets a full run."""
+    whole_process = argv is None
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first not in COMMANDS and not {"-h", "--help", "--version"} & set(args_list):
         args_list.insert(0, "check")  # `b03lint` alone, or `b03lint FILE...`, is a check
     chosen = next((a for a in args_list if not a.startswith("-")), None)
+    recorder = None
+    if chosen == "check" and whole_process:
+        # the whole-run result cache, before anything heavy is imported
+        from b03lint import runcache
+
+        # --no-result-cache skips serving; the result is stored for the plain command line
+        keyed = [a for a in args_list if a != "--no-result-cache"]
+        if len(keyed) == len(args_list):
+            served = runcache.serve(keyed)
+            if served is not None:
+                return served
+        if "--no-cache" not in args_list:
+            recorder = runcache.Recorder(keyed).start()
+    code = 2
+    try:
+        code = _run(args_list, chosen)
+    finally:
+        if recorder is not None:
+            recorder.stop()
+            recorder.store(code)
+    return code
+
+
+def _run(args_list: list[str], chosen: str | None) -> int:
     parser = build_parser(chosen if chosen in COMMANDS else "")
     args = parser.parse_args(args_list)
     if not hasattr(args, "_module"):
@@ -89,6 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("b03lint: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        from b03lint.runcache import recording
+
+        rec = recording()
+        if rec is not None:
+            rec.doubt("the output was cut short")
         return 1
     except Exception as exc:
         if getattr(args, "debug", False):

@@ -59,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "checks the same files: no finding is printed twice")
     p.add_argument("--no-cache", dest="cache", action="store_false", default=None,
                    help="neither read nor write the parse cache (config: cache = false)")
+    p.add_argument("--no-result-cache", dest="result_cache", action="store_false",
+                   default=True,
+                   help="run in full even when no input changed since an identical run "
+                        "(the parse cache still serves; the result is stored again)")
     p.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="processes that parse uncached files (0 = automatic, 1 = no "
                         "parallelism; config: jobs)")
@@ -76,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
     config = project_config(args)
     if args.cache is False:
         config.set("cache", False, "flag --no-cache")
+    from b03lint.runcache import recording
+
+    recorder = recording()
+    if recorder is not None and config.get("cache"):
+        # the result of this run is stored in the project's cache, beside the parses
+        cache_dir = config.path("cache_dir")
+        recorder.cache_dir = str(cache_dir) if cache_dir is not None else None
     if args.jobs is not None:
         if args.jobs < 0:
             print("b03lint: error: --jobs must be 0 (automatic) or more", file=sys.stderr)
