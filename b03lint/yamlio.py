@@ -4,15 +4,17 @@ Values come back as plain Python data plus a line for every mapping key and sequ
 so an error can name file, line and the path inside the document
 (``tables.dead_events.columns[3].type``). Aliases and anchors are refused: they are what a
 "billion laughs" document is built from, and none of our formats needs them. The C loader
-is used when PyYAML has it.
+is used when PyYAML has it. PyYAML itself is imported by the first :func:`parse` (12 ms):
+a project without YAML files never pays for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 
 class YamlError(Exception):
@@ -44,12 +46,25 @@ class Node:
         return self.value
 
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def loader_class() -> Any:
+    """PyYAML's C safe loader when it was built with libyaml, else the pure one."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_Loader":  # the loader, named as before PyYAML was imported lazily
+        return loader_class()
+    raise AttributeError(name)
 
 
 def parse(text: str, path: str, max_bytes: int = 20_000_000) -> Node:
     if len(text) > max_bytes:
         raise YamlError(f"file is larger than {max_bytes} bytes", path)
+    import yaml
+
+    _Loader = loader_class()
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
@@ -80,6 +95,8 @@ MAX_DEPTH = 64
 
 
 def _convert(node: yaml.Node, path: str, where: str, loader: Any, depth: int = 0) -> Node:
+    import yaml
+
     line = node.start_mark.line + 1
     if depth > MAX_DEPTH:
         raise YamlError(f"the document is nested more than {MAX_DEPTH} levels deep", path,

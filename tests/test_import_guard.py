@@ -132,3 +132,66 @@ def test_canonical_yaml_uses_the_c_loader() -> None:
     from b03lint import yamlio
 
     assert yamlio._Loader is yaml.CSafeLoader
+
+
+# ---------------------------------------------------------------- -X importtime budget
+
+
+def _imported(cwd: Path, tmp_path: Path, *args: str) -> tuple[int, set[str]]:
+    """The modules a real ``python -X importtime -m b03lint check ...`` imports, read from
+    the interpreter's own import-time report (stderr), never from a timing."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "b03lint", "check", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    names.discard("package")  # the report's header line
+    return done.returncode, names - _startup_modules()
+
+
+def _startup_modules() -> set[str]:
+    """What the interpreter imports before any b03lint code (``site``, and in an editable
+    install its path finder, which brings ``pathlib``): not the check's to avoid."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"],
+                          capture_output=True, text=True, timeout=60)
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def _age_all(root: Path) -> None:
+    import time
+
+    past = time.time() - 10
+    for p in [root, *root.rglob("*")]:
+        os.utime(p, (past, past))
+
+
+def test_import_budget_of_a_served_rerun(tmp_path: Path) -> None:
+    """A re-run with nothing changed is served by the result cache: no engine, no
+    dataclass machinery, no YAML, no SQL parser, not even argparse or typing."""
+    root = _project(tmp_path, WITH_SQL)
+    _age_all(root)
+    first, _ = _imported(root, tmp_path, "versions/0001_tenants.py")
+    assert first == 0
+    code, modules = _imported(root, tmp_path, "versions/0001_tenants.py")
+    assert code == 0
+    assert "b03lint.runcache" in modules
+    unwanted = {"b03lint.engine", "b03lint.operations", "b03lint.config", "dataclasses",
+                "inspect", "yaml", "pglast", "argparse", "typing", "pathlib", "tomllib",
+                "hashlib", "pickle", "b03lint.readers.python"}
+    assert sorted(unwanted & modules) == []
+
+
+def test_import_budget_of_a_python_only_project(tmp_path: Path) -> None:
+    """A full run on a project with no YAML file and no SQL: neither PyYAML nor the YAML
+    rule machinery nor PostgreSQL's parser is imported."""
+    root = _project(tmp_path, PLAIN)
+    _age_all(root)
+    code, modules = _imported(root, tmp_path, "--no-cache", "versions/0001_tenants.py")
+    assert code == 0
+    assert "b03lint.engine" in modules
+    roots = {m.split(".")[0] for m in modules}
+    assert sorted(roots & {"yaml", "pglast", *HEAVY}) == []
+    assert "b03lint.rules.declarative" not in modules
+    assert "b03lint.runcache" in modules  # it recorded the run

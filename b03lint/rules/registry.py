@@ -156,18 +156,36 @@ def _string_list(config: Config, key: str) -> list[str]:
     return list(value)
 
 
+def _has_rule_files(config: Config, dirs: list[str]) -> bool:
+    """Whether any folder of ``rules_dirs`` holds a ``.yaml``/``.yml`` file (a plain
+    listing; the declarative loader decides what they hold)."""
+    import os
+
+    for name in dirs:
+        folder = name if os.path.isabs(name) else os.path.join(config.root, name)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        if any(n.endswith((".yaml", ".yml")) and not n.startswith(".") for n in names):
+            return True
+    return False
+
+
 def build_registry(config: Config | None = None, *, entry_points: bool = True) -> Registry:
     """The rules of one run: built-ins, then the YAML rules of ``rules_dirs``, then the
     modules of ``rule_modules``, then installed rule packs (entry-point group
     ``b03lint.rules``; skipped with ``entry_points=False``). Raises :class:`RegistryError`."""
     registry = default_registry()
     if config is not None:
-        from b03lint.rules.declarative import load_rule_dirs
-
         dirs = _string_list(config, "rules_dirs")
         explicit = config.sources.get("rules_dirs", "default") != "default"
-        for rule in load_rule_dirs(config.root, dirs, missing_ok=not explicit):
-            registry.add(rule)
+        if explicit or _has_rule_files(config, dirs):
+            # the YAML rule machinery (and PyYAML) only for a project that has YAML rules
+            from b03lint.rules.declarative import load_rule_dirs
+
+            for rule in load_rule_dirs(config.root, dirs, missing_ok=not explicit):
+                registry.add(rule)
         modules = _string_list(config, "rule_modules")
         if modules:
             from b03lint.rules.plugins import load_rule_modules
