@@ -368,6 +368,12 @@ def test_comments_survive_a_tokenize_failure(monkeypatch: pytest.MonkeyPatch) ->
                 raise tokenize.TokenError("EOF in multi-line statement", tok.start)
             yield tok
 
+    from b03lint.readers.python import comments
+
+    def unsure(text, found):  # type: ignore[no-untyped-def]
+        raise comments._Malformed  # the scanner hands over to tokenize
+
+    monkeypatch.setattr(comments, "_scan", unsure)
     monkeypatch.setattr(tokenize, "generate_tokens", failing)
     mf = read('revision = "r"  # one\n# two\ndef upgrade():\n    op.drop_table("t")  # three\n')
     assert mf.readable and mf.diagnostics == []

@@ -1,4 +1,4 @@
-"""Read an Alembic revision file statically: ``ast`` + ``tokenize``, never import or execute.
+"""Read an Alembic revision file statically with ``ast``, never import or execute.
 
 :func:`read_migration` turns one revision file into a :class:`~b03lint.operations.MigrationFile`:
 the revision metadata (``revision``, ``down_revision``, ``branch_labels``, ``depends_on``),
