@@ -98,12 +98,30 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def plan_workers(files: int, jobs: int) -> int:
-    """How many processes parse ``files`` files, for the ``jobs`` setting (0 = automatic:
-    the available CPUs, at most :data:`MAX_AUTO_JOBS`). 1 means "in this process"."""
+def idle_cpus(cpus: int | None = None, load: float | None = None) -> int:
+    """The CPUs nobody else is using: the available ones less the 1-minute load average
+    (rounded), at least 1. A worker process on a CPU that another job keeps busy only
+    adds the cost of starting it and of sending its results back: measured on 2 loaded
+    cores, two processes were 18-20 % slower than one."""
+    cpus = available_cpus() if cpus is None else cpus
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # not on this platform: assume an idle machine
+            load = 0.0
+    return max(1, min(cpus, int(cpus - load + 0.5)))
+
+
+def plan_workers(files: int, jobs: int, idle: int | None = None) -> int:
+    """How many processes parse ``files`` files, for the ``jobs`` setting. 1 means "in
+    this process". Automatic (0): processes only when they pay, so never slower than one:
+    enough files (:data:`PARALLEL_MIN_FILES`, :data:`MIN_FILES_PER_WORKER` each) and as
+    many as there are idle CPUs (:func:`idle_cpus`), at most :data:`MAX_AUTO_JOBS`. An
+    explicit ``jobs`` is obeyed whatever the load (still needing enough files)."""
     if jobs == 1 or files < PARALLEL_MIN_FILES:
         return 1
-    wanted = jobs if jobs > 1 else min(available_cpus(), MAX_AUTO_JOBS)
+    automatic = min(idle_cpus() if idle is None else idle, MAX_AUTO_JOBS)
+    wanted = jobs if jobs > 1 else automatic
     return max(1, min(wanted, files // MIN_FILES_PER_WORKER))
 
 

@@ -175,3 +175,18 @@ def test_cli_rejects_negative_jobs(chain: Path) -> None:
                           cwd=chain, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--jobs" in done.stderr
+
+
+def test_automatic_jobs_follow_the_idle_cpus() -> None:
+    """Automatic parallelism never starts a process that would wait for a busy CPU."""
+    assert loader.idle_cpus(2, 0.1) == 2
+    assert loader.idle_cpus(2, 0.8) == 1  # one CPU mostly taken: one process
+    assert loader.idle_cpus(2, 1.4) == 1
+    assert loader.idle_cpus(2, 6.0) == 1  # a loaded machine: never fewer than one
+    assert loader.idle_cpus(8, 2.0) == 6
+    assert loader.plan_workers(10_000, 0, idle=1) == 1
+    assert loader.plan_workers(10_000, 0, idle=2) == 2
+    assert loader.plan_workers(10_000, 0, idle=64) == loader.MAX_AUTO_JOBS
+    assert loader.plan_workers(30, 0, idle=8) == 3  # at least MIN_FILES_PER_WORKER each
+    # an explicit --jobs is obeyed, loaded machine or not
+    assert loader.plan_workers(10_000, 2, idle=1) == 2
