@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return served
         if "--no-cache" not in args_list:
             recorder = runcache.Recorder(keyed).start()
+    if whole_process:
+        from b03lint import codecache
+
+        codecache.install()  # dataclasses' methods from compiled code, not source
     code = 2
     try:
         code = _run(args_list, chosen)
@@ -105,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if recorder is not None:
             recorder.stop()
             recorder.store(code)
+        if whole_process:
+            codecache.save()
     return code
 
 
