@@ -394,3 +394,63 @@ def test_a_type_swap_renames_and_drops_nothing_that_code_names(tmp_path: Path,
         "    from alembic_postgresql_enum import TableReference\n" + body)
     for code in ("D004", "D012"):
         assert one(run(tmp_path / code, body, (code,))).severity == "info"
+
+
+GRANT_IF_ROLE_PY = ('    if op.get_bind().execute(sa.text("SELECT 1 FROM pg_roles")).scalar():\n'
+                    '        op.execute("GRANT USAGE ON SCHEMA public TO readonly")\n')
+GRANT_IF_ROLE_DO = ("    op.execute(\"\"\"DO $$ BEGIN\n"
+                    "        IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'ro') THEN\n"
+                    "            EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I',"
+                    " current_schema(), 'ro');\n"
+                    "        END IF;\n"
+                    "    END $$;\"\"\")\n")
+
+
+@pytest.mark.parametrize("guard", [GRANT_IF_ROLE_PY, GRANT_IF_ROLE_DO],
+                         ids=["python-if-grant", "sql-do-if-execute-format-grant"])
+def test_a_condition_around_statements_that_change_no_table_doubts_nothing(
+        tmp_path: Path, guard: str) -> None:
+    """Seen on a real history: a ``DO`` block that grants a role usage if it exists, then
+    ``DROP TABLE IF EXISTS x CASCADE`` before ``CREATE TABLE x`` of a table the chain never
+    had. A GRANT changes no table, column, constraint or index, whatever the condition
+    decides, so absence stays certain and the drop is info. ``EXECUTE format(...)`` is
+    read as a template: its kind is known even if its names are filled in at run time."""
+    body = guard + sql("DROP TABLE IF EXISTS kg_config CASCADE")
+    assert one(run(tmp_path, body, ("D001",))).severity == "info"
+
+
+@pytest.mark.parametrize("guard", [
+    ('    if op.get_bind().execute(sa.text("SELECT 1 FROM pg_roles")).scalar():\n'
+     '        op.rename_table("accounts", "kg_config")\n'),
+    ("    op.execute(\"\"\"DO $$ BEGIN\n"
+     "        IF current_setting('app.legacy', true) = 'on' THEN\n"
+     "            EXECUTE format('ALTER TABLE %I RENAME TO kg_config',\n"
+     "                           current_setting('app.t'));\n"
+     "        END IF;\n"
+     "    END $$;\"\"\")\n"),
+], ids=["python-if-rename-table", "sql-do-if-execute-format-rename"])
+def test_a_condition_that_may_rename_a_table_keeps_the_drop_blocking(
+        tmp_path: Path, guard: str) -> None:
+    """The same shape where the guarded statement may bring an existing table, with its rows,
+    under the name the drop names (a rename; in a template, the renamed table is filled in
+    at run time and may be any): the drop may destroy rows. (A guarded CREATE TABLE of that
+    name would not: the chain knows the table was absent before this upgrade.)"""
+    body = guard + sql("DROP TABLE IF EXISTS kg_config CASCADE")
+    assert one(run(tmp_path, body, ("D001",))).severity == "blocking"
+
+
+@pytest.mark.parametrize("body", [
+    '    if op.get_bind().execute(sa.text("SELECT 1 FROM pg_roles")).scalar():\n'
+    '        op.drop_column("accounts", "note")',
+    "    op.execute(\"\"\"DO $$ BEGIN\n"
+    "        IF EXISTS (SELECT 1 FROM information_schema.columns\n"
+    "                   WHERE table_name = 'accounts' AND column_name = 'note') THEN\n"
+    "            EXECUTE format('ALTER TABLE %I DROP COLUMN %I', 'accounts', 'note');\n"
+    "        END IF;\n"
+    "    END $$;\"\"\")",
+], ids=["python-if-drop-column", "sql-do-if-execute-format-drop-column"])
+def test_a_drop_under_a_condition_is_still_a_drop(tmp_path: Path, body: str) -> None:
+    """What a condition guards is read and judged: ``IF EXISTS (...) THEN DROP`` drops the
+    column wherever it exists, which is every database the chain built."""
+    assert one(run(tmp_path, body, ("D002",))).severity == "blocking"
+

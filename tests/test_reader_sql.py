@@ -577,6 +577,8 @@ def test_do_block_plain_statements_become_operations_at_the_do() -> None:
 
 
 def test_do_block_dynamic_parts_are_unresolved() -> None:
+    """What runs under a PL/pgSQL condition or loop is read behind a marker, as in Python;
+    ``EXECUTE`` of ``||`` or ``format()`` is a template (its literal parts known)."""
     result = ops("""
         DO $do$
         DECLARE r record;
@@ -597,15 +599,18 @@ def test_do_block_dynamic_parts_are_unresolved() -> None:
         $do$ LANGUAGE plpgsql;
     """)
     at = loc(1, 0, 17, 21)
+    marker = "in DO block: what runs depends on run-time state; the statements inside are read"
     assert result == [
-        Unresolved(loc=at, **S, reason="EXECUTE of a string built at run time in DO block",
-                   snippet="EXECUTE format('DROP TABLE %I', 'x')"),
-        Unresolved(loc=at, **S, reason="IF in DO block: what runs depends on run-time state",
+        DropTable(loc=at, **S, table="x"),  # format() of literals is the statement itself
+        Unresolved(loc=at, **S, reason=f"IF {marker}",
                    snippet="IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'ck') "
                            "THEN", table="t"),
-        Unresolved(loc=at, **S,
-                   reason="FOR loop in DO block: what runs depends on run-time state",
+        AddConstraint(loc=at, **S, table="t", constraint=ConstraintDef(
+            kind="check", name="ck", expression="a > 0")),
+        Unresolved(loc=at, **S, reason=f"FOR loop {marker}",
                    snippet="FOR r IN SELECT tablename FROM pg_tables LOOP"),
+        Unresolved(loc=at, **S, reason="enable rls whose `table` is filled in at run time (the "
+                                       "SQL is a template)"),
         CreateEnumType(loc=at, **S, name="x", values=("a",)),
         Unresolved(loc=at, **S,
                    reason="EXCEPTION handler in DO block runs only if the block fails",

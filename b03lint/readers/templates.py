@@ -11,7 +11,7 @@ operation whose names or expressions hold the placeholder is then reported as un
 <placeholder> WHERE ...``) is read as written. A template that still does not parse is
 unresolved, never a syntax error: the error would be the placeholder's, not the SQL's.
 
-This module is shared by both readers; it imports nothing of theirs.
+This module is shared by both readers; it imports nothing of theirs (only the operations).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import dataclasses
 import re
 import string
 from collections.abc import Mapping, Sequence
+
+from b03lint.operations import DataChange, Operation, Unresolved
 
 #: what stands for a part filled in at run time (a valid unquoted PostgreSQL identifier)
 PLACEHOLDER = "b03lint_placeholder"
@@ -137,3 +139,19 @@ def mentioned_fields(value: object) -> list[str]:
     if not dataclasses.is_dataclass(value) or isinstance(value, type):
         return []
     return [f.name for f in dataclasses.fields(value) if mentions(getattr(value, f.name))]
+
+
+def template_operation(op: Operation) -> Operation:
+    """What the reading of a template says for certain about ``op``: the operation as read
+    when it holds no run-time part; else an :class:`Unresolved` of the same kind (and table,
+    when the table is not the run-time part)."""
+    fields = [f for f in mentioned_fields(op) if f != "related"]
+    if not fields or isinstance(op, Unresolved):
+        return op
+    table = op.table_name if op.table_name and not mentions(op.table_name) else None
+    return Unresolved(
+        loc=op.loc, phase=op.phase, source=op.source, via=op.via, table=table,
+        data=isinstance(op, DataChange),
+        reason=f"{op.kind.replace('_', ' ')} whose {' and '.join(f'`{f}`' for f in fields)} "
+               f"{'is' if len(fields) == 1 else 'are'} filled in at run time (the SQL is "
+               "a template)")

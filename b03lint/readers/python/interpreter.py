@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from b03lint.operations import DataChange, Location, Operation, OtherStatement, Phase, Unresolved
+from b03lint.operations import Location, Operation, Phase, Unresolved
+from b03lint.readers.markers import guard
 from b03lint.readers.python.alembic_ops import AlembicOps
 from b03lint.readers.python.calls import CallDispatch
 from b03lint.readers.python.constructs import Constructs
@@ -334,25 +335,13 @@ class Interpreter(CallDispatch):
     @contextmanager
     def _guard(self, out: list[Operation], marker: Unresolved) -> Iterator[None]:
         """Put ``marker`` (a condition, a loop) in front of the operations read inside the
-        block. When the block has no operation, nothing depends on it: no marker. When all
-        of them concern one table, the marker names it (so the replay only doubts that
-        table); when all of them are data statements, the marker is one too."""
+        block, doubting what :func:`b03lint.readers.markers.guard` says: only the tables
+        they touch, or nothing when none of them changes the schema."""
         at = len(out)
         yield
-        inner = out[at:]
-        if not inner:
-            return
-        if all(_is_data(op) for op in inner):
-            marker = replace(marker, data=True)  # only data: no schema fact depends on it
-        tables = {op.table_name for op in inner}
-        if len(tables) == 1:
-            only = tables.pop()
-            if only is not None:
-                marker = replace(marker, table=only)
-        elif None not in tables and not any(isinstance(op, Unresolved) and not op.table
-                                            for op in inner):
-            marker = replace(marker, tables=tuple(sorted(t for t in tables if t)))
-        out.insert(at, marker)
+        guarded = guard(marker, out[at:])
+        if guarded is not None:
+            out.insert(at, guarded)
 
     def _try(self, stmt: ast.stmt, env: Env, phase: Phase, out: list[Operation]) -> int:
         body: list[ast.stmt] = getattr(stmt, "body", [])
@@ -500,9 +489,3 @@ class Interpreter(CallDispatch):
 def _elements(node: Comprehension) -> tuple[ast.expr, ...]:
     return (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
 
-
-def _is_data(op: Operation) -> bool:
-    """A data statement, read or not (INSERT/UPDATE/DELETE/SELECT): it changes no schema
-    fact."""
-    return isinstance(op, DataChange) or (isinstance(op, Unresolved) and op.data) or (
-        isinstance(op, OtherStatement) and op.statement == "SelectStmt")

@@ -5,6 +5,7 @@ run-time state (``IF``, loops, dynamic ``EXECUTE``, exception handlers) becomes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -12,15 +13,58 @@ from pglast import ast, enums, parse_plpgsql
 from pglast.parser import ParseError
 
 from b03lint.operations import Diagnostic, Location, Operation, OtherStatement, Unresolved
+from b03lint.readers.markers import guard
 from b03lint.readers.sql.context import SYNTAX_ERROR_CODE, ReaderContext
 from b03lint.readers.sql.deparse import string_value
 from b03lint.readers.sql.expressions import is_string_const, operator_name
 from b03lint.readers.sql.lexer import DOLLAR_TAG_RE, events, sanitize
 from b03lint.readers.sql.parse import parse_sql
+from b03lint.readers.templates import PLACEHOLDER, template_operation
+
+#: a conversion of PostgreSQL's ``format()``: ``%s``, ``%I``, ``%L``, with an optional
+#: position (``%1$s``), flag and width; ``%%`` is a percent sign
+_FORMAT_SPEC = re.compile(r"%(?:(?P<pct>%)|(?:\d+\$)?-?(?:\d+|\*(?:\d+\$)?)?[sIL])")
 
 
-def _constant_string(expr: str) -> str | None:
-    """The value of a PL/pgSQL expression made only of string literals and ``||``."""
+def _format(template: str, args: Any) -> tuple[str, bool]:
+    """PostgreSQL's ``format(template, args...)`` where an argument that is a string literal
+    is known (``%I`` names the identifier, quoted so a keyword stays a name; ``%L`` is
+    the literal) and any
+    other is a run-time part."""
+    values = [str(a.val.sval) if is_string_const(a) else None for a in args]
+    used = 0
+    template_parts = False
+
+    def convert(m: re.Match[str]) -> str:
+        nonlocal used, template_parts
+        if m["pct"]:
+            return "%"
+        spec = m.group(0)
+        if "*" in spec:  # a width taken from the arguments: not worth following
+            template_parts = True
+            return PLACEHOLDER
+        position = re.match(r"%(\d+)\$", spec)
+        index = int(position.group(1)) - 1 if position else used
+        used = index + 1
+        value = values[index] if 0 <= index < len(values) else None
+        if value is None:
+            template_parts = True
+            return PLACEHOLDER
+        if spec.endswith("I"):
+            return '"' + value.replace('"', '""') + '"'  # the same name quote_ident gives
+        if spec.endswith("L"):
+            return "'" + value.replace("'", "''") + "'"
+        return value
+
+    return _FORMAT_SPEC.sub(convert, template), template_parts
+
+
+def _dynamic_sql(expr: str) -> tuple[str, bool] | None:
+    """The SQL text of an ``EXECUTE`` expression, as far as it is known statically, and
+    whether it is a template: string literals joined by ``||`` (a part that is not a
+    literal is filled in at run time) or ``format('...', ...)`` (each conversion is). A
+    run-time part becomes :data:`~b03lint.readers.templates.PLACEHOLDER`. None when
+    nothing of the text is known (a variable, a function other than ``format``)."""
     try:
         stmts = parse_sql("SELECT " + expr)
     except ParseError:
@@ -31,18 +75,25 @@ def _constant_string(expr: str) -> str | None:
     if len(targets) != 1 or stmts[0].stmt.fromClause:
         return None
 
-    def value(node: Any) -> str | None:
+    def text(node: Any) -> tuple[str, bool] | None:
         if is_string_const(node):
-            return str(node.val.sval)
+            return str(node.val.sval), False
         if isinstance(node, ast.A_Expr) and node.kind == enums.A_Expr_Kind.AEXPR_OP and (
             operator_name(node) == "||"
         ):
-            left, right = value(node.lexpr), value(node.rexpr)
-            if left is not None and right is not None:
-                return left + right
+            left, right = text(node.lexpr), text(node.rexpr)
+            if left is None and right is None:
+                return None
+            lv, lt = left if left is not None else (PLACEHOLDER, True)
+            rv, rt = right if right is not None else (PLACEHOLDER, True)
+            return lv + rv, lt or rt
+        if isinstance(node, ast.FuncCall) and node.args and (
+            [n.sval for n in node.funcname or ()][-1:] == ["format"]
+        ) and is_string_const(node.args[0]):
+            return _format(str(node.args[0].val.sval), node.args[1:])
         return None
 
-    return value(targets[0].val)
+    return text(targets[0].val)
 
 
 #: PL/pgSQL statements that cannot change the schema b03lint models (PERFORM and CALL
@@ -176,14 +227,16 @@ class DoBlocks(ReaderContext):
                 ops.extend(self.embedded(query, loc, f"statement in DO block: {query}"))
             elif kind == "PLpgSQL_stmt_dynexecute":
                 query = data["query"]["PLpgSQL_expr"]["query"]
-                constant = _constant_string(query)
-                if constant is None:
+                known = _dynamic_sql(query)
+                if known is None:
                     ops.append(Unresolved(
                         reason="EXECUTE of a string built at run time in DO block",
                         snippet=f"EXECUTE {query}"[:300], **kw,
                     ))
                 else:
-                    ops.extend(self.embedded(constant, loc, f"EXECUTE in DO block: {constant}"))
+                    sql, template = known
+                    ops.extend(self.embedded(sql, loc, f"EXECUTE in DO block: {sql}",
+                                             template=template))
             elif kind in _PLPGSQL_NO_SCHEMA_EFFECT:
                 continue
             else:
@@ -198,25 +251,33 @@ class DoBlocks(ReaderContext):
                     when = part.get("PLpgSQL_case_when") or {}
                     self.plpgsql(when.get("stmts") or [], body, loc, inner)
                 label = _PLPGSQL_LABELS.get(kind, kind.removeprefix("PLpgSQL_stmt_").upper())
-                ops.append(Unresolved(
-                    reason=f"{label} in DO block: what runs depends on run-time state",
-                    snippet=_line_at(lines, data.get("lineno")) or label,
-                    table=_one_table(inner), **kw,
-                ))
+                marker = guard(Unresolved(
+                    reason=f"{label} in DO block: what runs depends on run-time state; "
+                           "the statements inside are read",
+                    snippet=_line_at(lines, data.get("lineno")) or label, **kw,
+                ), inner)
+                if marker is not None:
+                    ops.append(marker)
+                    ops.extend(inner)
 
-    def embedded(self, sql: str, loc: Location, what: str) -> list[Operation]:
-        """Operations of SQL found inside a DO block, all at ``loc``."""
+    def embedded(self, sql: str, loc: Location, what: str, *,
+                 template: bool = False) -> list[Operation]:
+        """Operations of SQL found inside a DO block, all at ``loc``. A ``template`` (SQL
+        with run-time parts, :mod:`b03lint.readers.templates`) that does not parse is
+        Unresolved, never a syntax error: the error would be the placeholder's."""
         try:
             stmts = parse_sql(sanitize(sql))
         except ParseError as exc:
             message = str(exc.args[0]) if exc.args else str(exc)
-            self.result.diagnostics.append(Diagnostic(
-                code=SYNTAX_ERROR_CODE, message=f"SQL syntax error: {message} ({what[:120]})",
-                loc=Location(loc.path, loc.line, loc.column), severity="blocking",
-            ))
+            if not template:
+                self.result.diagnostics.append(Diagnostic(
+                    code=SYNTAX_ERROR_CODE,
+                    message=f"SQL syntax error: {message} ({what[:120]})",
+                    loc=Location(loc.path, loc.line, loc.column), severity="blocking",
+                ))
             return [Unresolved(reason=f"unparsable {what[:120]}", snippet=sql[:300],
                                **self.kw(loc))]
         ops: list[Operation] = []
         for raw in stmts:
             ops.extend(self.statement(raw.stmt, loc))
-        return ops
+        return [template_operation(op) for op in ops] if template else ops

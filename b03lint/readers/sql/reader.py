@@ -11,7 +11,7 @@ from typing import Any
 from pglast import ast
 from pglast.parser import ParseError
 
-from b03lint.operations import DataChange, Phase, Unresolved
+from b03lint.operations import Phase, Unresolved
 from b03lint.readers.sql.context import SYNTAX_ERROR_CODE, SqlResult
 from b03lint.readers.sql.lexer import (
     ATOMIC_MAX_PIECES,
@@ -27,7 +27,7 @@ from b03lint.readers.sql.lexer import (
 from b03lint.readers.sql.parse import error_offset, offset_converter, parse_sql
 from b03lint.readers.sql.plpgsql import DoBlocks
 from b03lint.readers.sql.statements import Statements
-from b03lint.readers.templates import mentioned_fields, mentions
+from b03lint.readers.templates import template_operation
 
 
 class _Reader(Statements, DoBlocks):
@@ -180,18 +180,7 @@ def _as_template(result: SqlResult, phase: Phase, via: str) -> SqlResult:
     """What a template's reading says for certain: operations that do not involve a run-time
     part as read; the others, and statements that do not parse, Unresolved."""
     out = SqlResult(comments=result.comments)
-    for op in result.operations:
-        fields = [f for f in mentioned_fields(op) if f != "related"]
-        if not fields or isinstance(op, Unresolved):
-            out.operations.append(op)
-            continue
-        table = op.table_name if op.table_name and not mentions(op.table_name) else None
-        out.operations.append(Unresolved(
-            loc=op.loc, phase=op.phase, source=op.source, via=op.via, table=table,
-            data=isinstance(op, DataChange),
-            reason=f"{op.kind.replace('_', ' ')} whose {' and '.join(f'`{f}`' for f in fields)} "
-                   f"{'is' if len(fields) == 1 else 'are'} filled in at run time (the SQL is "
-                   "a template)"))
+    out.operations.extend(template_operation(op) for op in result.operations)
     for d in result.diagnostics:
         if d.code != SYNTAX_ERROR_CODE:
             out.diagnostics.append(d)
