@@ -454,3 +454,21 @@ def test_a_drop_under_a_condition_is_still_a_drop(tmp_path: Path, body: str) -> 
     column wherever it exists, which is every database the chain built."""
     assert one(run(tmp_path, body, ("D002",))).severity == "blocking"
 
+
+@pytest.mark.parametrize("drop", [
+    '    op.drop_table("kg_config", if_exists=True)',
+    sql("DROP TABLE IF EXISTS kg_config CASCADE"),
+    '    op.drop_column("accounts", "legacy", if_exists=True)',
+    sql("ALTER TABLE accounts DROP COLUMN IF EXISTS legacy"),
+], ids=["python-table", "sql-table", "python-column", "sql-column"])
+def test_an_if_exists_drop_that_cannot_be_proven_harmless_names_what_stands_in_the_way(
+        tmp_path: Path, drop: str) -> None:
+    """The chain never had the object, but an earlier operation it cannot read may have
+    made it: the drop stays blocking, and says so, pointing at that operation."""
+    body = "    import myapp.setup\n    myapp.setup.prepare()\n" + drop
+    finding = one(run(tmp_path, body, ("D001", "D002")))
+    assert finding.severity == "blocking"
+    assert "cannot be sure: c1_child.py:11, not known statically, may have created it" in (
+        finding.message), finding.message
+    assert [(r.loc.line, r.message.split(":")[0]) for r in finding.related] == [
+        (11, "not known statically")]

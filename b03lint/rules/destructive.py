@@ -8,6 +8,8 @@ the line above; the engine applies waivers (see :mod:`b03lint.waivers`), rules o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
 from typing import ClassVar
 
 from b03lint.findings import Finding
@@ -24,10 +26,12 @@ from b03lint.operations import (
     DropTable,
     DropType,
     Operation,
+    Related,
     RenameColumn,
     RenameTable,
     RenameType,
     Truncate,
+    Unresolved,
 )
 from b03lint.rules.base import Example, FileContext, Rule
 
@@ -116,13 +120,19 @@ class DestructiveRule(Rule):
                              message=f"{op.describe()}: {harmless}", object=_object(op),
                              data={"waivable": True, "harmless": True})
             return
-        yield self.finding(
+        finding = self.finding(
             op.loc,
             f"{op.describe()}: {self.risk}",
             object=_object(op),
             fix=self.remedy,
             data={"waivable": True},
         )
+        doubt = self.unproven(op, ctx)
+        if doubt is not None:
+            why, where = doubt
+            finding = replace(finding, message=f"{finding.message}; {why}",
+                              related=(*op.related, Related(where.loc, _doubt_words(where))))
+        yield finding
 
     def applies(self, op: Operation, ctx: FileContext) -> bool:
         return True
@@ -130,6 +140,28 @@ class DestructiveRule(Rule):
     def harmless(self, op: Operation, ctx: FileContext) -> str | None:
         """Why this operation destroys nothing here (info), or None."""
         return None
+
+    def unproven(self, op: Operation, ctx: FileContext) -> tuple[str, Unresolved] | None:
+        """When the operation would be harmless but the chain cannot prove it: the words
+        that say so and the unresolved operation that stands in the way (the finding stays
+        blocking, and names it as a related location)."""
+        return None
+
+
+def _doubt_words(doubt: Unresolved) -> str:
+    return f"not known statically: {doubt.reason}"
+
+
+def _absent_unproven(op: Operation, ctx: FileContext, what: str) -> tuple[str, Unresolved] | None:
+    """For ``IF EXISTS`` of an object the replay does not have: the unresolved operation
+    that keeps the chain from being sure it is absent."""
+    before = ctx.before(op)
+    if before is None or not before.known or before.doubt is None:
+        return None
+    where = f"{Path(before.doubt.loc.path).name}:{before.doubt.loc.line}"
+    return (f"the chain never creates {what} before this, so IF EXISTS would drop nothing, "
+            f"but it cannot be sure: {where}, not known statically, may have created it",
+            before.doubt)
 
 
 def _absent(op: Operation, ctx: FileContext, table: str, column: str | None) -> bool:
@@ -177,6 +209,13 @@ class DropTableRule(DestructiveRule):
             return ("the chain has no such table here, so in a database it built this "
                     "drops nothing")
         return None
+
+    def unproven(self, op: Operation, ctx: FileContext) -> tuple[str, Unresolved] | None:
+        assert isinstance(op, DropTable)
+        before = ctx.before(op)
+        if not op.if_exists or before is None or before.table is not None:
+            return None
+        return _absent_unproven(op, ctx, f"table {op.table}")
 
     risk = "drops the table and all of its rows"
     remedy = "drop it in a later release after readers are gone, with an ADR-backed waiver"
@@ -231,6 +270,14 @@ class DropColumnRule(DestructiveRule):
             return ("the chain has no such column here, so in a database it built this "
                     "drops nothing")
         return None
+
+    def unproven(self, op: Operation, ctx: FileContext) -> tuple[str, Unresolved] | None:
+        assert isinstance(op, DropColumn)
+        before = ctx.before(op)
+        if not op.if_exists or before is None or before.table is None or (
+                op.column in before.table.columns):
+            return None
+        return _absent_unproven(op, ctx, f"column {op.table}.{op.column}")
 
     risk = "drops the column and its data"
     remedy = "remove readers first and drop in a later release, with an ADR-backed waiver"

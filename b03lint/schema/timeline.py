@@ -61,6 +61,10 @@ class Before:
     #: tables a ``DROP SCHEMA|TYPE ... CASCADE`` reaches: those in the schema, those with a
     #: column of the type
     dependents: tuple[str, ...] = ()
+    #: when not ``certain`` although the chain starts from an empty database: the first
+    #: unresolved operation before that may have touched any table (what to name when a
+    #: finding depends on it)
+    doubt: Unresolved | None = None
 
     def index(self, name: str) -> Index | None:
         return self.indexes.get(name)
@@ -135,6 +139,7 @@ def _dependents(schema: Schema, op: Operation) -> tuple[str, ...]:
 def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> Before:
     schema = folder.schema
     certain = complete and not folder.unknown_anywhere
+    doubt = folder.unknown_anywhere[0] if complete and folder.unknown_anywhere else None
     name = _subject_table(schema, op)
     table = schema.tables.get(name) if name is not None else None
     referencing = _referencing(schema, op, name)
@@ -143,11 +148,13 @@ def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> B
         # an index dropped by name whose table is unknown, or a table that is not there
         unknown = name in folder.unknown_tables
         return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums),
-                      certain=certain, referencing=referencing, dependents=dependents)
+                      certain=certain, referencing=referencing, dependents=dependents,
+                      doubt=doubt)
     indexes = {n: replace(i) for n, i in schema.indexes.items() if i.table == name}
     known = trusted and not table.unknown and name not in folder.unknown_tables
     return Before(_copy_table(table), indexes, known=known, enums=frozenset(schema.enums),
-                  certain=certain, referencing=referencing, dependents=dependents)
+                  certain=certain, referencing=referencing, dependents=dependents,
+                      doubt=doubt)
 
 
 def state_before(folder: Folder, op: Operation) -> Before:
