@@ -38,20 +38,23 @@ class Run:
 
 
 def b03(*args: str, env: dict[str, str] | None = None) -> Run:
-    """``b03lint ARGS`` in this process (``DATABASE_URL`` unset unless ``env`` sets it)."""
+    """``b03lint ARGS`` in this process (``DATABASE_URL`` unset unless ``env`` sets it;
+    the variables of ``env`` only for this run)."""
     from b03lint.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    saved = os.environ.get("DATABASE_URL")
+    names = {"DATABASE_URL", *(env or {})}
+    saved = {name: os.environ.get(name) for name in names}
     os.environ.pop("DATABASE_URL", None)
     os.environ.update(env or {})
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(list(args))
     finally:
-        os.environ.pop("DATABASE_URL", None)
-        if saved is not None:
-            os.environ["DATABASE_URL"] = saved
+        for name, value in saved.items():  # the environment as it was
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
     return Run(code, out.getvalue(), err.getvalue())
 
 

@@ -218,7 +218,8 @@ def test_unknown_revision_is_an_error(pg_cluster: PostgresCluster) -> None:
 
 def test_an_env_py_that_ignores_database_url_is_caught(pg_cluster: PostgresCluster,
                                                       tmp_path: Path) -> None:
-    """Alembic must have migrated the scratch database, not the one env.py hard-codes."""
+    """env.py hard-codes another database: refused before it is connected to (the checks
+    of every connection target are in test_live_isolation.py)."""
     config = copy_example(tmp_path)
     decoy = pg_cluster.create_database("decoy_db")
     env_py = tmp_path / "alembic" / "env.py"
@@ -231,7 +232,8 @@ def test_an_env_py_that_ignores_database_url_is_caught(pg_cluster: PostgresClust
     finally:
         pg_cluster.drop_database("decoy_db")
     assert run.code == 2, run.text
-    assert "alembic did not write to the scratch database" in run.out
+    assert "refused: env.py or a migration was about to connect" in run.out
+    assert "/decoy_db, whose URL came from env.py or the migration code" in run.out
 
 
 def test_roundtrip_goes_down_to_the_baseline_revision(pg_cluster: PostgresCluster,

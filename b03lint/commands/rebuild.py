@@ -23,7 +23,7 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from b03lint.live.output import add_database_arguments, add_read_arguments
+    from b03lint.live.output import add_database_arguments, add_read_arguments, parse_seconds
 
     add_database_arguments(p, url_help="a server to create the scratch database on (default: "
                                        "$DATABASE_URL, else a throwaway local cluster); the "
@@ -46,6 +46,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "pyproject.toml)")
     add_read_arguments(p, timeout_of="catalog reads and probes",
                        output_help="also write the JSON report here")
+    p.add_argument("--migration-timeout", type=parse_seconds, default=None,
+                   metavar="SECONDS", dest="migration_timeout_ms",
+                   help="how long one alembic command (env.py and the migrations, run in a "
+                        "child process) may take before it is killed and reported (default: "
+                        "10min)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print every command run (the rebuild log) on standard error")
     add_project_arguments(p)
@@ -67,7 +72,9 @@ def _rebuild(args: argparse.Namespace) -> int:
         url=url, url_source=source, rev=args.rev, schema=args.schema, roundtrip=args.roundtrip,
         steps=args.steps, probes=args.probes, evidence=args.evidence,
         alembic_ini=args.alembic_ini.resolve() if args.alembic_ini else None,
-        statement_timeout_ms=args.statement_timeout_ms, verbose=args.verbose)
+        statement_timeout_ms=args.statement_timeout_ms,
+        migration_timeout_ms=args.migration_timeout_ms or rebuild.MIGRATION_TIMEOUT_MS,
+        verbose=args.verbose)
     outcome = rebuild.rebuild(config, opts)
     parts = [f"scratch rebuild at {outcome.revision or args.rev}"]
     if outcome.database:

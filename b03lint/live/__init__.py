@@ -5,6 +5,8 @@
 - :mod:`~b03lint.live.reconcile`: a live database vs the canonical schema (``b03lint reconcile``);
 - :mod:`~b03lint.live.rebuild`: a scratch database, ``alembic upgrade`` through Alembic's API,
   the live result vs the canonical schema and vs the static replay (``b03lint rebuild``);
+- :mod:`~b03lint.live.child`, :mod:`~b03lint.live.supervise`: ``env.py`` and the migrations
+  run in a supervised child process whose every connection must be the scratch database;
 - :mod:`~b03lint.live.roundtrip`, :mod:`~b03lint.live.probes`: downgrade/upgrade round trip
   and behavioural CHECK probes on the scratch database;
 - :mod:`~b03lint.live.evidence`: the guide's artefacts; :mod:`~b03lint.live.redact`:

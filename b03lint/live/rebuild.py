@@ -4,7 +4,12 @@
    ``--database-url``, or on a throwaway local cluster (:mod:`b03lint.live.localpg`) when
    there is none. An existing database is never touched.
 2. ``alembic upgrade REV`` through Alembic's API (``alembic.config.Config`` of the project's
-   ``alembic.ini``, ``alembic.command``), with ``DATABASE_URL`` set for ``env.py``.
+   ``alembic.ini``, ``alembic.command``), with ``DATABASE_URL`` set for ``env.py``, in a
+   child process b03lint supervises (:mod:`b03lint.live.supervise`,
+   :mod:`b03lint.live.child`): every connection user code opens must be the scratch
+   database (else nothing is sent and the run ends, exit 2), and ``sys.exit``,
+   ``os._exit``, a crash or a hang (``--migration-timeout``) is an ``M003`` at the revision
+   that did it, with the verdict ERROR.
 3. Introspection, then two comparisons: with the canonical schema (the contract rules,
    classified by the drift register as of REV) and with b03lint's static replay at REV
    (``M001``: the replay is wrong).
@@ -15,13 +20,12 @@ The scratch database is dropped (its other sessions terminated first) and the lo
 stopped on success, on failure, on Ctrl-C and on SIGTERM. Failures of the environment (no
 server, a lost connection, a statement timeout, a missing privilege) are errors (exit 2)
 with one clear, password-free line; a migration that raises is a finding (``M003``).
+SIGHUP (a closed terminal) is handled like SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import os
 import re
 import secrets
 import signal
@@ -45,6 +49,7 @@ from b03lint.live.evidence import Evidence, table
 from b03lint.live.introspect import DEFAULT_TIMEOUT_MS, introspect
 from b03lint.live.probes import ProbeOutcome
 from b03lint.live.redact import scrub
+from b03lint.live.supervise import MigrationAborted, MigrationProcess
 from b03lint.operations import Location
 from b03lint.schema.diff import Deviation
 from b03lint.schema.model import Schema
@@ -53,6 +58,7 @@ if TYPE_CHECKING:
     from b03lint.live.localpg import PostgresCluster
 
 SCRATCH_PREFIX = "b03lint_scratch_"
+MIGRATION_TIMEOUT_MS = 600_000
 #: signals that end a run like Ctrl-C does (cleanup first)
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 _RUNNING_RE = re.compile(r"Running (upgrade|downgrade) (\S+) -> (\S+)")
@@ -72,6 +78,8 @@ class Options:
     evidence: Path | None = None
     alembic_ini: Path | None = None
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    #: how long one alembic command may run in the migration process before it is killed
+    migration_timeout_ms: int = MIGRATION_TIMEOUT_MS
     verbose: bool = False
 
 
@@ -255,171 +263,6 @@ class Scratch:
         return scrub(message)
 
 
-# --------------------------------------------------------------------------- alembic
-
-
-def _down_revisions(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value)
-
-
-class AlembicRunner:
-    """Alembic's API on one database: ``DATABASE_URL`` is set for ``env.py`` during each
-    command, and everything Alembic and the migrations print is captured into the log."""
-
-    def __init__(self, ini: Path, target: Target, ev: Evidence, ctx: Context,
-                 section: str = "alembic"):
-        require("alembic")
-        from alembic.config import Config as AlembicConfig
-        from alembic.script import ScriptDirectory
-
-        if not ini.is_file():
-            raise LiveError(f"{ini}: Alembic configuration not found (pass --alembic-ini)")
-        self.ini = ini
-        self.target = target
-        self.ev = ev
-        self.ctx = ctx
-        #: the environment's section (``alembic -n SECTION``)
-        self.section = section
-        self.cfg = AlembicConfig(str(ini), ini_section=section, stdout=io.StringIO())
-        location = self.cfg.get_main_option("script_location")
-        if location and ":" not in location and not os.path.isabs(location):
-            # relative to the folder of alembic.ini (where `alembic` is run), not our cwd
-            self.cfg.set_main_option("script_location",
-                                     str(ini.parent.resolve() / location).replace("%", "%%"))
-        # for env.py files that read sqlalchemy.url instead of DATABASE_URL
-        driver_url = "postgresql+psycopg" + target.url().removeprefix("postgresql")
-        self.cfg.set_main_option("sqlalchemy.url", driver_url.replace("%", "%%"))
-        self.verified = False
-        try:
-            self.script = ScriptDirectory.from_config(self.cfg)
-        except Exception as exc:
-            raise LiveError(scrub(f"{ini}: Alembic cannot read the migration scripts: "
-                                  f"{exc}")) from None
-        files = {}
-        for rev, mf in ctx.project.graph.nodes.items():
-            with contextlib.suppress(OSError):
-                files[os.path.realpath(mf.path)] = rev
-        self.files = files
-        #: commands also go to the round-trip log (guide 6.2) while this is set
-        self.in_roundtrip = False
-
-    def known(self, rev: str) -> bool:
-        try:
-            return self.script.get_revision(rev) is not None
-        except Exception:
-            return False
-
-    def parents(self, rev: str) -> tuple[str, ...]:
-        script = self.script.get_revision(rev)
-        return _down_revisions(script.down_revision if script is not None else None)
-
-    def migrate(self, verb: str, rev: str) -> None:
-        """``alembic upgrade|downgrade rev``; raises :class:`MigrationFailure` when a
-        migration fails, :class:`LiveError` when the environment does."""
-        from alembic import command
-
-        log = self.in_roundtrip
-        named = f" -n {self.section}" if self.section != "alembic" else ""
-        self.ev.command(f"DATABASE_URL={self.target.label()} alembic -c {self.ini.name}"
-                        f"{named} {verb} {rev}", roundtrip=log)
-        captured = io.StringIO()
-        old = os.environ.get("DATABASE_URL")
-        os.environ["DATABASE_URL"] = self.target.url()
-        try:
-            with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
-                getattr(command, verb)(self.cfg, rev)
-        except Exception as exc:
-            self.ev.output(captured.getvalue(), roundtrip=log)
-            raise self._failure(verb, rev, exc, captured.getvalue()) from None
-        finally:
-            if old is None:
-                os.environ.pop("DATABASE_URL", None)
-            else:
-                os.environ["DATABASE_URL"] = old
-        self.ev.output(captured.getvalue(), roundtrip=log)
-        if verb == "upgrade" and not self.verified:
-            self._verify_target()
-
-    def _verify_target(self) -> None:
-        """Alembic must have written to the scratch database: an env.py that takes its URL
-        from elsewhere would have migrated another database."""
-        import psycopg
-
-        try:
-            with self.target.connect() as conn:
-                found = conn.execute("SELECT count(*) FROM pg_catalog.pg_class WHERE relname "
-                                     "= 'alembic_version' AND relkind IN ('r', 'p')").fetchone()
-        except psycopg.Error as exc:
-            raise explain(exc, f"cannot read {self.target.label()}") from None
-        if not found or not found[0]:
-            raise LiveError(f"alembic did not write to the scratch database "
-                            f"{self.target.label()}: its env.py must take the database from "
-                            "DATABASE_URL (or sqlalchemy.url), and the version table must be "
-                            "alembic_version")
-        self.verified = True
-
-    def _failure(self, verb: str, rev: str, exc: BaseException, log: str) -> Exception:
-        import psycopg
-        from alembic.util import CommandError
-
-        db = _db_error(exc)
-        doing = f"alembic {verb} {rev}"
-        if db is not None and _environmental(db):
-            return explain(db, doing)
-        frame = None
-        for fs in traceback.extract_tb(exc.__traceback__):
-            if os.path.realpath(fs.filename) in self.files:
-                frame = fs
-        revision = self.files.get(os.path.realpath(frame.filename)) if frame else None
-        if revision is None:
-            running = _RUNNING_RE.findall(log)
-            if running:
-                kind, old, new = running[-1]
-                revision = new if kind == "upgrade" else old
-        if revision is None and isinstance(exc, CommandError):
-            return LiveError(scrub(f"{doing}: {exc}"))
-        detail = (" ".join(str(db).split()) if isinstance(db, psycopg.Error)
-                  else f"{type(exc).__name__}: {' '.join(str(exc).split())}")
-        path = None
-        if revision is not None and revision in self.ctx.project.graph.nodes:
-            path = self.ctx.project.graph.nodes[revision].path
-        return MigrationFailure(verb, rev, revision, scrub(detail), path,
-                                frame.lineno if frame else None)
-
-
-def _db_error(exc: BaseException) -> BaseException | None:
-    """The psycopg error behind ``exc`` (SQLAlchemy wraps it in ``.orig``)."""
-    import psycopg
-
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, psycopg.Error):
-            return e
-        orig = getattr(e, "orig", None)
-        todo += [orig if isinstance(orig, BaseException) else None, e.__cause__,
-                 e.__context__]
-    return None
-
-
-def _environmental(err: BaseException) -> bool:
-    """Errors of the environment (exit 2), not of a migration (a finding)."""
-    from psycopg import errors
-
-    if isinstance(err, errors.OperationalError | errors.InsufficientPrivilege):
-        # lost connections, shutdowns, cancels and timeouts, missing privileges
-        return not isinstance(err, errors.LockNotAvailable | errors.DeadlockDetected)
-    return isinstance(err, errors.InterfaceError)
-
-
 # --------------------------------------------------------------------------- the run
 
 
@@ -504,7 +347,8 @@ class _Run:
         return Location(path, line, 0)
 
     def failed(self, failure: MigrationFailure) -> None:
-        where = f"{failure.revision}" if failure.revision else "a revision"
+        where = failure.revision or (Path(failure.path).name if failure.path else
+                                     "a revision")
         loc = (Location(failure.path, failure.line, 0) if failure.path and failure.line
                else self.revision_loc(failure.revision, failure.verb))
         self.add(self.ctx.finding(
@@ -547,7 +391,10 @@ class _Run:
             scratch.create()
             self.db = scratch.target
             self.outcome.database = self.db.label()
-            runner = AlembicRunner(ini, self.db, self.ev, ctx, section)
+            runner = MigrationProcess(ini, self.db, self.ev, ctx, section,
+                                      timeout_ms=opts.migration_timeout_ms)
+            stack.callback(runner.close)
+            runner.start()
             if not runner.known(target):
                 raise LiveError(f"Alembic ({ini.name}) does not know revision {target}, which "
                                 f"b03lint read from {graph.nodes[target].path}")
@@ -558,7 +405,16 @@ class _Run:
         if error:
             self.result.errors.append(ToolError(error))
 
-    def build(self, runner: AlembicRunner, target: str) -> None:
+    def build(self, runner: MigrationProcess, target: str) -> None:
+        """The rebuild proper; user code that ends or hangs the migration process is an
+        ``M003`` at its revision and an error (the run stops there)."""
+        try:
+            self._build(runner, target)
+        except MigrationAborted as aborted:
+            self.failed(aborted.failure)
+            self.result.errors.append(ToolError(aborted.error))
+
+    def _build(self, runner: MigrationProcess, target: str) -> None:
         from b03lint.live import roundtrip
 
         opts = self.opts
