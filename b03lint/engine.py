@@ -105,6 +105,9 @@ def discover(folder: Path, errors: list[ToolError], recursive: bool = True) -> l
         for name in sorted(filenames):
             if name.endswith(".py") and not name.startswith((".#", "__init__")):
                 found.append(Path(dirpath) / name)
+    from b03lint import overlay
+
+    found += overlay.new_files(folder, recursive)
     return found
 
 

@@ -41,8 +41,10 @@ MAX_AUTO_JOBS = 8
 
 def read_file(path: Path, shown: str) -> MigrationFile:
     """Read and parse one file; an I/O error becomes a fatal diagnostic, never an exception."""
+    from b03lint import overlay
+
     try:
-        data = path.read_bytes()
+        data = overlay.read_bytes(path)
     except OSError as exc:
         return _unreadable(shown, exc)
     return _parse(shown, data)
@@ -145,6 +147,7 @@ def load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migrat
 
 
 def _load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[MigrationFile]:
+    from b03lint import overlay
     from b03lint.cache import Cache
 
     cache = Cache.open(config)
@@ -154,7 +157,7 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config) -> list[Migra
     todo: list[tuple[int, str, bytes, str, Where]] = []  # (index, shown, data, key, where)
     for i, (shown, path) in enumerate(items):
         try:
-            data = path.read_bytes()
+            data = overlay.read_bytes(path)
         except OSError as exc:
             out[i] = _unreadable(shown, exc)
             continue

@@ -155,6 +155,25 @@ def test_the_circle_finder_finds_circles() -> None:
     assert _circles(graph) == [["a", "b", "c", "a"]]
 
 
+def _third_party_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+    return found
+
+
+def test_libcst_is_imported_only_by_the_fix_engine() -> None:
+    """libcst rewrites sources for fixes (DESIGN.md): no other module may import it, and
+    the package's ``__init__`` itself does not (``check`` imports the package's types)."""
+    users = sorted(_module(p) for p in PACKAGE.rglob("*.py")
+                   if "libcst" in _third_party_imports(p))
+    assert users, "the fix engine imports libcst"
+    assert [m for m in users if not m.startswith("b03lint.fixes.")] == []
+
+
 def test_contracts_see_the_package() -> None:
     assert {"b03lint.engine", "b03lint.readers.python", "b03lint.schema.diff",
             "b03lint.cli"} <= set(IMPORTS)

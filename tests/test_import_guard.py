@@ -195,3 +195,24 @@ def test_import_budget_of_a_python_only_project(tmp_path: Path) -> None:
     assert sorted(roots & {"yaml", "pglast", *HEAVY}) == []
     assert "b03lint.rules.declarative" not in modules
     assert "b03lint.runcache" in modules  # it recorded the run
+
+
+def test_libcst_only_on_the_fix_path(tmp_path: Path) -> None:
+    """`check` never imports libcst (110 ms), not even with findings that have a fix;
+    `check --fix` does, to rewrite the files (which also shows that the report would see
+    it), and only when a finding is there to fix."""
+    root = _project(tmp_path, PLAIN)
+    (root / "pyproject.toml").write_text('[tool.b03lint]\nmigrations = "versions"\n'
+                                         'extend_select = ["locks"]\n')
+    (root / "versions" / "0002_index.py").write_text(
+        'from alembic import op\n\nrevision = "0002"\ndown_revision = "0001"\n\n\n'
+        'def upgrade():\n    op.create_index("ix_tenants_plan", "tenants", ["plan"])\n')
+    _age_all(root)
+    code, modules = _imported(root, tmp_path, "--no-cache")
+    assert code == 1
+    assert "b03lint.engine" in modules
+    assert sorted(m for m in modules if m.split(".")[0] == "libcst") == []
+    assert "b03lint.fixes" not in modules
+    code, modules = _imported(root, tmp_path, "--no-cache", "--diff")
+    assert code == 1
+    assert "libcst" in modules

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -12,6 +13,7 @@ from b03lint.commands.common import add_project_arguments, project_config, write
 
 if TYPE_CHECKING:
     from b03lint.config import Config
+    from b03lint.engine import Result
 
 HELP = "lint migrations (default command): destructive DDL, the revision graph, the contract"
 
@@ -66,6 +68,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="processes that parse uncached files (0 = automatic, 1 = no "
                         "parallelism; config: jobs)")
+    # -- fixes (issue 18) --
+    fixes = p.add_argument_group("fixes", "rewrite the migrations (libcst: comments and "
+                                 "formatting kept) to resolve the findings that have a fix")
+    fixes.add_argument("--fix", action="store_true",
+                       help="apply the safe fixes, then report what remains")
+    fixes.add_argument("--unsafe-fixes", action="store_true",
+                       help="apply the unsafe fixes too (the destructive-DDL waiver, which "
+                            "needs --adr)")
+    fixes.add_argument("--diff", action="store_true",
+                       help="print the fixes as a unified diff instead of writing them "
+                            "(exit code 1 when there is one)")
+    fixes.add_argument("--adr", metavar="ADR-ID",
+                       help="the ADR the waiver fix cites (# CI:DESTRUCTIVE_OK - See "
+                            "ADR-<id>); it must have a file in adr_dir")
 
 
 def _split(values: list[str]) -> list[str]:
@@ -73,9 +89,8 @@ def _split(values: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from b03lint import __version__
     from b03lint.engine import lint
-    from b03lint.reporters import SAYS_SKIPPED, ReportOptions, renderer
+    from b03lint.reporters import SAYS_SKIPPED
 
     config = project_config(args)
     if args.cache is False:
@@ -134,6 +149,15 @@ def run(args: argparse.Namespace) -> int:
         baseline = None
     elif args.baseline is not None:
         baseline = args.baseline.resolve()
+    if args.adr is not None and not (args.fix or args.unsafe_fixes or args.diff):
+        print("b03lint: error: --adr names the ADR of the waiver fix: use it with "
+              "--unsafe-fixes (or --diff --unsafe-fixes)", file=sys.stderr)
+        return 2
+    if skipped is None and (args.fix or args.unsafe_fixes or args.diff):
+        return _fix(args, config, lambda: lint(
+            config, paths, rev=args.rev, select=_split(args.select),
+            ignore=_split(args.ignore), debug=args.debug, baseline=baseline,
+            environments=args.env))
     if skipped is not None:
         from b03lint.engine import Result
 
@@ -142,6 +166,18 @@ def run(args: argparse.Namespace) -> int:
         result = lint(config, paths, rev=args.rev, select=_split(args.select),
                       ignore=_split(args.ignore), debug=args.debug, baseline=baseline,
                       environments=args.env)
+    if not _report(args, config, result):
+        return 2
+    if result.skipped and (args.output is not None or args.output_format not in SAYS_SKIPPED):
+        # the job log must say it (guide 5.2), without breaking a machine format on stdout
+        print(result.skipped, file=sys.stdout if args.output is not None else sys.stderr)
+    return result.exit_code
+
+
+def _report(args: argparse.Namespace, config: Config, result: Result) -> bool:
+    from b03lint import __version__
+    from b03lint.reporters import ReportOptions, renderer
+
     to_terminal = args.output is None and sys.stdout.isatty()
     color = args.color == "always" or (args.color == "auto" and to_terminal
                                        and "NO_COLOR" not in os.environ)
@@ -149,11 +185,61 @@ def run(args: argparse.Namespace) -> int:
     text = renderer(args.output_format)(
         result, ReportOptions(color=color, root=str(config.root), tool_version=__version__,
                               frames=frames))
-    if not write_output(text, args.output):
+    return write_output(text, args.output)
+
+
+def _fix(args: argparse.Namespace, config: Config, lint: Callable[[], Result]) -> int:
+    """``--fix`` / ``--unsafe-fixes`` / ``--diff``: fix round after round, then report
+    what remains (or print the diff); the counts go to standard error."""
+    from b03lint.fixes import FixError
+    from b03lint.fixes.session import fix_run, unified_diff
+    from b03lint.paths import display_path
+    from b03lint.runcache import recording
+
+    recorder = recording()
+    if recorder is not None:
+        recorder.doubt("fixes write files")  # never served from the result cache
+    try:
+        outcome = fix_run(config, lint, unsafe=args.unsafe_fixes, write=not args.diff,
+                          adr=args.adr)
+    except FixError as exc:
+        print(f"b03lint: error: {exc}", file=sys.stderr)
         return 2
-    if result.skipped and (args.output is not None or args.output_format not in SAYS_SKIPPED):
-        # the job log must say it (guide 5.2), without breaking a machine format on stdout
-        print(result.skipped, file=sys.stdout if args.output is not None else sys.stderr)
+    result = outcome.result
+    for problem in outcome.problems:
+        print(problem, file=sys.stderr)
+    counts = ", ".join(f"{code} x{n}" for code, n in sorted(outcome.fixed.items()))
+    new = sorted(p for p, (before, _) in outcome.changed.items() if before is None)
+    if args.diff:
+        sys.stdout.write(unified_diff(outcome.changed, display_path))
+        if outcome.count:
+            print(f"Would fix {outcome.count} finding(s) ({counts}) in "
+                  f"{len(outcome.changed) - len(new)} file(s)"
+                  + (f", creating {len(new)} migration(s)" if new else ""), file=sys.stderr)
+        else:
+            print("No fixes available.", file=sys.stderr)
+    else:
+        if not _report(args, config, result):
+            return 2
+        if outcome.count:
+            print(f"Fixed {outcome.count} finding(s) ({counts}) in "
+                  f"{len(outcome.changed) - len(new)} file(s); "
+                  f"{len(result.findings)} finding(s) remain.", file=sys.stderr)
+            for path in new:
+                print(f"Wrote the new migration {display_path(path)}", file=sys.stderr)
+        else:
+            print(f"No fixes applied; {len(result.findings)} finding(s) remain.",
+                  file=sys.stderr)
+    if outcome.unsafe_left:
+        print(f"{outcome.unsafe_left} more fix(es) with --unsafe-fixes.", file=sys.stderr)
+    if args.adr is None and any(f.data.get("waivable") and f.blocking
+                                for f in result.findings):
+        print("Destructive steps can be waived with --unsafe-fixes --adr ADR-<id> (an ADR "
+              f"in {config.get('adr_dir')}).", file=sys.stderr)
+    if outcome.problems:
+        return 2
+    if args.diff and outcome.count:
+        return max(1, result.exit_code)
     return result.exit_code
 
 

@@ -1,0 +1,70 @@
+"""What every fixer is given: the file, its tree, the configuration, the run's findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from b03lint.fixes.model import Fix, TextEdit
+from b03lint.fixes.source import Source
+
+if TYPE_CHECKING:
+    from b03lint.config import Config
+    from b03lint.findings import Finding
+    from b03lint.project import Project
+
+
+@dataclass
+class Context:
+    source: Source
+    path: Path
+    config: Config
+    findings: Sequence[Finding]
+    #: the ADR the waiver fix cites (checked: it has a file)
+    adr: str | None
+    _project: Project | None = None
+    _memo: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def postgres_version(self) -> int:
+        from b03lint.pgmodel.locks import DEFAULT_VERSION
+
+        value = self.config.get("postgres_version")
+        return value if isinstance(value, int) else DEFAULT_VERSION
+
+    def project(self) -> Project:
+        """The chain this file belongs to, read (from the parse cache) when first asked."""
+        if self._project is None:
+            from b03lint.engine import load_project
+
+            self._project = load_project(self._chain_config())
+        return self._project
+
+    def _chain_config(self) -> Config:
+        from b03lint.config import ConfigError
+
+        try:
+            chains = self.config.chains()
+        except ConfigError:
+            return self.config
+        real = self.path.resolve()
+        for chain in chains:
+            for folder in chain.migration_folders():
+                if real.is_relative_to(folder.resolve()):
+                    return chain
+        return chains[0] if chains else self.config
+
+    def fix(self, finding: Finding, title: str, edit: TextEdit | None, *, safe: bool = True,
+            follow_up_files: tuple[tuple[Path, str], ...] = (),
+            other_edits: tuple[tuple[Path, tuple[TextEdit, ...]], ...] = (),
+            placeholder: str | None = None) -> Fix | None:
+        if edit is None:
+            return None
+        return Fix(code=finding.code, title=title, safe=safe, path=self.path, edits=(edit,),
+                   follow_up_files=follow_up_files, other_edits=other_edits,
+                   placeholder=placeholder, finding=finding)
+
+
+Fixer = Callable[[Context, "Finding"], "Fix | None"]

@@ -1,0 +1,206 @@
+"""A migration file as ``libcst`` reads it, and the few rewrites every fixer needs.
+
+Every rewrite replaces one node of the concrete syntax tree and renders the whole module
+again; the edit is what changed between the two texts (:func:`b03lint.fixes.edit_between`),
+so what the fix does not touch, comments and formatting included, stays as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from b03lint.fixes.model import TextEdit, edit_between
+
+AUTOCOMMIT = "op.get_context().autocommit_block()"
+
+
+class Source:
+    """One file's text and tree, with positions and parents of its nodes."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.module = cst.parse_module(text)
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        self.positions: Any = wrapper.resolve(PositionProvider)
+        self.parents: Any = wrapper.resolve(ParentNodeProvider)
+        self._statements: list[cst.SimpleStatementLine] | None = None
+
+    # ---------------------------------------------------------------- finding nodes
+
+    def range(self, node: cst.CSTNode) -> CodeRange:
+        r: CodeRange = self.positions[node]
+        return r
+
+    def statements(self) -> list[cst.SimpleStatementLine]:
+        if self._statements is None:
+            found: list[cst.SimpleStatementLine] = []
+
+            class _Collect(cst.CSTVisitor):
+                def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+                    found.append(node)
+
+            self.module.visit(_Collect())
+            self._statements = found
+        return self._statements
+
+    def statement_at(self, line: int) -> cst.SimpleStatementLine | None:
+        """The statement line whose code covers ``line`` (the innermost one)."""
+        best: cst.SimpleStatementLine | None = None
+        for stmt in self.statements():
+            r = self.range(stmt)
+            if r.start.line <= line <= r.end.line and (
+                    best is None or r.start.line >= self.range(best).start.line):
+                best = stmt
+        return best
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        found: cst.CSTNode | None = self.parents.get(node)
+        return found
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        here = self.parent(node)
+        while here is not None:
+            yield here
+            here = self.parent(here)
+
+    def in_autocommit(self, node: cst.CSTNode) -> bool:
+        return any(isinstance(a, cst.With) and any(is_autocommit(i.item) for i in a.items)
+                   for a in self.ancestors(node))
+
+    def function_of(self, node: cst.CSTNode) -> str | None:
+        for a in self.ancestors(node):
+            if isinstance(a, cst.FunctionDef):
+                return a.name.value
+        return None
+
+    def strings_in(self, node: cst.CSTNode) -> list[cst.SimpleString]:
+        found: list[cst.SimpleString] = []
+
+        class _Collect(cst.CSTVisitor):
+            def visit_SimpleString(self, n: cst.SimpleString) -> None:
+                found.append(n)
+
+        node.visit(_Collect())
+        return found
+
+    # ---------------------------------------------------------------- rewriting
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def replace(self, old: cst.CSTNode, new: cst.CSTNode) -> TextEdit | None:
+        """The edit that replaces ``old`` (a node of this tree) with ``new``."""
+        changed = self.module.deep_replace(old, new)
+        assert isinstance(changed, cst.Module)
+        return edit_between(self.text, changed.code)
+
+
+# -------------------------------------------------------------------- node helpers
+
+
+def is_autocommit(expr: cst.BaseExpression) -> bool:
+    """``op.get_context().autocommit_block()``."""
+    if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+        return False
+    if expr.func.attr.value != "autocommit_block":
+        return False
+    inner = expr.func.value
+    return (isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute)
+            and inner.func.attr.value == "get_context"
+            and isinstance(inner.func.value, cst.Name) and inner.func.value.value == "op")
+
+
+def op_call(stmt: cst.SimpleStatementLine | None) -> tuple[cst.Call, str] | None:
+    """The ``op.<name>(...)`` call that is the whole statement line, and ``name``."""
+    if stmt is None or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return None
+    call = stmt.body[0].value
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+        return None
+    owner = call.func.value
+    if not isinstance(owner, cst.Name) or owner.value != "op":
+        return None
+    return call, call.func.attr.value
+
+
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name),
+                None)
+
+
+def is_true(arg: cst.Arg | None) -> bool:
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+
+
+def with_keyword(call: cst.Call, name: str, value: str = "True") -> cst.Call:
+    """``call`` with ``name=value``: an existing ``name=`` gets the value, else the
+    keyword is added after the last argument, in the layout the call already has (one
+    argument a line with a trailing comma, or on the last argument's line)."""
+    expr = cst.parse_expression(value)
+    existing = keyword(call, name)
+    if existing is not None:
+        return call.with_deep_changes(existing, value=expr)
+    args = list(call.args)
+    new = cst.Arg(keyword=cst.Name(name), value=expr,
+                  equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                        whitespace_after=cst.SimpleWhitespace("")))
+    if not args:
+        return call.with_changes(args=[new])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        # a trailing comma: the new argument takes it (and what follows it, up to the
+        # parenthesis); the old last argument is separated as the others are
+        if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+            between: cst.BaseParenthesizableWhitespace = args[-2].comma.whitespace_after
+        else:
+            between = call.whitespace_before_args
+            if isinstance(between, cst.SimpleWhitespace) or not _has_newline(between):
+                between = cst.SimpleWhitespace(" ")
+        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
+        args.append(new.with_changes(comma=last.comma))
+    else:
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(new)
+    return call.with_changes(args=args)
+
+
+def _has_newline(ws: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(ws, cst.ParenthesizedWhitespace)
+
+
+class _Deeper(cst.CSTTransformer):
+    """Continuation lines one indentation deeper: those libcst keeps relative to the block
+    follow it by themselves, the others (less indented than the block) are given it;
+    strings are tokens and keep their text."""
+
+    def __init__(self, by: str):
+        super().__init__()
+        self.by = by
+
+    def leave_ParenthesizedWhitespace(self, original: cst.ParenthesizedWhitespace,
+                                      updated: cst.ParenthesizedWhitespace
+                                      ) -> cst.ParenthesizedWhitespace:
+        if updated.indent:
+            return updated
+        return updated.with_changes(
+            last_line=cst.SimpleWhitespace(self.by + updated.last_line.value))
+
+
+def in_autocommit_block(source: Source, stmt: cst.SimpleStatementLine,
+                        replacement: cst.SimpleStatementLine | None = None) -> cst.With:
+    """``with op.get_context().autocommit_block():`` around ``stmt`` (or the
+    ``replacement`` of it); the comment lines above the statement stay above the block."""
+    inner = replacement if replacement is not None else stmt
+    indent = source.module.default_indent
+    moved = inner.with_changes(leading_lines=[])
+    deeper = moved.visit(_Deeper(indent))
+    assert isinstance(deeper, cst.SimpleStatementLine)
+    return cst.With(
+        items=[cst.WithItem(item=cst.parse_expression(AUTOCOMMIT))],
+        body=cst.IndentedBlock(body=[deeper]),
+        leading_lines=stmt.leading_lines,
+    )
