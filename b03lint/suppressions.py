@@ -37,6 +37,9 @@ DIRECTIVE_RE = re.compile(r"(?:^|(?<=[\s#-]))b03lint\s*:\s*ignore\b(?P<rest>.*)$
 _CODES_RE = re.compile(r"^\s*\[(?P<codes>[^\]]*)\]")
 #: categories whose findings a suppression may not silence
 NOT_SUPPRESSIBLE = frozenset({"destructive", "suppression"})
+#: what the suppression fix writes for the reason: the user replaces it; until then the
+#: suppression has no reason (S001) and suppresses nothing
+REASON_PLACEHOLDER = "<reason>"
 
 WITHOUT_REASON = ("S001", "suppression-without-reason")
 UNKNOWN_RULE = ("S002", "unknown-rule-in-suppression")
@@ -161,6 +164,12 @@ def apply_suppressions(
                         registry, WITHOUT_REASON, s,
                         "suppression gives no reason, so it suppresses nothing",
                         "say why after two dashes: '# b03lint: ignore[CODE] -- reason'"))
+                elif REASON_PLACEHOLDER in s.reason:
+                    problems.append(_finding(
+                        registry, WITHOUT_REASON, s,
+                        f"suppression's reason is still the placeholder {REASON_PLACEHOLDER}, "
+                        "so it suppresses nothing",
+                        f"replace {REASON_PLACEHOLDER} with why the finding does not apply"))
                 elif require_reason and pattern is not None and not pattern.search(s.reason):
                     problems.append(_finding(
                         registry, WITHOUT_REASON, s,

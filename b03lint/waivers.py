@@ -148,6 +148,7 @@ def apply_waivers(
             out.append(f)
             continue
         if waiver.adr is not None and waiver.adr in adrs:
+            used.add(waiver.line)  # it waived a finding: not unused, whatever the step
             out.append(replace(f, severity="info",
                                message=f"{f.message} (waived: {waiver.adr})",
                                data={**f.data, "waived_by": waiver.adr}))

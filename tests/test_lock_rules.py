@@ -75,9 +75,10 @@ CASES = [
 #: statements that are safe on an existing table
 SAFE = [
     'with op.get_context().autocommit_block():\n'
-    '        op.execute("CREATE INDEX CONCURRENTLY ix_events_account ON events (account_id)")',
+    '        op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_events_account ON events '
+    '(account_id)")',
     'with op.get_context().autocommit_block():\n'
-    '        op.execute("DROP INDEX CONCURRENTLY ix_events_code")',
+    '        op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_events_code")',
     'op.execute("ALTER TABLE events ADD CONSTRAINT fk_acc FOREIGN KEY (account_id) '
     'REFERENCES accounts (id) NOT VALID")',
     'op.execute("ALTER TABLE events VALIDATE CONSTRAINT fk_acc")',
@@ -245,7 +246,7 @@ def test_postgres_version_is_checked(project: Path, capsys: pytest.CaptureFixtur
 def test_lock_rules_are_opt_in_with_one_line() -> None:
     registry = default_registry()
     lock_rules = registry.select("L")
-    assert [r.code for r in lock_rules] == [f"L{i:03d}" for i in range(1, 21)]
+    assert [r.code for r in lock_rules] == [f"L{i:03d}" for i in range(1, 22)]
     assert all(not r.default_enabled and r.category == "locks" for r in lock_rules)
     assert set(lock_rules) == set(registry.select("locks"))
     conventions = registry.select("conventions")

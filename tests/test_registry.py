@@ -217,7 +217,7 @@ def test_rules_lists_built_in_and_project_rules(project: Path,
     assert lines["TM001"][:5] == ["TM001", "team-rule", "project", "blocking", "on"]
     code, out = run(["rules", "--output-format", "json", "L", "TM001"], capsys)
     rows = json.loads(out)
-    assert [r["code"] for r in rows] == [f"L{i:03d}" for i in range(1, 21)] + ["TM001"]
+    assert [r["code"] for r in rows] == [f"L{i:03d}" for i in range(1, 22)] + ["TM001"]
     assert rows[-1]["origin"] == "rules/team.yaml:3" and rows[0]["enabled"] is False
 
 

@@ -78,7 +78,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                             "needs --adr)")
     fixes.add_argument("--diff", action="store_true",
                        help="print the fixes as a unified diff instead of writing them "
-                            "(exit code 1 when there is one)")
+                            "(exit code 1 when there is one, else 0, as ruff's)")
     fixes.add_argument("--adr", metavar="ADR-ID",
                        help="the ADR the waiver fix cites (# CI:DESTRUCTIVE_OK - See "
                             "ADR-<id>); it must have a file in adr_dir")
@@ -236,10 +236,11 @@ def _fix(args: argparse.Namespace, config: Config, lint: Callable[[], Result]) -
                                 for f in result.findings):
         print("Destructive steps can be waived with --unsafe-fixes --adr ADR-<id> (an ADR "
               f"in {config.get('adr_dir')}).", file=sys.stderr)
-    if outcome.problems:
-        return 2
-    if args.diff and outcome.count:
-        return max(1, result.exit_code)
+    if outcome.problems or result.exit_code in (2, 130):
+        return result.exit_code if result.exit_code == 130 else 2
+    if args.diff:
+        # as ruff: 1 when there is something to fix, whatever else remains
+        return 1 if outcome.count else 0
     return result.exit_code
 
 

@@ -39,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
           f"{'Enabled' if rule.default_enabled else 'Disabled'} by default."
           + ("" if origin == "builtin" else f" Defined in {origin}.") + "\n")
     print(rule.documentation())
+    from b03lint.commands.rules import fix_doc
+
+    fixed = fix_doc(rule.code)
+    if fixed:
+        print(f"\nAutomatic fix ({fixed[0]}):\n    {fixed[1]}.")
     if rule.options:
         print("\nOptions ([tool.b03lint.options." + rule.code + "]):")
         for key, option in sorted(rule.options.items()):

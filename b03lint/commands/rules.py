@@ -140,6 +140,9 @@ def rule_markdown(registry: Registry, rule: type[Rule]) -> str:
         if not body:
             continue
         lines += [f"**{heading}**", "", _dedent(body), ""]
+    fixed = fix_doc(rule.code)
+    if fixed:
+        lines += [f"**Automatic fix** ({fixed[0]})", "", fixed[1] + ".", ""]
     if rule.options:
         lines += [f"**Options** (`[tool.b03lint.options.{rule.code}]`)", "",
                   "| option | type | default | meaning |", "|---|---|---|---|"]
@@ -150,6 +153,13 @@ def rule_markdown(registry: Registry, rule: type[Rule]) -> str:
             lines.append(f"| `{key.replace('_', '-')}` | {kind} | `{default}` | {option.doc} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def fix_doc(code: str) -> tuple[str, str] | None:
+    """Whether ``b03lint check --fix`` fixes the rule's findings, and how."""
+    from b03lint.fixes.model import FIX_DOCS
+
+    return FIX_DOCS.get(code)
 
 
 def _dedent(text: str) -> str:

@@ -10,6 +10,14 @@ This module imports nothing heavy: ``libcst`` (110 ms) and the fixers are import
 :func:`fixes_for` when it is called, so ``b03lint check`` without ``--fix`` never loads
 them.
 
+For an editor (code actions): call :func:`fixes_for` with the buffer's text and the
+findings of that file (pass ``project=`` when the chain is loaded already). Each
+:class:`Fix` becomes one workspace edit: its ``edits`` on ``path`` (:func:`lsp_text_edit`),
+a ``CreateFile`` plus the text for each of ``follow_up_files``, and the edits of
+``other_edits`` on their files; ``fix.finding`` is the diagnostic it resolves. A fix with a
+``placeholder`` (the suppression, ``<reason>``) is the user's to finish; the waiver needs
+an ADR: offer one action per :func:`known_adrs` (``adr=`` each).
+
 Positions (:class:`TextEdit`): ``line`` is 1-based, ``col`` is 0-based and counts Unicode
 code points of the line (a Python ``str`` index), lines being separated by ``"\\n"``; the
 end is exclusive. The language server protocol counts lines from 0 and columns in UTF-16
@@ -47,7 +55,8 @@ __all__ = ["REASON_PLACEHOLDER", "Fix", "FixError", "TextEdit", "apply", "edit_b
 
 
 def fixes_for(source: str, path: Path, findings: Sequence[Finding], *, config: Config,
-              adr: str | None = None, project: Project | None = None) -> list[Fix]:
+              adr: str | None = None, project: Project | None = None,
+              manual: bool = True) -> list[Fix]:
     """The fixes for ``findings`` (those of the migration file ``path``, whose current
     text is ``source``), safe and unsafe, each computed against ``source`` alone.
 
@@ -55,7 +64,10 @@ def fixes_for(source: str, path: Path, findings: Sequence[Finding], *, config: C
     waiver fix is made without it, and one that has no file in ``adr_dir`` raises
     :class:`FixError`. ``project``: the loaded chain, when the caller has it (the server);
     otherwise it is read when a fix needs it (the follow-up migration's place in the
-    chain). A file that does not parse gets no fixes."""
+    chain). ``manual=False`` leaves out the fixes the user must finish (the suppression
+    with its reason to write), which the command line never applies. A file that does not
+    parse gets no fixes."""
     from b03lint.fixes.engine import compute
 
-    return compute(source, path, findings, config=config, adr=adr, project=project)
+    return compute(source, path, findings, config=config, adr=adr, project=project,
+                   manual=manual)

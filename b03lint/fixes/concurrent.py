@@ -61,7 +61,8 @@ def _wrapped(ctx: Context, finding: Finding, *, python: str | None,
         else:
             new_call = call
     elif python is not None and method == python:
-        new_call = with_keyword(call, "postgresql_concurrently")
+        new_call = with_keyword(call, "postgresql_concurrently", source=src,
+                                width=ctx.line_length, deeper=len(src.module.default_indent))
     elif python is None and method in ("create_index", "drop_index"):
         new_call = call
     if new_call is None:

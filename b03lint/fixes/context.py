@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,46 @@ class Context:
                 if real.is_relative_to(folder.resolve()):
                     return chain
         return chains[0] if chains else self.config
+
+    @property
+    def line_length(self) -> int:
+        """The project's line length (ruff's, else black's, in pyproject.toml; else 88)."""
+        found = self._memo.get("line_length")
+        if isinstance(found, int):
+            return found
+        width = 88
+        pyproject = self.config.pyproject
+        if pyproject is not None:
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - Python 3.10
+                import tomli as tomllib
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                data = {}
+            tool = data.get("tool", {})
+            for table in (tool.get("ruff", {}), tool.get("black", {})):
+                value = table.get("line-length") if isinstance(table, dict) else None
+                if isinstance(value, int):
+                    width = value
+                    break
+        self._memo["line_length"] = width
+        return width
+
+    def category(self, code: str) -> str | None:
+        """The category of the rule ``code`` (the project's rules included)."""
+        registry = self._memo.get("registry")
+        if registry is None:
+            from b03lint.rules.registry import RegistryError, build_registry, default_registry
+
+            try:
+                registry = build_registry(self.config)
+            except RegistryError:
+                registry = default_registry()
+            self._memo["registry"] = registry
+        rule = registry.get(code)  # type: ignore[attr-defined]
+        return rule.category if rule is not None else None
 
     def fix(self, finding: Finding, title: str, edit: TextEdit | None, *, safe: bool = True,
             follow_up_files: tuple[tuple[Path, str], ...] = (),

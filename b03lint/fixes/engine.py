@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 
 def _fixers() -> dict[str, Fixer]:
     from b03lint.fixes.concurrent import FIXERS as CONCURRENT
+    from b03lint.fixes.notvalid import FIXERS as NOT_VALID
+    from b03lint.fixes.robust import FIXERS as ROBUST
 
-    return {**CONCURRENT}
+    return {**CONCURRENT, **NOT_VALID, **ROBUST}
 
 
 def compute(source: str, path: Path, findings: Sequence[Finding], *, config: Config,
-            adr: str | None, project: Project | None) -> list[Fix]:
+            adr: str | None, project: Project | None, manual: bool = True) -> list[Fix]:
     canon = resolve_adr(adr, config) if adr is not None else None
     if path.suffix != ".py":
         return []
@@ -36,13 +38,14 @@ def compute(source: str, path: Path, findings: Sequence[Finding], *, config: Con
     ctx = Context(parsed, path, config, findings, canon, project)
     fixers = _fixers()
     out: list[Fix] = []
+    from b03lint.fixes.comments import suppression, waiver
+
     for finding in findings:
         fixer = fixers.get(finding.code)
-        if fixer is None:
-            continue
-        made = fixer(ctx, finding)
-        if made is not None and _valid_python(made, source):
-            out.append(made)
+        for make in (fixer, waiver, suppression if manual else None):
+            made = make(ctx, finding) if make is not None else None
+            if made is not None and _valid_python(made, source):
+                out.append(made)
     return out
 
 

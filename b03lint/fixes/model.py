@@ -12,9 +12,33 @@ if TYPE_CHECKING:
     from b03lint.config import Config
     from b03lint.findings import Finding
 
-#: what the suppression fix writes where the reason goes: not a reason (S001 reports a
-#: suppression that still says it, and it suppresses nothing until the user writes one)
-REASON_PLACEHOLDER = "<reason>"
+from b03lint.suppressions import REASON_PLACEHOLDER as REASON_PLACEHOLDER
+
+_WAIVER = ("unsafe", "`b03lint check --unsafe-fixes --adr ADR-<id>` writes the guide's "
+           "waiver `# CI:DESTRUCTIVE_OK - See ADR-<id>` on the line (the ADR must have a "
+           "file in `adr_dir`)")
+
+#: rule code -> (safe or unsafe, what ``b03lint check --fix`` does), for each rule's
+#: documentation (``b03lint rule``, docs/rules.md); the suite checks it against the fixers
+FIX_DOCS: dict[str, tuple[str, str]] = {
+    "L001": ("safe", "`b03lint check --fix` builds the index with "
+                     "`postgresql_concurrently=True` (`CONCURRENTLY` in SQL) in "
+                     "`with op.get_context().autocommit_block():`"),
+    "L002": ("safe", "`b03lint check --fix` drops the index with "
+                     "`postgresql_concurrently=True` (`CONCURRENTLY` in SQL) in an autocommit "
+                     "block"),
+    "L003": ("safe", "`b03lint check --fix` adds `postgresql_not_valid=True` (`NOT VALID` in "
+                     "SQL) and writes a new revision on top of this one that runs `VALIDATE "
+                     "CONSTRAINT`; unsafe (`--unsafe-fixes`) when revisions already build on "
+                     "this one, which then build on the new one"),
+    "L010": ("safe", "`b03lint check --fix` moves the statement into "
+                     "`with op.get_context().autocommit_block():`"),
+    "L012": ("safe", "`b03lint check --fix` rebuilds it `CONCURRENTLY` in an autocommit block "
+                     "(PostgreSQL 12+)"),
+    "L021": ("safe", "`b03lint check --fix` adds `if_not_exists=True` / `if_exists=True` "
+                     "(`IF NOT EXISTS` / `IF EXISTS` in SQL)"),
+    **{f"D{n:03d}": _WAIVER for n in range(1, 15)},
+}
 
 
 class FixError(ValueError):

@@ -40,8 +40,6 @@ class Outcome:
     changed: dict[Path, tuple[str | None, str]] = field(default_factory=dict)
     #: fixes of the remaining findings that need --unsafe-fixes
     unsafe_left: int = 0
-    #: fixes that only an editor offers (a suppression whose reason is to be written)
-    manual_left: int = 0
     #: files that could not be read or written, with why
     problems: list[str] = field(default_factory=list)
     rounds: int = 0
@@ -106,13 +104,13 @@ def fix_run(config: Config, lint: Callable[[], Result], *, unsafe: bool, write: 
     while True:
         with overlay.texts(texts):
             result = lint()
-        available = _available(config, result, texts, adr, problems)
+            # a fix reads the chain too (the follow-up migration's place): as linted
+            available = _available(config, result, texts, adr, problems)
         applicable = [f for f in available if not f.manual and (f.safe or unsafe)]
         if not applicable or rounds >= max_rounds:
             outcome = Outcome(result, fixed, {}, problems=problems, rounds=rounds)
             outcome.unsafe_left = sum(1 for f in available if not f.manual and not f.safe
                                       and not unsafe)
-            outcome.manual_left = sum(1 for f in available if f.manual)
             break
         rounds += 1
         chosen = _Round(texts)
@@ -156,7 +154,7 @@ def _available(config: Config, result: Result, texts: dict[Path, str], adr: str 
         text = _read(path, texts)
         if text is None:
             continue
-        out += fixes_for(text, path, findings, config=config, adr=adr)
+        out += fixes_for(text, path, findings, config=config, adr=adr, manual=False)
     return out
 
 
@@ -168,6 +166,8 @@ def _together(fixes: list[Fix], texts: dict[Path, str],
     base: dict[Path, str | None] = {}
     edits: dict[Path, list[TextEdit]] = {}
     made: list[Fix] = []
+    if _all_at_once(fixes, texts, original):
+        return fixes
     for fix in fixes:
         mine = [(fix.path, fix.edits), *fix.other_edits]
         trial: dict[Path, str] = {}
@@ -193,6 +193,33 @@ def _together(fixes: list[Fix], texts: dict[Path, str],
                 texts[path] = after
             made.append(fix)
     return made
+
+
+def _all_at_once(fixes: list[Fix], texts: dict[Path, str],
+                 original: dict[Path, str | None]) -> bool:
+    """Make all ``fixes`` in one go when every file they edit parses afterwards (the
+    usual case, and linear in their number); False, with nothing changed, otherwise."""
+    edits: dict[Path, list[TextEdit]] = {}
+    for fix in fixes:
+        for path, more in ((fix.path, fix.edits), *fix.other_edits):
+            edits.setdefault(path, []).extend(more)
+    after: dict[Path, str] = {}
+    for path, mine in edits.items():
+        before = _read(path, texts)
+        if before is None:
+            return False
+        try:
+            after[path] = apply(before, mine)
+            ast.parse(after[path])
+        except (ValueError, SyntaxError):
+            return False
+    for fix in fixes:
+        after.update(fix.follow_up_files)
+    for path, text in after.items():
+        if path not in original:
+            original[path] = _read(path, texts) if (path.exists() or path in texts) else None
+        texts[path] = text
+    return True
 
 
 def unified_diff(changed: dict[Path, tuple[str | None, str]], shown: Callable[[Path], str]

@@ -11,23 +11,53 @@ from collections.abc import Iterator
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import (
+    CodeRange,
+    MetadataWrapper,
+    ParentNodeProvider,
+    PositionProvider,
+    WhitespaceInclusivePositionProvider,
+)
 
-from b03lint.fixes.model import TextEdit, edit_between
+from b03lint.fixes.model import TextEdit, _offsets, edit_between, offset_of
+
+_line_starts = _offsets
 
 AUTOCOMMIT = "op.get_context().autocommit_block()"
 
 
 class Source:
-    """One file's text and tree, with positions and parents of its nodes."""
+    """One file's text and tree, with positions and parents of its nodes (each table
+    computed when first asked for)."""
 
     def __init__(self, text: str):
         self.text = text
         self.module = cst.parse_module(text)
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        self.positions: Any = wrapper.resolve(PositionProvider)
-        self.parents: Any = wrapper.resolve(ParentNodeProvider)
+        self._wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        self._positions: Any = None
+        self._inclusive: Any = None
+        self._parents: Any = None
         self._statements: list[cst.SimpleStatementLine] | None = None
+        self._by_line: dict[int, cst.SimpleStatementLine] | None = None
+        self.memo: dict[str, Any] = {}
+
+    @property
+    def positions(self) -> Any:
+        if self._positions is None:
+            self._positions = self._wrapper.resolve(PositionProvider)
+        return self._positions
+
+    @property
+    def parents(self) -> Any:
+        if self._parents is None:
+            self._parents = self._wrapper.resolve(ParentNodeProvider)
+        return self._parents
+
+    def _inclusive_range(self, node: cst.CSTNode) -> CodeRange:
+        if self._inclusive is None:
+            self._inclusive = self._wrapper.resolve(WhitespaceInclusivePositionProvider)
+        r: CodeRange = self._inclusive[node]
+        return r
 
     # ---------------------------------------------------------------- finding nodes
 
@@ -48,14 +78,14 @@ class Source:
         return self._statements
 
     def statement_at(self, line: int) -> cst.SimpleStatementLine | None:
-        """The statement line whose code covers ``line`` (the innermost one)."""
-        best: cst.SimpleStatementLine | None = None
-        for stmt in self.statements():
-            r = self.range(stmt)
-            if r.start.line <= line <= r.end.line and (
-                    best is None or r.start.line >= self.range(best).start.line):
-                best = stmt
-        return best
+        """The statement line whose code covers ``line``."""
+        if self._by_line is None:
+            self._by_line = {}
+            for stmt in self.statements():
+                r = self.range(stmt)
+                for n in range(r.start.line, r.end.line + 1):
+                    self._by_line[n] = stmt
+        return self._by_line.get(line)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         found: cst.CSTNode | None = self.parents.get(node)
@@ -93,10 +123,28 @@ class Source:
         return self.module.code_for_node(node)
 
     def replace(self, old: cst.CSTNode, new: cst.CSTNode) -> TextEdit | None:
-        """The edit that replaces ``old`` (a node of this tree) with ``new``."""
-        changed = self.module.deep_replace(old, new)
-        assert isinstance(changed, cst.Module)
-        return edit_between(self.text, changed.code)
+        """The edit that replaces ``old`` (a node of this tree) with ``new``: ``new`` is
+        rendered where ``old`` is (at the indentation of its blocks), and only ``old``'s
+        text is replaced; a statement with the comment lines above it and its newline."""
+        try:
+            from libcst._nodes.internal import CodegenState
+        except ImportError:  # pragma: no cover - another libcst: render the whole module
+            changed = self.module.deep_replace(old, new)
+            assert isinstance(changed, cst.Module)
+            return edit_between(self.text, changed.code)
+        statement = isinstance(old, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+        r = self._inclusive_range(old) if statement else self.range(old)
+        state = CodegenState(default_indent=self.module.default_indent,
+                             default_newline=self.module.default_newline)
+        state.indent_tokens = [
+            b.indent if b.indent is not None else self.module.default_indent
+            for b in reversed(list(self.ancestors(old))) if isinstance(b, cst.IndentedBlock)]
+        new._codegen(state)
+        starts = _line_starts(self.text)
+        a = offset_of(self.text, r.start.line, r.start.column, starts)
+        b = offset_of(self.text, r.end.line, r.end.column, starts) \
+            if r.end.line <= len(starts) else len(self.text)
+        return edit_between(self.text, self.text[:a] + "".join(state.tokens) + self.text[b:])
 
 
 # -------------------------------------------------------------------- node helpers
@@ -136,10 +184,13 @@ def is_true(arg: cst.Arg | None) -> bool:
     return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
 
 
-def with_keyword(call: cst.Call, name: str, value: str = "True") -> cst.Call:
+def with_keyword(call: cst.Call, name: str, value: str = "True", *,
+                 source: Source | None = None, width: int = 0, deeper: int = 0) -> cst.Call:
     """``call`` with ``name=value``: an existing ``name=`` gets the value, else the
     keyword is added after the last argument, in the layout the call already has (one
-    argument a line with a trailing comma, or on the last argument's line)."""
+    argument a line with a trailing comma, or on the last argument's line). When that
+    line would grow past ``width`` (with ``deeper`` more columns of indentation to come),
+    the keyword goes on a line of its own, under the first argument."""
     expr = cst.parse_expression(value)
     existing = keyword(call, name)
     if existing is not None:
@@ -162,10 +213,30 @@ def with_keyword(call: cst.Call, name: str, value: str = "True") -> cst.Call:
                 between = cst.SimpleWhitespace(" ")
         args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
         args.append(new.with_changes(comma=last.comma))
-    else:
-        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(new)
+        return call.with_changes(args=args)
+    # the new argument takes what followed the last one (up to the parenthesis, which
+    # may be on a line of its own)
+    args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                                 whitespace_after_arg=cst.SimpleWhitespace(""))
+    args.append(new.with_changes(whitespace_after_arg=last.whitespace_after_arg))
+    changed = call.with_changes(args=args)
+    if source is None or not width or _new_line_end(source, last, name, value) + deeper \
+            <= width:
+        return changed
+    column = source.range(call.args[0]).start.column
+    wrap = cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(), empty_lines=[], indent=False,
+        last_line=cst.SimpleWhitespace(" " * column))
+    args[-2] = args[-2].with_changes(comma=cst.Comma(whitespace_after=wrap))
     return call.with_changes(args=args)
+
+
+def _new_line_end(source: Source, last: cst.Arg, name: str, value: str) -> int:
+    """Where the line of the last argument ends once ``, name=value`` follows it (with
+    what follows the argument on its line: the parenthesis, a comment)."""
+    r = source.range(last)
+    line_text = source.text.split("\n")[r.end.line - 1].rstrip()
+    return len(line_text) + len(f", {name}={value}")
 
 
 def _has_newline(ws: cst.BaseParenthesizableWhitespace) -> bool:

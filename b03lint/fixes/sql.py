@@ -40,16 +40,19 @@ class Literal:
     #: literal's text equals its value (no escapes); else None
     positions: tuple[tuple[int, int], ...] | None
 
-    def statement_at(self, line: int) -> Statement | None:
-        """The statement that starts on ``line`` (the first, when several do)."""
+    def statement_at(self, line: int, column: int | None = None) -> Statement | None:
+        """The statement that starts on ``line`` (at ``column``, when several do)."""
         if self.positions is None:
             return self.statements[0] if len(self.statements) == 1 else None
+        found = []
         for st in self.statements:
             first = st.start + (len(self.value[st.start:st.end])
                                 - len(self.value[st.start:st.end].lstrip()))
             if first < len(self.positions) and self.positions[first][0] == line:
-                return st
-        return None
+                found.append((self.positions[first][1], st))
+        if len(found) > 1:
+            found = [(col, st) for col, st in found if col == column]
+        return found[0][1] if len(found) == 1 else None
 
     def insert(self, inserts: list[tuple[int, str]]) -> cst.SimpleString | None:
         """The literal with ``text`` inserted at each value offset, or None when its text
@@ -132,14 +135,20 @@ def parse(sql: str) -> list[Statement] | None:
     return out
 
 
-def after_token(st: Statement, *names: str) -> int | None:
-    """The offset just after the first of the tokens ``names`` in order (``"DROP",
-    "INDEX"``: after the INDEX that follows DROP)."""
+def after_token(st: Statement, *names: str, then: tuple[str, ...] = ()) -> int | None:
+    """The offset just after the tokens ``names``, found in this order (``"DROP",
+    "INDEX"``: after the INDEX that follows DROP), and after those of ``then`` that come
+    right after them (``then=("CONCURRENTLY",)``)."""
     want = list(names)
-    for name, _start, end in st.tokens:
+    tokens = list(st.tokens)
+    for i, (name, _start, end) in enumerate(tokens):
         if name == want[0]:
             want.pop(0)
             if not want:
+                for follow, _s, follow_end in tokens[i + 1:]:
+                    if follow not in then:
+                        break
+                    end = follow_end
                 return end
     return None
 

@@ -37,6 +37,7 @@ BUILTIN_MODULES = (
     "b03lint.rules.timeouts",
     "b03lint.rules.blocking",
     "b03lint.rules.runtime",
+    "b03lint.rules.robust",
     "b03lint.rules.conventions",
     "b03lint.rules.suppression",
 )
