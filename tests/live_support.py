@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,37 @@ def alembic_upgrade(url: str, rev: str = "head", root: Path = ROOT) -> None:
     result = subprocess.run([*argv, "-c", str(root / "alembic.ini"), "upgrade", rev], cwd=root,
                             env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def sleeping_example(tmp_path: Path) -> str:
+    """The example plus a revision after the head that sleeps for a minute."""
+    config = copy_example(tmp_path)
+    (tmp_path / "alembic" / "versions" / "202512010000_sleep.py").write_text(f'''"""Sleep."""
+from alembic import op
+
+revision = "202512010000"
+down_revision = "{HEAD}"
+
+
+def upgrade() -> None:
+    op.execute("SELECT pg_sleep(60)")
+
+
+def downgrade() -> None:
+    pass
+''', encoding="utf-8")
+    return str(config)
+
+
+def wait_for_sleep(cluster: PostgresCluster, timeout: float = 60) -> int:
+    """The pid of the backend running the sleeping migration in a scratch database."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with cluster.connect() as conn:
+            row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE "
+                               "'b03lint\\_scratch\\_%' AND query LIKE '%pg_sleep(60)%' "
+                               "AND state = 'active'").fetchone()
+        if row:
+            return int(row[0])
+        time.sleep(0.1)
+    raise AssertionError("the sleeping migration never started")

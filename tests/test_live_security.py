@@ -19,14 +19,14 @@ from urllib.parse import quote
 
 import pytest
 from live_support import (
-    HEAD,
     ROOT,
     Run,
     alembic_upgrade,
     b03,
     b03_process,
-    copy_example,
     scratch_databases,
+    sleeping_example,
+    wait_for_sleep,
 )
 from pgcluster import PostgresCluster
 
@@ -70,40 +70,6 @@ def assert_error(run: Run) -> None:
     else:
         assert run.out.rstrip().splitlines()[-1].startswith("ERROR: "), run.text
     assert "PASS" not in run.out
-
-
-def sleeping_example(tmp_path: Path) -> str:
-    """The example plus a revision after the head that sleeps for a minute."""
-    config = copy_example(tmp_path)
-    (tmp_path / "alembic" / "versions" / "202512010000_sleep.py").write_text(f'''"""Sleep."""
-from alembic import op
-
-revision = "202512010000"
-down_revision = "{HEAD}"
-
-
-def upgrade() -> None:
-    op.execute("SELECT pg_sleep(60)")
-
-
-def downgrade() -> None:
-    pass
-''', encoding="utf-8")
-    return str(config)
-
-
-def wait_for_sleep(cluster: PostgresCluster, timeout: float = 60) -> int:
-    """The pid of the backend running the sleeping migration in a scratch database."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with cluster.connect() as conn:
-            row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE "
-                               "'b03lint\\_scratch\\_%' AND query LIKE '%pg_sleep(60)%' "
-                               "AND state = 'active'").fetchone()
-        if row:
-            return int(row[0])
-        time.sleep(0.1)
-    raise AssertionError("the sleeping migration never started")
 
 
 # --------------------------------------------------------------------------- redaction

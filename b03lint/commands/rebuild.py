@@ -51,6 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how long one alembic command (env.py and the migrations, run in a "
                         "child process) may take before it is killed and reported (default: "
                         "10min)")
+    p.add_argument("--clean", action="store_true",
+                   help="instead of a rebuild: list the scratch databases (on the server of "
+                        "--database-url) and local clusters of b03lint runs, and remove those "
+                        "whose run is gone (never a live run's, nor another host's)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print every command run (the rebuild log) on standard error")
     add_project_arguments(p)
@@ -67,6 +71,12 @@ def _rebuild(args: argparse.Namespace) -> int:
     from b03lint.live.output import database_url, emit
 
     url, source = database_url(args)
+    if args.clean:
+        cleaned = rebuild.clean(url, source)
+        where = f"scratch databases on {cleaned.server} and " if cleaned.server else ""
+        subject = (f"rebuild --clean: {where}local clusters; {len(cleaned.removed)} "
+                   f"leftover(s) of dead runs removed, {len(cleaned.kept)} kept")
+        return emit(args, cleaned.result, cleaned.to_json(), subject, cleaned.notes)
     config = chain_config(args)
     opts = rebuild.Options(
         url=url, url_source=source, rev=args.rev, schema=args.schema, roundtrip=args.roundtrip,
@@ -85,6 +95,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     if args.roundtrip:
         parts.append("round trip")
     notes = [f"evidence written to {args.evidence}"] if outcome.evidence_files else []
+    notes += outcome.notes
     if outcome.result.interrupted:
         print("b03lint: interrupted (scratch database and local server cleaned up)",
               file=sys.stderr)

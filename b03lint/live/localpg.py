@@ -20,22 +20,36 @@ Usage::
         url = cluster.create_database("scratch")   # postgresql://postgres@127.0.0.1:PORT/scratch
 
 The cluster is stopped (``pg_ctl stop -m immediate``) and its folder removed on ``stop()``,
-when the ``with`` block exits (also on errors and Ctrl-C) and, as a last resort, at
-interpreter exit. The server runs in its own session, so a Ctrl-C in the terminal reaches
-b03lint (which then stops the server), not the server directly.
+when the ``with`` block exits (also on errors and Ctrl-C) and at interpreter exit. When the
+process that started it dies without doing so (``SIGKILL``, a crash), a **watchdog** does
+it: a small process (``python -m b03lint.live.localpg --watch``, in a session of its own)
+started with the cluster, which holds the read end of a pipe whose write end only the
+starting process has; the kernel closes that end when the process dies, however it dies,
+and the watchdog then stops the server and removes the folder. ``stop()`` first stands the
+watchdog down.
+
+The folder is named ``b03lint-pg-<pid>-<start>-<random>`` and holds ``owner.json``
+(:mod:`b03lint.live.orphans`), so ``b03lint rebuild --clean`` can tell the folder of a dead
+run from a live one's (:meth:`PostgresCluster.adopt`). The server runs in its own session,
+so a Ctrl-C in the terminal reaches b03lint (which then stops the server), not the server
+directly.
 """
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import contextlib
 import glob
 import os
 import pwd
 import re
+import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +57,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
+
+from b03lint.live.orphans import cluster_prefix, write_owner
 
 #: the superuser role ``initdb`` creates (independent of the OS user running the server)
 SUPERUSER = "postgres"
@@ -141,7 +157,7 @@ class PostgresCluster:
 
     def __init__(self, bindir: Path | None = None, *, start_timeout: int = 60,
                  tcp: bool = True, create_os_user: bool = True,
-                 password: str | None = None) -> None:
+                 password: str | None = None, watchdog: bool = True) -> None:
         found = bindir or find_bindir()
         if found is None:
             raise PostgresUnavailable(
@@ -160,6 +176,23 @@ class PostgresCluster:
         self.root: Path | None = None
         self._os_user: _OsUser | None = None
         self._running = False
+        #: start a watchdog that stops the cluster if this process dies
+        self.watchdog = watchdog
+        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._watchdog_pipe = -1
+
+    @classmethod
+    def adopt(cls, root: Path, bindir: Path | None = None) -> PostgresCluster:
+        """A cluster folder left by another process (``b03lint rebuild --clean``): its
+        server is run as the folder's owner; :meth:`stop` stops it and removes the folder."""
+        cluster = cls(bindir, watchdog=False)
+        cluster.root = root
+        info = root.stat()
+        if os.geteuid() == 0 and info.st_uid != 0:
+            with contextlib.suppress(KeyError):
+                entry = pwd.getpwuid(info.st_uid)
+                cluster._os_user = _OsUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+        return cluster
 
     # ------------------------------------------------------------------ paths
 
@@ -188,9 +221,12 @@ class PostgresCluster:
         if self._running:
             return self
         self._os_user = _server_os_user(self.create_os_user)
-        self.root = Path(tempfile.mkdtemp(prefix="b03lint-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix=cluster_prefix()))
         atexit.register(self.stop)
         try:
+            write_owner(self.root)
+            if self.watchdog:
+                self._start_watchdog()
             self.socket_dir.mkdir(mode=0o700)
             if self._os_user is not None:
                 for path in (self.root, self.socket_dir):
@@ -266,6 +302,47 @@ class PostgresCluster:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
         atexit.unregister(self.stop)
+        self._stand_down()
+
+    # ------------------------------------------------------------------ watchdog
+
+    def _start_watchdog(self) -> None:
+        """The process that stops this cluster when we die (see the module's docstring)."""
+        read_end, write_end = os.pipe()  # not inherited by other children (PEP 446)
+        argv = [sys.executable, "-m", "b03lint.live.localpg", "--watch", "--fd",
+                str(read_end), "--parent", str(os.getpid()), "--root", str(self.root),
+                "--bindir", str(self.bindir)]
+        if self._os_user is not None:
+            argv += ["--user", self._os_user.name, "--uid", str(self._os_user.uid),
+                     "--gid", str(self._os_user.gid)]
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        try:
+            self._watchdog = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, pass_fds=(read_end,), start_new_session=True,
+                env=env, cwd="/")
+        finally:
+            os.close(read_end)
+        self._watchdog_pipe = write_end
+
+    def _stand_down(self) -> None:
+        """Tell the watchdog that the cluster is gone (one byte), and wait for it."""
+        if self._watchdog_pipe >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self._watchdog_pipe, b"x")
+            with contextlib.suppress(OSError):
+                os.close(self._watchdog_pipe)
+            self._watchdog_pipe = -1
+        if self._watchdog is not None:
+            try:
+                self._watchdog.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._watchdog.kill()
+                self._watchdog.wait()
+            self._watchdog = None
 
     def __enter__(self) -> PostgresCluster:
         return self.start()
@@ -351,3 +428,47 @@ class PostgresCluster:
 def _check_identifier(name: str) -> None:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"not a plain database name: {name!r}")
+
+
+# --------------------------------------------------------------------------- the watchdog
+
+
+def _watch(argv: Sequence[str]) -> int:
+    """The watchdog's main: wait until the starting process is gone (end of the pipe, or a
+    new parent), then stop the server and remove the folder; one byte on the pipe means
+    the cluster was stopped by its owner (nothing to do)."""
+    p = argparse.ArgumentParser(prog="python -m b03lint.live.localpg --watch")
+    p.add_argument("--watch", action="store_true")
+    p.add_argument("--fd", type=int, required=True)
+    p.add_argument("--parent", type=int, required=True)
+    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--bindir", type=Path, required=True)
+    p.add_argument("--user")
+    p.add_argument("--uid", type=int)
+    p.add_argument("--gid", type=int)
+    args = p.parse_args(list(argv))
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    while True:
+        ready, _, _ = select.select([args.fd], [], [], 1.0)
+        if ready:
+            try:
+                data = os.read(args.fd, 1)
+            except OSError:
+                data = b""
+            if data:
+                return 0  # stood down: the cluster was stopped by its owner
+            break
+        if os.getppid() != args.parent:
+            break
+    cluster = PostgresCluster(args.bindir, watchdog=False)
+    cluster.root = args.root
+    if args.uid is not None and args.gid is not None:
+        cluster._os_user = _OsUser(args.user or str(args.uid), args.uid, args.gid)
+    cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    if "--watch" in sys.argv[1:]:
+        sys.exit(_watch(sys.argv[1:]))

@@ -1,8 +1,9 @@
 """``b03lint rebuild``: the guide's scratch rebuild (sections 3.1, 4.2, 6), automated.
 
-1. A uniquely named scratch database (``b03lint_scratch_<random>``) on the server of
-   ``--database-url``, or on a throwaway local cluster (:mod:`b03lint.live.localpg`) when
-   there is none. An existing database is never touched.
+1. A uniquely named scratch database (``b03lint_scratch_<host>_<pid>_<start>_<random>``,
+   :mod:`b03lint.live.orphans`) on the server of ``--database-url``, or on a throwaway local
+   cluster (:mod:`b03lint.live.localpg`) when there is none. An existing database is never
+   touched.
 2. ``alembic upgrade REV`` through Alembic's API (``alembic.config.Config`` of the project's
    ``alembic.ini``, ``alembic.command``), with ``DATABASE_URL`` set for ``env.py``, in a
    child process b03lint supervises (:mod:`b03lint.live.supervise`,
@@ -20,14 +21,16 @@ The scratch database is dropped (its other sessions terminated first) and the lo
 stopped on success, on failure, on Ctrl-C and on SIGTERM. Failures of the environment (no
 server, a lost connection, a statement timeout, a missing privilege) are errors (exit 2)
 with one clear, password-free line; a migration that raises is a finding (``M003``).
-SIGHUP (a closed terminal) is handled like SIGTERM.
+SIGHUP (a closed terminal) is handled like SIGTERM. A local cluster has a watchdog that
+stops it if b03lint dies without cleaning up (SIGKILL); a scratch database left on a server
+that way is reported by every later rebuild on that server and removed by
+``b03lint rebuild --clean`` (:func:`clean`), which never removes a live run's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import secrets
 import signal
 import sys
 import threading
@@ -47,6 +50,7 @@ from b03lint.live.compare import Context, contract_findings, load_context, repla
 from b03lint.live.connect import Target, explain
 from b03lint.live.evidence import Evidence, table
 from b03lint.live.introspect import DEFAULT_TIMEOUT_MS, introspect
+from b03lint.live.orphans import Leftover, cluster_folders, comment, scratch_name
 from b03lint.live.probes import ProbeOutcome
 from b03lint.live.redact import scrub
 from b03lint.live.supervise import MigrationAborted, MigrationProcess
@@ -57,7 +61,6 @@ from b03lint.schema.model import Schema
 if TYPE_CHECKING:
     from b03lint.live.localpg import PostgresCluster
 
-SCRATCH_PREFIX = "b03lint_scratch_"
 MIGRATION_TIMEOUT_MS = 600_000
 #: signals that end a run like Ctrl-C does (cleanup first)
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)
@@ -93,12 +96,23 @@ class Outcome:
     evidence_files: list[str] = field(default_factory=list)
     #: scrubbed traceback of the failure, for --debug
     debug: str = ""
+    #: scratch databases and cluster folders of dead runs seen (``rebuild --clean``)
+    orphans: list[Leftover] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        if not self.orphans:
+            return []
+        names = ", ".join(Path(o.name).name for o in self.orphans)
+        return [f"{len(self.orphans)} leftover(s) of dead b03lint runs seen: {names}; "
+                "`b03lint rebuild --clean` removes them"]
 
     def to_json(self) -> dict[str, Any]:
         out = self.result.to_json()
         out["mode"] = "rebuild"
         out["database"] = self.database
         out["revision"] = self.revision
+        out["orphans"] = [o.to_json() for o in self.orphans]
         out["probes"] = [
             {"table": o.probe.table, "column": o.probe.column,
              "constraint": o.probe.constraint, "value": o.probe.value,
@@ -199,8 +213,11 @@ class Scratch:
     def __init__(self, server: Target, ev: Evidence):
         self.server = server
         self.ev = ev
-        self.name = SCRATCH_PREFIX + secrets.token_hex(6)
+        #: named after this run (host, pid, start time: b03lint.live.orphans)
+        self.name = scratch_name()
         self.created = False
+        #: the scratch databases of other runs seen on the server
+        self.others: list[Leftover] = []
 
     @property
     def target(self) -> Target:
@@ -210,8 +227,11 @@ class Scratch:
         import psycopg
         from psycopg import sql
 
+        from b03lint.live.orphans import scratch_databases
+
         with self.server.connect() as conn:
             try:
+                self.others = [o for o in scratch_databases(conn) if o.name != self.name]
                 found = conn.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s",
                                      (self.name,)).fetchone()
                 if found:
@@ -223,6 +243,9 @@ class Scratch:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(
                         sql.Identifier(self.name)))
                     self.created = True
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                        sql.Identifier(self.name), sql.Literal(comment())))
             except psycopg.errors.DuplicateDatabase:
                 raise LiveError(f"database {self.name} already exists on "
                                 f"{self.server.label()}; b03lint never touches an existing "
@@ -389,6 +412,7 @@ class _Run:
             scratch = Scratch(srv, self.ev)
             stack.callback(self._drop, scratch)
             scratch.create()
+            self.orphans(scratch)
             self.db = scratch.target
             self.outcome.database = self.db.label()
             runner = MigrationProcess(ini, self.db, self.ev, ctx, section,
@@ -399,6 +423,15 @@ class _Run:
                 raise LiveError(f"Alembic ({ini.name}) does not know revision {target}, which "
                                 f"b03lint read from {graph.nodes[target].path}")
             self.build(runner, target)
+
+    def orphans(self, scratch: Scratch) -> None:
+        """What dead runs left on this server (and in the temporary folder): reported, not
+        touched (``rebuild --clean`` removes them)."""
+        found = [o for o in scratch.others if o.status == "orphan"]
+        found += [o for o in cluster_folders() if o.status == "orphan"]
+        self.outcome.orphans = found
+        for o in found:
+            self.ev.note(f"leftover of a dead run: {o.name} ({o.detail})")
 
     def _drop(self, scratch: Scratch) -> None:
         error = scratch.drop()
@@ -568,3 +601,82 @@ class _Run:
                              f"'{self.opts.schema}' AND c.relkind IN ('r', 'p') ORDER BY 1;")
         self.ev.verification(table(["table_name", "row_security", "force_row_security"], rls)
                              + "\n")
+
+
+# --------------------------------------------------------------------------- --clean
+
+
+@dataclass
+class Cleaned:
+    result: Result = field(default_factory=Result)
+    server: str | None = None
+    removed: list[Leftover] = field(default_factory=list)
+    kept: list[Leftover] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.result.to_json()
+        out["mode"] = "rebuild --clean"
+        out["server"] = self.server
+        out["removed"] = [o.to_json() for o in self.removed]
+        out["kept"] = [o.to_json() for o in self.kept]
+        return out
+
+    @property
+    def notes(self) -> list[str]:
+        return ([f"removed {o.name}: {o.detail}" for o in self.removed]
+                + [f"kept {o.name}: {o.detail}" for o in self.kept])
+
+
+def clean(url: str | None, source: str = "the database URL") -> Cleaned:
+    """``b03lint rebuild --clean``: remove the scratch databases (on ``url``'s server) and
+    the local cluster folders of dead runs; list, never touch, those of live runs, of
+    other hosts and of unknown makers."""
+    out = Cleaned()
+    from b03lint.live.localpg import PostgresCluster, PostgresUnavailable
+
+    for item in cluster_folders():
+        if item.status != "orphan":
+            out.kept.append(item)
+            continue
+        try:
+            with shielded():
+                PostgresCluster.adopt(Path(item.name)).stop()
+        except (OSError, PostgresUnavailable) as exc:
+            out.result.errors.append(ToolError(f"cannot remove the cluster folder: {exc}",
+                                               item.name))
+            continue
+        out.removed.append(item)
+    if not url:
+        return out
+    require("psycopg")
+    import psycopg
+    from psycopg import sql
+
+    from b03lint.live.orphans import scratch_databases
+
+    srv = Target.parse(url, source)
+    out.server = srv.label().rsplit("/", 1)[0]
+    try:
+        with srv.connect() as conn:
+            for item in scratch_databases(conn):
+                if item.status != "orphan":
+                    out.kept.append(item)
+                    continue
+                try:
+                    with shielded():
+                        conn.execute("SELECT pg_catalog.pg_terminate_backend(pid) FROM "
+                                     "pg_catalog.pg_stat_activity WHERE datname = %s",
+                                     (item.name,))
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(item.name)))
+                except psycopg.Error as exc:
+                    out.result.errors.append(ToolError(str(explain(
+                        exc, f"cannot drop the scratch database {item.name}"))))
+                    continue
+                out.removed.append(item)
+    except psycopg.Error as exc:
+        out.result.errors.append(ToolError(str(explain(exc, f"cannot list the scratch "
+                                                            f"databases of {out.server}"))))
+    except LiveError as exc:
+        out.result.errors.append(ToolError(str(exc)))
+    return out
