@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from b03lint.live import LiveError
 from b03lint.operations import CreateIndex, ForeignKeyRef, IndexElement, Location
 from b03lint.schema.model import Column, Constraint, Index, Origin, Policy, Schema, Table
 from b03lint.sqltypes import normalize_type
@@ -262,7 +263,8 @@ def introspect(conn: psycopg.Connection[Any], label: str, *, schema: str = "publ
                statement_timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Snapshot:
     """Read schema ``schema`` of the database ``conn`` is connected to, in a read-only
     transaction of its own (``conn`` must not be inside a transaction). Database errors
-    propagate as psycopg errors (the caller explains them)."""
+    propagate as psycopg errors (the caller explains them); a schema the database does not
+    have is a :class:`~b03lint.live.LiveError` (exit 2), not a database without tables."""
     builder = _Builder(label, schema)
     params = {"schema": schema, "exclude": list(exclude)}
     revisions: tuple[str, ...] = ()
@@ -274,6 +276,12 @@ def introspect(conn: psycopg.Connection[Any], label: str, *, schema: str = "publ
         conn.execute("SELECT pg_catalog.set_config('search_path', %s, true)",
                      (_quote_ident(schema),))
         with conn.cursor() as cur:
+            cur.execute("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname !~ "
+                        "'^pg_' AND nspname <> 'information_schema' ORDER BY 1")
+            schemas = [str(r[0]) for r in cur.fetchall()]
+            if schema not in schemas:
+                raise LiveError(f"--schema {schema}: {label} has no schema named {schema!r} "
+                                f"(its schemas: {', '.join(schemas) or 'none'})")
             for query, handle in ((_TABLES, builder.table), (_COLUMNS, builder.column),
                                   (_CONSTRAINTS, builder.constraint),
                                   (_INDEXES, builder.index), (_POLICIES, builder.policy)):

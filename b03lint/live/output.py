@@ -22,8 +22,9 @@ from b03lint.live.redact import has_password, remember_environment, remember_url
 
 
 def render_text(result: Result, subject: str, notes: Sequence[str] = ()) -> str:
-    lines = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.severity} {f.message}"
-             for f in result.findings]
+    # a database object has no line: its finding shows none (never ``:0:1``)
+    lines = [f"{f.path}{f':{f.line}:{f.column}' if f.line > 0 else ''}: {f.code} "
+             f"{f.severity} {f.message}" for f in result.findings]
     lines += [str(e) for e in result.errors]
     lines += [f"note: {n}" for n in notes]
     counts = result.counts()
@@ -38,6 +39,9 @@ def emit(args: argparse.Namespace, result: Result, payload: dict[str, Any], subj
     """Print the report (text or JSON), write ``--output`` (JSON); the exit code."""
     if debug and getattr(args, "debug", False):
         sys.stderr.write(scrub(debug))
+    for item in payload.get("findings") or ():
+        if isinstance(item, dict) and item.get("line") == 0:
+            item.update(line=None, column=None)  # a database object has no line
     document = scrub(json.dumps(scrub_data(payload), indent=2)) + "\n"
     if getattr(args, "output_format", "text") == "json":
         sys.stdout.write(document)
