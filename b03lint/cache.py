@@ -45,6 +45,7 @@ from typing import Any, TypeVar, cast
 
 from b03lint import __version__
 from b03lint.config import Config
+from b03lint.safeio import read_regular
 
 T = TypeVar("T")
 
@@ -171,12 +172,9 @@ def user_secret() -> bytes | None:
 @functools.lru_cache(maxsize=4)
 def _secret_in(folder: Path) -> bytes | None:
     path = folder / "secret"
-    try:
-        data = path.read_bytes()
-        if len(data) >= 32:
-            return data
-    except OSError:
-        pass
+    found = read_regular(path, limit=1 << 16)
+    if found is not None and len(found) >= 32:
+        return found
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = folder / f".secret-{os.getpid()}-{time.monotonic_ns()}"
@@ -195,10 +193,10 @@ def _secret_in(folder: Path) -> bytes | None:
         finally:
             if tmp.exists():
                 tmp.unlink()
-        data = path.read_bytes()
     except OSError:
         return None
-    return data if len(data) >= 32 else None
+    data = read_regular(path, limit=1 << 16)
+    return data if data is not None and len(data) >= 32 else None
 
 
 class Cache:
@@ -265,10 +263,8 @@ class Cache:
         return [self.folder / n for n in names]
 
     def _read_pack(self, path: Path) -> dict[str, bytes] | None:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError:
+        data = read_regular(path)  # a FIFO or a device in its place is refused at once
+        if data is None:
             return None
         head = len(MAGIC) + _MAC_SIZE
         if len(data) <= head or not data.startswith(MAGIC):

@@ -40,6 +40,7 @@ import os
 import sys
 
 from b03lint import __version__
+from b03lint.safeio import read_regular
 
 #: nothing from ``typing`` or ``collections`` at run time (2-3 ms of imports on this path)
 TYPE_CHECKING = False
@@ -95,12 +96,8 @@ def _read_secret() -> bytes | None:
     path = secret_path()
     if path is None:
         return None
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return None
-    return data if len(data) >= 32 else None
+    data = read_regular(path, limit=1 << 16)  # never blocks on a FIFO put in its place
+    return data if data is not None and len(data) >= 32 else None
 
 
 def entry_name(argv: Sequence[str], cwd: str | None = None) -> str:
@@ -243,10 +240,8 @@ def _module_print(path: str) -> tuple[int, int] | None:
 
 
 def _load_entry(path: str, secret: bytes) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
+    data = read_regular(path)  # a FIFO or a device in its place is refused at once
+    if data is None:
         return None
     head = len(MAGIC) + _MAC_SIZE
     if len(data) <= head or not data.startswith(MAGIC):
