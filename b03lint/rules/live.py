@@ -176,7 +176,10 @@ class MigrationFailed(LiveRule):
     What it does:
         Reports a revision whose ``upgrade()`` or ``downgrade()`` raises against a real
         PostgreSQL server during ``b03lint rebuild`` (and its ``--roundtrip``), at the line
-        of the migration that failed, with the server's message.
+        of the migration that failed, with the server's message. The migrations run in a
+        child process b03lint supervises: a revision that ends it (``sys.exit``,
+        ``os._exit``, a crash) or hangs past ``--migration-timeout`` is reported here too,
+        at that revision, and the run then ends with an error (verdict ERROR).
 
     Why it matters:
         A downgrade that fails is no rollback plan (guide section 6.3: "downgrade completes
