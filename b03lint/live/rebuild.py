@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 MIGRATION_TIMEOUT_MS = 600_000
 #: signals that end a run like Ctrl-C does (cleanup first)
 TERMINATING = (signal.SIGTERM, signal.SIGHUP)
-_RUNNING_RE = re.compile(r"Running (upgrade|downgrade) (\S+) -> (\S+)")
 
 
 @dataclass

@@ -134,6 +134,7 @@ class MigrationProcess:
         self._selector = selectors.DefaultSelector()
         self._selector.register(ev_r, selectors.EVENT_READ, "events")
         self._selector.register(out, selectors.EVENT_READ, "output")
+        self._busy = True  # until it is ready: an interrupt kills it at once
         self._send({"op": "setup", "ini": str(self.ini.resolve()), "section": self.section,
                     "url": self.target.url(), "target": self.target.params,
                     "parent": os.getpid(), "trace": self.on_trace is not None})
@@ -149,6 +150,7 @@ class MigrationProcess:
             raise LiveError(f"Alembic did not read the scripts of {self.ini.name} within "
                             f"{self._seconds()} (--migration-timeout)") from None
         self._log_output()
+        self._busy = event["event"] != "ready"
         if event["event"] == "refused":
             raise LiveError(scrub(str(event["message"])))
         if event["event"] != "ready":
