@@ -40,22 +40,8 @@ class Context:
         if self._project is None:
             from b03lint.engine import load_project
 
-            self._project = load_project(self._chain_config())
+            self._project = load_project(chain_of(self.config, self.path))
         return self._project
-
-    def _chain_config(self) -> Config:
-        from b03lint.config import ConfigError
-
-        try:
-            chains = self.config.chains()
-        except ConfigError:
-            return self.config
-        real = self.path.resolve()
-        for chain in chains:
-            for folder in chain.migration_folders():
-                if real.is_relative_to(folder.resolve()):
-                    return chain
-        return chains[0] if chains else self.config
 
     @property
     def line_length(self) -> int:
@@ -109,3 +95,19 @@ class Context:
 
 
 Fixer = Callable[[Context, "Finding"], "Fix | None"]
+
+
+def chain_of(config: Config, path: Path) -> Config:
+    """The configuration of the chain (environment) whose folders hold ``path``."""
+    from b03lint.config import ConfigError
+
+    try:
+        chains = config.chains()
+    except ConfigError:
+        return config
+    real = path.resolve()
+    for chain in chains:
+        for folder in chain.migration_folders():
+            if real.is_relative_to(folder.resolve()):
+                return chain
+    return chains[0] if chains else config

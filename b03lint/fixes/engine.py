@@ -29,14 +29,17 @@ def _fixers() -> dict[str, Fixer]:
 def compute(source: str, path: Path, findings: Sequence[Finding], *, config: Config,
             adr: str | None, project: Project | None, manual: bool = True) -> list[Fix]:
     canon = resolve_adr(adr, config) if adr is not None else None
-    if path.suffix != ".py":
+    fixers = _fixers()
+    # only findings some fixer may fix: the file is not even parsed for the others
+    findings = [f for f in findings if manual or f.code in fixers
+                or (canon is not None and f.data.get("waivable"))]
+    if path.suffix != ".py" or not findings:
         return []
     try:
         parsed = Source(source)
     except cst.ParserSyntaxError:
         return []
     ctx = Context(parsed, path, config, findings, canon, project)
-    fixers = _fixers()
     out: list[Fix] = []
     from b03lint.fixes.comments import suppression, waiver
 

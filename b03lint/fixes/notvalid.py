@@ -155,7 +155,7 @@ def fix(ctx: Context, finding: Finding) -> Fix | None:
         new_call = call.deep_replace(lit.node, new_lit)  # type: ignore[assignment]
     if new_call is None or name is None or table is None:
         return None
-    edit = src.replace(call, new_call)
+    edit = src.replace_in(stmt, call, new_call)
     if edit is None:
         return None
     return _with_follow_up(ctx, finding, edit, table, name)
@@ -309,38 +309,53 @@ def _add_statement(path: Path, statement: str) -> TextEdit | None:
     line = f"op.execute({json.dumps(statement)})"
     if any(src.code(s).strip() == line for s in upgrade.body.body):
         return _NOTHING
-    kept = [s for s in upgrade.body.body if not (
-        isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1
-        and isinstance(s.body[0], cst.Pass))]
-    new_body = upgrade.body.with_changes(body=[*kept, cst.parse_statement(line)])
-    return src.replace(upgrade.body, new_body)
+    body = list(upgrade.body.body)
+    if len(body) == 1 and isinstance(body[0], cst.SimpleStatementLine) \
+            and len(body[0].body) == 1 and isinstance(body[0].body[0], cst.Pass):
+        return src.replace(body[0], cst.parse_statement(line))
+    last = body[-1]
+    if not isinstance(last, cst.SimpleStatementLine):
+        return None
+    src.statements()
+    end = src.range(last).end.line
+    indent = "".join(src.indentation(last))
+    return TextEdit(end + 1, 0, end + 1, 0, f"{indent}{line}{src.module.default_newline}")
+
+
+#: ``down_revision = "..."`` (annotated or not) at the start of a line
+_DOWN_REVISION = re.compile(
+    r"""^down_revision\s*(?::[^=\n]*)?=\s*(?P<value>\([^)]*\)|\[[^\]]*\]|'[^'\n]*'|"[^"\n]*")""",
+    re.MULTILINE)
 
 
 def _repoint(path: Path, old: str, new: str) -> TextEdit | None:
     """The edit that makes ``down_revision`` of the file at ``path`` name ``new`` instead
-    of ``old`` (a string, or one string of a tuple)."""
-    src = _read(path)
-    if src is None:
+    of ``old`` (a string, or one string of a tuple or list): the literal's text, found
+    where the module assigns it (checked with ``ast``; the file is not rewritten)."""
+    import ast
+
+    from b03lint import overlay
+    from b03lint.fixes.model import position_of
+
+    try:
+        text = overlay.read_bytes(path).decode("utf-8")
+        tree = ast.parse(text)
+    except (OSError, UnicodeDecodeError, SyntaxError):
         return None
-    for stmt in src.module.body:
-        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
-            continue
-        small = stmt.body[0]
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target, value = small.targets[0].target, small.value
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            target, value = small.target, small.value
-        else:
-            continue
-        if not (isinstance(target, cst.Name) and target.value == "down_revision"):
-            continue
-        strings = [value] if isinstance(value, cst.SimpleString) else [
-            e.value for e in value.elements if isinstance(e.value, cst.SimpleString)
-        ] if isinstance(value, (cst.Tuple, cst.List)) else []
-        for s in strings:
-            if isinstance(s, cst.SimpleString) and s.evaluated_value == old:
-                return src.replace(s, s.with_changes(value=s.prefix + s.quote + new + s.quote))
+    assigned = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                and any(isinstance(t, ast.Name) and t.id == "down_revision"
+                        for t in (node.targets if isinstance(node, ast.Assign)
+                                  else [node.target]))]
+    matches = list(_DOWN_REVISION.finditer(text))
+    if len(assigned) != 1 or len(matches) != 1:
         return None
+    m = matches[0]
+    start = m.start("value")
+    for quote in ('"', "'"):
+        at = m.group("value").find(f"{quote}{old}{quote}")
+        if at != -1:
+            line, col = position_of(text, start + at + 1)
+            return TextEdit(line, col, line, col + len(old), new)
     return None
 
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import libcst as cst
-
 from b03lint.findings import Finding
 from b03lint.fixes.context import Context
 from b03lint.fixes.model import Fix
-from b03lint.fixes.source import keyword, op_call, with_keyword
+from b03lint.fixes.source import is_true, keyword, op_call, with_keyword
 from b03lint.fixes.sql import Literal, Statement, after_token, edited, sql_literal
 
 #: Alembic call -> (keyword, the Alembic version that has it)
@@ -102,12 +100,12 @@ def fix(ctx: Context, finding: Finding) -> Fix | None:
         installed = alembic_version()
         if installed is not None and installed < since:
             return None
-        if keyword(call, name) is not None and src.code(keyword(call, name).value) == "True":  # type: ignore[union-attr]
+        if is_true(keyword(call, name)):
             return None
         guard = "IF NOT EXISTS" if name == "if_not_exists" else "IF EXISTS"
         return ctx.fix(finding, f"Add {name}=True ({guard})",
-                       src.replace(call, with_keyword(call, name, source=src,
-                                                      width=ctx.line_length)))
+                       src.replace_in(stmt, call, with_keyword(call, name, source=src,
+                                                               width=ctx.line_length)))
     if method != "execute":
         return None
     lit = sql_literal(src, call)
@@ -121,9 +119,7 @@ def fix(ctx: Context, finding: Finding) -> Fix | None:
     new_lit = edited(lit, st, [(at, words)], expect)
     if new_lit is None:
         return None
-    new_call = call.deep_replace(lit.node, new_lit)
-    assert isinstance(new_call, cst.Call)
-    return ctx.fix(finding, f"Add{words}", src.replace(call, new_call))
+    return ctx.fix(finding, f"Add{words}", src.replace_in(stmt, lit.node, new_lit))
 
 
 FIXERS = {"L021": fix}

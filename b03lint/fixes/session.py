@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from b03lint.config import Config
     from b03lint.engine import Result
     from b03lint.findings import Finding
+    from b03lint.project import Project
 
 #: a fix of one round can make another possible (a statement moved into an autocommit
 #: block can then be made robust); rounds stop when one fixes nothing
@@ -149,12 +150,25 @@ def _available(config: Config, result: Result, texts: dict[Path, str], adr: str 
     for f in result.findings:
         if f.path.endswith(".py"):
             by_path.setdefault(_real(f.path, config.root), []).append(f)
+    from b03lint.engine import load_project
+    from b03lint.fixes.context import chain_of
+
     out: list[Fix] = []
+    #: each chain read once a round (a fix that needs it, L003's, asks for it)
+    projects: dict[tuple[str, ...], Project] = {}
     for path, findings in sorted(by_path.items()):
         text = _read(path, texts)
         if text is None:
             continue
-        out += fixes_for(text, path, findings, config=config, adr=adr, manual=False)
+        project: Project | None = None
+        if any(f.code == "L003" for f in findings):
+            chain = chain_of(config, path)
+            key = tuple(str(f) for f in chain.migration_folders())
+            if key not in projects:
+                projects[key] = load_project(chain)
+            project = projects[key]
+        out += fixes_for(text, path, findings, config=config, adr=adr, manual=False,
+                         project=project)
     return out
 
 

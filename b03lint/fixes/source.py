@@ -7,19 +7,12 @@ so what the fix does not touch, comments and formatting included, stays as it wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    MetadataWrapper,
-    ParentNodeProvider,
-    PositionProvider,
-    WhitespaceInclusivePositionProvider,
-)
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from b03lint.fixes.model import TextEdit, _offsets, edit_between, offset_of
+from b03lint.fixes.model import TextEdit, _offsets, edit_between
 
 _line_starts = _offsets
 
@@ -27,17 +20,17 @@ AUTOCOMMIT = "op.get_context().autocommit_block()"
 
 
 class Source:
-    """One file's text and tree, with positions and parents of its nodes (each table
-    computed when first asked for)."""
+    """One file's text and tree, with the positions of its nodes (computed when first
+    asked for) and the blocks around each statement."""
 
     def __init__(self, text: str):
         self.text = text
         self.module = cst.parse_module(text)
         self._wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
         self._positions: Any = None
-        self._inclusive: Any = None
-        self._parents: Any = None
         self._statements: list[cst.SimpleStatementLine] | None = None
+        #: statement -> the compound statements and blocks around it, outermost first
+        self._around: dict[cst.CSTNode, tuple[cst.CSTNode, ...]] = {}
         self._by_line: dict[int, cst.SimpleStatementLine] | None = None
         self.memo: dict[str, Any] = {}
 
@@ -47,18 +40,6 @@ class Source:
             self._positions = self._wrapper.resolve(PositionProvider)
         return self._positions
 
-    @property
-    def parents(self) -> Any:
-        if self._parents is None:
-            self._parents = self._wrapper.resolve(ParentNodeProvider)
-        return self._parents
-
-    def _inclusive_range(self, node: cst.CSTNode) -> CodeRange:
-        if self._inclusive is None:
-            self._inclusive = self._wrapper.resolve(WhitespaceInclusivePositionProvider)
-        r: CodeRange = self._inclusive[node]
-        return r
-
     # ---------------------------------------------------------------- finding nodes
 
     def range(self, node: cst.CSTNode) -> CodeRange:
@@ -66,14 +47,32 @@ class Source:
         return r
 
     def statements(self) -> list[cst.SimpleStatementLine]:
+        """Every statement line, found by walking the statements and blocks only (not the
+        expressions in them)."""
         if self._statements is None:
             found: list[cst.SimpleStatementLine] = []
+            around = self._around
+            stack: list[cst.CSTNode] = []
 
-            class _Collect(cst.CSTVisitor):
-                def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-                    found.append(node)
+            class _Walk(cst.CSTVisitor):
+                def on_visit(self, node: cst.CSTNode) -> bool:
+                    if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                        around[node] = tuple(stack)
+                    if isinstance(node, cst.SimpleStatementLine):
+                        found.append(node)
+                        return False
+                    if isinstance(node, (cst.Module, cst.BaseCompoundStatement, cst.BaseSuite,
+                                         cst.Else, cst.Finally, cst.ExceptHandler,
+                                         cst.ExceptStarHandler, cst.MatchCase)):
+                        stack.append(node)
+                        return True
+                    return False
 
-            self.module.visit(_Collect())
+                def on_leave(self, original_node: cst.CSTNode) -> None:
+                    if stack and stack[-1] is original_node:
+                        stack.pop()
+
+            self.module.visit(_Walk())
             self._statements = found
         return self._statements
 
@@ -87,64 +86,57 @@ class Source:
                     self._by_line[n] = stmt
         return self._by_line.get(line)
 
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        found: cst.CSTNode | None = self.parents.get(node)
-        return found
+    def ancestors(self, stmt: cst.CSTNode) -> list[cst.CSTNode]:
+        """The compound statements and blocks around a statement, innermost first."""
+        self.statements()
+        return list(reversed(self._around.get(stmt, ())))
 
-    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        here = self.parent(node)
-        while here is not None:
-            yield here
-            here = self.parent(here)
-
-    def in_autocommit(self, node: cst.CSTNode) -> bool:
+    def in_autocommit(self, stmt: cst.CSTNode) -> bool:
         return any(isinstance(a, cst.With) and any(is_autocommit(i.item) for i in a.items)
-                   for a in self.ancestors(node))
+                   for a in self.ancestors(stmt))
 
-    def function_of(self, node: cst.CSTNode) -> str | None:
-        for a in self.ancestors(node):
+    def function_of(self, stmt: cst.CSTNode) -> str | None:
+        for a in self.ancestors(stmt):
             if isinstance(a, cst.FunctionDef):
                 return a.name.value
         return None
 
-    def strings_in(self, node: cst.CSTNode) -> list[cst.SimpleString]:
-        found: list[cst.SimpleString] = []
-
-        class _Collect(cst.CSTVisitor):
-            def visit_SimpleString(self, n: cst.SimpleString) -> None:
-                found.append(n)
-
-        node.visit(_Collect())
-        return found
+    def indentation(self, stmt: cst.CSTNode) -> list[str]:
+        """The indentation of each block around a statement, outermost first."""
+        return [b.indent if b.indent is not None else self.module.default_indent
+                for b in reversed(self.ancestors(stmt)) if isinstance(b, cst.IndentedBlock)]
 
     # ---------------------------------------------------------------- rewriting
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
-    def replace(self, old: cst.CSTNode, new: cst.CSTNode) -> TextEdit | None:
-        """The edit that replaces ``old`` (a node of this tree) with ``new``: ``new`` is
-        rendered where ``old`` is (at the indentation of its blocks), and only ``old``'s
-        text is replaced; a statement with the comment lines above it and its newline."""
+    def replace(self, old: cst.SimpleStatementLine, new: cst.BaseStatement) -> TextEdit | None:
+        """The edit that replaces the statement line ``old`` (with the comment lines above
+        it and its newline) by ``new``, rendered at the indentation of ``old``'s blocks:
+        only ``old``'s lines are rewritten."""
         try:
             from libcst._nodes.internal import CodegenState
         except ImportError:  # pragma: no cover - another libcst: render the whole module
             changed = self.module.deep_replace(old, new)
             assert isinstance(changed, cst.Module)
             return edit_between(self.text, changed.code)
-        statement = isinstance(old, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-        r = self._inclusive_range(old) if statement else self.range(old)
+        r = self.range(old)
         state = CodegenState(default_indent=self.module.default_indent,
                              default_newline=self.module.default_newline)
-        state.indent_tokens = [
-            b.indent if b.indent is not None else self.module.default_indent
-            for b in reversed(list(self.ancestors(old))) if isinstance(b, cst.IndentedBlock)]
+        state.indent_tokens = self.indentation(old)
         new._codegen(state)
         starts = _line_starts(self.text)
-        a = offset_of(self.text, r.start.line, r.start.column, starts)
-        b = offset_of(self.text, r.end.line, r.end.column, starts) \
-            if r.end.line <= len(starts) else len(self.text)
+        a = starts[r.start.line - 1 - len(old.leading_lines)]
+        b = starts[r.end.line] if r.end.line < len(starts) else len(self.text)
         return edit_between(self.text, self.text[:a] + "".join(state.tokens) + self.text[b:])
+
+    def replace_in(self, stmt: cst.SimpleStatementLine, old: cst.CSTNode,
+                   new: cst.CSTNode) -> TextEdit | None:
+        """The edit that replaces ``old``, a node inside the statement line ``stmt``."""
+        changed = stmt.deep_replace(old, new)
+        assert isinstance(changed, cst.SimpleStatementLine)
+        return self.replace(stmt, changed)
 
 
 # -------------------------------------------------------------------- node helpers
