@@ -23,8 +23,10 @@ class SuppressionWithoutReason(Rule):
     """
     What it does:
         Reports a ``# b03lint: ignore[CODE]`` suppression that gives no reason (nothing
-        after ``--``), or whose reason does not match the ``reason-pattern`` option. Such
-        a suppression suppresses nothing.
+        after ``--``), whose reason is still the ``<reason>`` placeholder that the
+        editor's suppression fix writes, or whose reason does not match the
+        ``reason-pattern`` option. Such a suppression suppresses nothing (one that still
+        says ``<reason>`` suppresses nothing even with S001 ignored).
 
     Why it matters:
         A silenced finding with no stated reason is an unexplained exception: the next
@@ -56,6 +58,8 @@ class SuppressionWithoutReason(Rule):
         Example(_mig("    op.execute(build_sql())  # b03lint: ignore[I004] -- see the wiki"),
                 line=10, config={"options": {"S001": {"reason-pattern": "[A-Z]+-[0-9]+"}}},
                 title="reason without the required ticket reference"),
+        Example(_mig("    op.execute(build_sql())  # b03lint: ignore[I004] -- <reason>"),
+                line=10, title="the placeholder of the suppression fix, not yet written"),
     )
     valid = (
         Example(_mig("    # b03lint: ignore[I004] -- partitions are listed at deploy time\n"
