@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from b03lint.findings import ToolError
 from b03lint.pgmodel.locks import (
+    CORRECTIONS,
     DEFAULT_VERSION,
     MODES,
     NEWEST_MODELLED,
@@ -207,4 +208,10 @@ def model_markdown() -> str:
                    f"{_cell(r.rewrite)} | {_cell(r.scan)} | {_cell(r.waits)} | "
                    f"{'yes' if r.transaction else 'no'} | {'yes' if r.proven else ''} | "
                    f"{doc.replace('|', '/')} |")
+    out += ["", "## Corrected by the trace", "",
+            "Where running migrations under the trace (`b03lint rebuild --trace`, "
+            "`tests/test_trace_model.py`, `tests/test_pg_locks.py`) showed the table wrong, "
+            "and the rows were corrected:", ""]
+    out += [f"- {', '.join(f'`{k}`' for k in c.rows)}: the model said {c.said}; {c.traced}."
+            for c in CORRECTIONS]
     return "\n".join(out) + "\n"

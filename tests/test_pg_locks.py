@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from pgcluster import PostgresCluster
 
-from b03lint.live.trace import Observer, Statement, Verdict, compare, difference, predict, snapshot
+from b03lint.live.trace import Observer, difference, snapshot
+from b03lint.live.tracecompare import Statement, Verdict, compare, predict
 from b03lint.operations import OPERATION_TYPES
 from b03lint.pgmodel.locks import PROVEN_ON, ROWS
 from b03lint.readers.sql import read_sql
@@ -102,7 +103,15 @@ CASES = [
     Case("rename_column", "ALTER TABLE events RENAME COLUMN code TO c2"),
     Case("alter_column_type", "ALTER TABLE events ALTER COLUMN label TYPE varchar(200)"),
     Case("alter_column_type", "ALTER TABLE events ALTER COLUMN label TYPE text"),
+    Case("alter_column_type", "ALTER TABLE events ALTER COLUMN label TYPE varchar(300)",
+         pre="ALTER TABLE events ADD CONSTRAINT ck_label CHECK (label <> '')"),
     Case("alter_column_type.rewrite", "ALTER TABLE events ALTER COLUMN n TYPE bigint"),
+    Case("alter_column_type.rewrite", "ALTER TABLE events ALTER COLUMN account_id TYPE bigint"),
+    Case("alter_column_type.rewrite", "ALTER TABLE events ALTER COLUMN id TYPE bigint"),
+    Case("alter_column_type", "ALTER TABLE accounts ALTER COLUMN name TYPE varchar(20)",
+         pre="ALTER TABLE accounts ALTER COLUMN name TYPE varchar(10); ALTER TABLE accounts "
+             "ADD UNIQUE (name); ALTER TABLE audit.log ADD COLUMN who varchar(10) "
+             "REFERENCES accounts (name)"),
     Case("alter_column_type.rewrite", "ALTER TABLE events ALTER COLUMN code TYPE integer "
                                       "USING length(code)"),
     Case("set_not_null", "ALTER TABLE events ALTER COLUMN code SET NOT NULL"),
@@ -172,6 +181,12 @@ CASES = [
     Case("insert", "INSERT INTO events (id, account_id, code, n) VALUES (9, 1, 'z', 9)"),
     Case("update_or_delete", "UPDATE events SET n = 5 WHERE id = 1"),
     Case("update_or_delete", "DELETE FROM accounts WHERE id = 99"),
+    Case("update_or_delete", "DELETE FROM accounts WHERE id = 2",
+         pre="ALTER TABLE events DROP CONSTRAINT events_account_id_fkey; ALTER TABLE events "
+             "ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE"),
+    Case("update_or_delete", "UPDATE accounts SET id = 3 WHERE id = 2",
+         pre="ALTER TABLE events DROP CONSTRAINT events_account_id_fkey; ALTER TABLE events "
+             "ADD FOREIGN KEY (account_id) REFERENCES accounts (id) ON UPDATE SET NULL"),
     Case("update_or_delete.all", "UPDATE events SET n = n + 1"),
     Case("update_or_delete.all", "DELETE FROM other"),
     Case("no_table", "CREATE SCHEMA reports"),

@@ -30,28 +30,20 @@ the row. Rows of older majors come from the documentation only and say so
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal
 
 from b03lint.operations import (
-    AddColumn,
     AddConstraint,
-    AlterColumnNullable,
     AlterColumnType,
-    CreateIndex,
     CreateTable,
-    DataChange,
-    DetachPartition,
     DropColumn,
     DropConstraint,
     DropIndex,
-    DropSchema,
     DropTable,
-    DropType,
     LockTable,
     Operation,
-    OtherStatement,
     Reindex,
     RenameConstraint,
     RenameIndex,
@@ -60,11 +52,7 @@ from b03lint.operations import (
     Vacuum,
     ValidateConstraint,
 )
-from b03lint.pgmodel import typechange
-from b03lint.pgmodel.volatility import is_volatile
-
-if TYPE_CHECKING:
-    from b03lint.schema.model import Index, Table
+from b03lint.pgmodel.lockkey import State, checks_on, fk_targets, variant
 
 Mode = Literal["ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE",
                "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"]
@@ -171,6 +159,9 @@ class Row:
 
 _ALTER = "ALTER TABLE reference page"
 _NOT = "Notes of the ALTER TABLE reference page"
+#: a type change re-creates the foreign keys that involve the column (tablecmds.c,
+#: ATPostAlterTypeCleanup), locking the table at their other end as a drop does
+_KEYS_OF_COLUMN = (Also("referenced", AE), Also("referencing", AE))
 
 ROWS: tuple[Row, ...] = (
     # ---- tables
@@ -213,11 +204,15 @@ ROWS: tuple[Row, ...] = (
                          "it is dropped from the table it references too"),
     Row("rename_column", "ALTER TABLE t RENAME COLUMN c TO d", AE, doc=_ALTER),
     Row("alter_column_type", "ALTER TABLE t ALTER COLUMN c TYPE new (no rewrite)", AE,
-        doc=_NOT, note="binary-coercible or widening changes keep the rows "
-                       "(b03lint.pgmodel.typechange)"),
+        also=_KEYS_OF_COLUMN, doc=_NOT,
+        note="binary-coercible or widening changes keep the rows "
+             "(b03lint.pgmodel.typechange); a CHECK on the column is validated again (a "
+             "scan), and the foreign keys on it or referencing it are dropped and added "
+             "again (ACCESS EXCLUSIVE on the tables at their other end)"),
     Row("alter_column_type.rewrite", "ALTER TABLE t ALTER COLUMN c TYPE new (rewrite)", AE,
-        rewrite=True, scan=True, doc=_NOT,
-        note="the table and its indexes are rebuilt (b03lint.pgmodel.typechange)"),
+        rewrite=True, scan=True, also=_KEYS_OF_COLUMN, doc=_NOT,
+        note="the table and its indexes are rebuilt (b03lint.pgmodel.typechange); the "
+             "foreign keys on the column or referencing it are added again"),
     Row("set_not_null", "ALTER TABLE t ALTER COLUMN c SET NOT NULL", AE, scan=True, doc=_ALTER,
         note="every row is read to prove there is no NULL"),
     Row("set_not_null.checked", "SET NOT NULL with a valid CHECK (c IS NOT NULL)", AE,
@@ -359,6 +354,38 @@ ROWS: tuple[Row, ...] = (
         note="the tables read are not named by b03lint"),
 )
 
+
+@dataclass(frozen=True)
+class Correction:
+    """Where a trace showed the model wrong, and how the table was corrected (rendered in
+    ``docs/lock-model.md``)."""
+
+    rows: tuple[str, ...]
+    #: what the model said before
+    said: str
+    #: what the server did, and how it was seen
+    traced: str
+
+
+CORRECTIONS: tuple[Correction, ...] = (
+    Correction(("alter_column_type", "alter_column_type.rewrite"),
+               "a type change locks only its table",
+               "traced while checking the next correction (now cases of "
+               "tests/test_pg_locks.py): a type change of a column in a foreign key drops and "
+               "re-creates the key, taking ACCESS EXCLUSIVE on the table at its other end "
+               "(referenced or referencing), with or without a rewrite"),
+    Correction(("alter_column_type",),
+               "a type change without a rewrite does not read the table",
+               "numeric(10,2) to numeric(12,2) under CHECK (amount >= 0) in the fidelity "
+               "chain (tests/test_trace_model.py): a CHECK constraint that names the column is validated again, a full "
+               "scan under the ACCESS EXCLUSIVE lock"),
+    Correction(("update_or_delete", "update_or_delete.all"),
+               "a DELETE (an UPDATE of a key) takes ROW SHARE on the referencing tables",
+               "a DELETE of a row referenced ON DELETE CASCADE in the fidelity chain: the "
+               "foreign key's action deletes (SET NULL and SET DEFAULT update) the "
+               "referencing rows, ROW EXCLUSIVE on their table"),
+)
+
 _BY_KEY: dict[str, list[Row]] = {}
 for _row in ROWS:
     _BY_KEY.setdefault(_row.key, []).append(_row)
@@ -374,26 +401,6 @@ def row(key: str, version: int) -> Row:
 
 def keys() -> list[str]:
     return list(_BY_KEY)
-
-
-# --------------------------------------------------------------------------- the schema before
-
-
-class State(Protocol):
-    """What the model reads of the schema just before an operation (a
-    :class:`b03lint.schema.timeline.Before`)."""
-
-    @property
-    def table(self) -> Table | None: ...
-
-    @property
-    def indexes(self) -> Mapping[str, Index]: ...
-
-    @property
-    def referencing(self) -> tuple[str, ...]: ...
-
-    @property
-    def dependents(self) -> tuple[str, ...]: ...
 
 
 # --------------------------------------------------------------------------- effects
@@ -489,226 +496,10 @@ class Effect:
         }
 
 
-def _qual(name: str | None, schema: str | None = None) -> str:
+def qualified(name: str | None, schema: str | None = None) -> str:
     if name is None:
         return "?"
     return name if schema in (None, "public") else f"{schema}.{name}"
-
-
-def _column_type(state: State | None, column: str) -> str | None:
-    table = state.table if state is not None else None
-    col = table.columns.get(column) if table is not None else None
-    return col.type if col is not None else None
-
-
-def _fk_targets(state: State | None, column: str | None = None,
-                name: str | None = None) -> list[str]:
-    """Tables the foreign keys of the state's table reference (those on ``column``, or the
-    one named ``name``)."""
-    table = state.table if state is not None else None
-    if table is None:
-        return []
-    out = []
-    for con in table.constraints.values():
-        if con.kind != "foreign_key" or con.references is None:
-            continue
-        if column is not None and column not in con.columns:
-            continue
-        if name is not None and con.name != name:
-            continue
-        out.append(con.references.table)
-    return list(dict.fromkeys(out))
-
-
-def _proves_not_null(state: State | None, column: str) -> bool:
-    """A valid CHECK of the form ``column IS NOT NULL`` (PostgreSQL's own test)."""
-    table = state.table if state is not None else None
-    if table is None:
-        return False
-    want = f"{column} is not null"
-    for con in table.constraints.values():
-        if con.kind != "check" or con.not_valid or not con.expression:
-            continue
-        text = " ".join(con.expression.lower().replace('"', "").strip("() ").split())
-        if text == want:
-            return True
-    return False
-
-
-def _variant(op: Operation, state: State | None) -> tuple[str, str, set[str]]:
-    """The row key ``op`` falls under, why, and whether the row's rewrite and scan are
-    only a guess (an unknown type change, a default b03lint cannot parse)."""
-    key, why = _key(op, state)
-    uncertain: set[str] = set()
-    if isinstance(op, AlterColumnType):
-        if why.startswith(_UNKNOWN_TYPE):
-            uncertain = {"rewrite", "scan"}
-        why = why.removeprefix(_UNKNOWN_TYPE)
-    elif key == "attach_partition":
-        uncertain = {"scan"}
-        why = ("the partition is read to prove its rows fit its bounds unless one of its "
-               "CHECK constraints proves it, which b03lint does not judge")
-    elif key == "add_column.volatile_default" and isinstance(op, AddColumn) and \
-            op.column.default is not None and not op.column.identity and \
-            op.column.generated is None and is_volatile(op.column.default) is None:
-        uncertain = {"rewrite", "scan"}
-    return key, why, uncertain
-
-
-_UNKNOWN_TYPE = "unknown: "
-
-
-def _new_in_statement(op: AddConstraint, state: State | None) -> bool:
-    """A foreign key written on a column of ``ALTER TABLE ... ADD COLUMN`` (SQL): the SQL
-    reader gives the column and its constraint the same location. (Alembic's
-    ``op.add_column`` sends the key as a statement of its own, which does validate.)"""
-    table = state.table if state is not None else None
-    if op.source != "sql" or table is None or not op.constraint.columns:
-        return False
-    for name in op.constraint.columns:
-        col = table.columns.get(name)
-        if col is None or col.default is not None or col.origin is None \
-                or col.origin.loc != op.loc:
-            return False
-    return True
-
-
-def _key(op: Operation, state: State | None) -> tuple[str, str]:
-    if isinstance(op, CreateTable):
-        return "create_table", ""
-    if isinstance(op, DropTable):
-        return "drop_table", ""
-    if isinstance(op, AddColumn):
-        col = op.column
-        if col.generated is not None:
-            return "add_column.generated", f"the generated column {col.name} is computed"
-        if col.identity:
-            return "add_column.volatile_default", "an identity column takes a sequence value"
-        if col.default is None or col.default.strip().lower() == "null":
-            return "add_column", ""
-        volatile = is_volatile(col.default)
-        if volatile is not False:
-            from b03lint.pgmodel.volatility import volatile_calls
-
-            calls = volatile_calls(col.default) or ()
-            named = ", ".join(f"{c}()" for c in calls) or col.default
-            return ("add_column.volatile_default",
-                    f"the default {col.default} is volatile ({named})")
-        return "add_column.default", f"the default {col.default} is not volatile"
-    if isinstance(op, AlterColumnType):
-        old = _column_type(state, op.column) or op.existing_type
-        enums: frozenset[str] = frozenset(getattr(state, "enums", ()) or ())
-        change = typechange.classify(old, op.new_type, using=op.using, column=op.column,
-                                     enums=enums)
-        if change.verdict == "unknown":
-            return "alter_column_type.rewrite", _UNKNOWN_TYPE + change.why
-        return ("alter_column_type.rewrite" if change.rewrites else "alter_column_type"), \
-            change.why
-    if isinstance(op, AlterColumnNullable):
-        if op.nullable:
-            return "drop_not_null", ""
-        table = state.table if state is not None else None
-        now = table.columns.get(op.column) if table is not None else None
-        if now is not None and not now.nullable and not now.unknown:
-            return "set_not_null.already", f"{op.column} is already NOT NULL"
-        if _proves_not_null(state, op.column):
-            return "set_not_null.checked", f"a valid CHECK ({op.column} IS NOT NULL) exists"
-        return "set_not_null", ""
-    if isinstance(op, CreateIndex):
-        return ("create_index.concurrently" if op.concurrently else "create_index"), ""
-    if isinstance(op, DropIndex):
-        return ("drop_index.concurrently" if op.concurrently else "drop_index"), ""
-    if isinstance(op, AddConstraint):
-        con = op.constraint
-        if con.kind == "foreign_key":
-            if con.not_valid:
-                return "add_foreign_key.not_valid", ""
-            if _new_in_statement(op, state):
-                return "add_foreign_key.new_column", \
-                    "its columns are added by the same statement, without a default"
-            return "add_foreign_key", ""
-        if con.kind == "check":
-            return ("add_check.not_valid" if con.not_valid else "add_check"), ""
-        if con.kind == "exclude":
-            return "add_exclude", ""
-        if con.using_index or not con.columns:
-            return "add_unique.using_index", ""
-        return "add_unique", ""
-    if isinstance(op, ValidateConstraint):
-        if _fk_targets(state, name=op.name):
-            return "validate_foreign_key", ""
-        return "validate_constraint", ""
-    if isinstance(op, Reindex):
-        if op.target in ("schema", "database", "system"):
-            return "reindex.many", ""
-        return ("reindex.concurrently" if op.concurrently else "reindex"), ""
-    if isinstance(op, Vacuum):
-        if op.analyze_only:
-            return "analyze", ""
-        return ("vacuum.full" if op.full else "vacuum"), ""
-    if isinstance(op, DetachPartition):
-        return ("detach_partition.concurrently" if op.concurrently else "detach_partition"), ""
-    if isinstance(op, DataChange):
-        if op.verb == "insert":
-            return "insert", ""
-        return ("update_or_delete" if op.has_where else "update_or_delete.all"), ""
-    if isinstance(op, DropSchema | DropType):
-        return ("drop_cascade" if op.cascade else "no_table"), ""
-    if op.kind in _SIMPLE:
-        return _SIMPLE[op.kind], ""
-    if isinstance(op, OtherStatement):
-        return _other(op), ""
-    return "", ""
-
-
-_SIMPLE = {
-    "rename_table": "rename_table", "drop_column": "drop_column",
-    "rename_column": "rename_column", "alter_column_default": "alter_column_default",
-    "rename_index": "rename_index", "drop_constraint": "drop_constraint",
-    "rename_constraint": "rename_constraint", "enable_rls": "rls", "disable_rls": "rls",
-    "force_rls": "rls", "no_force_rls": "rls", "create_policy": "policy",
-    "drop_policy": "policy", "create_schema": "no_table", "create_enum_type": "no_table",
-    "alter_enum_add_value": "alter_enum_add_value", "alter_enum_rename_value": "no_table",
-    "rename_type": "no_table", "drop_database": "drop_database", "truncate": "truncate",
-    "cluster": "cluster", "attach_partition": "attach_partition",
-    "set_parameter": "no_table", "transaction_control": "transaction_control",
-    "lock_table": "lock_table", "create_sequence": "no_table",
-    "alter_sequence_owner": "no_table", "rename_sequence": "no_table",
-    "drop_sequence": "no_table",
-}
-
-#: OtherStatement by pglast node name (with its detail)
-_STATEMENTS = {
-    "CreateTrigStmt": "create_trigger", "CommentStmt": "comment", "GrantStmt": "no_table",
-    "GrantRoleStmt": "no_table", "CreateFunctionStmt": "no_table", "CreateSeqStmt": "no_table",
-    "AlterSeqStmt": "no_table", "CreateRoleStmt": "no_table", "AlterRoleStmt": "no_table",
-    "AlterDefaultPrivilegesStmt": "no_table", "CreateDomainStmt": "no_table",
-    "CompositeTypeStmt": "no_table", "DefineStmt": "no_table", "AlterFunctionStmt": "no_table",
-    "AlterOwnerStmt": "no_table", "AlterEnumStmt(RENAME VALUE)": "no_table",
-    "DoStmt": "no_table", "SelectStmt": "reads", "ViewStmt": "reads",
-    "ExplainStmt": "reads", "NotifyStmt": "no_table", "CreateExtensionStmt": "",
-}
-_LIGHT_SUBCOMMANDS = {"AT_SetStatistics", "AT_SetOptions", "AT_ResetOptions", "AT_ClusterOn",
-                      "AT_DropCluster", "AT_SetRelOptions", "AT_ResetRelOptions"}
-_TRIGGER_SUBCOMMANDS = {"AT_EnableTrig", "AT_DisableTrig", "AT_EnableAlwaysTrig",
-                        "AT_EnableReplicaTrig", "AT_EnableTrigAll", "AT_DisableTrigAll",
-                        "AT_EnableTrigUser", "AT_DisableTrigUser"}
-
-
-def _other(op: OtherStatement) -> str:
-    statement = op.statement
-    if statement.startswith("AlterTableStmt(") and op.table:
-        sub = statement[len("AlterTableStmt("):-1]
-        if sub in _LIGHT_SUBCOMMANDS:
-            return "alter_table.light"
-        if sub in _TRIGGER_SUBCOMMANDS:
-            return "alter_table.triggers"
-        if sub.startswith("AT_"):
-            return "alter_table.other"
-        return ""
-    if statement.startswith(("DropStmt(", "RenameStmt(")) and not op.table:
-        return "no_table"
-    return _STATEMENTS.get(statement, "")
 
 
 def effect(op: Operation, state: State | None = None,
@@ -717,7 +508,7 @@ def effect(op: Operation, state: State | None = None,
     before it (None: unknown, so only what the operation itself names is locked)."""
     if isinstance(op, Unresolved):
         return Effect(None, why="b03lint cannot read what it does", version=version)
-    key, why, uncertain = _variant(op, state)
+    key, why, uncertain = variant(op, state)
     if not key:
         return Effect(None, why="this statement is not in the lock model", version=version)
     r = row(key, version)
@@ -743,8 +534,10 @@ def effect(op: Operation, state: State | None = None,
         if names is None:
             unnamed.append(f"{also.mode} on the {also.role} tables")
             continue
-        locks += [Lock(n, also.mode, also.role, also.maybe) for n in names
-                  if n not in targets or also.role == "index"]
+        cascading = getattr(state, "cascading", ()) if also.role == "referencing" else ()
+        locks += [Lock(n, RE if also.maybe and n in cascading else also.mode, also.role,
+                       also.maybe)
+                  for n in names if n not in targets or also.role == "index"]
     if r.key == "reads":
         unnamed.append("ACCESS SHARE on the tables it reads")
     rewrite: bool | None = None if "rewrite" in uncertain else r.rewrite
@@ -756,6 +549,11 @@ def effect(op: Operation, state: State | None = None,
                 for n in _using_index_columns(op, state)):
         scan = True
         why = "the primary key's columns are nullable and are proved NOT NULL"
+    if r.key == "alter_column_type" and isinstance(op, AlterColumnType) and \
+            checks_on(state, op.column):
+        scan = True
+        why = (why + "; " if why else "") + (
+            f"the CHECK constraints on {op.column} are validated again")
     return Effect(r, tuple(dict.fromkeys(locks)), rewrite, scan, r.waits, r.transaction,
                   tuple(unnamed), why, version)
 
@@ -778,7 +576,7 @@ def _targets(op: Operation, table: str | None, schema: str | None) -> list[str]:
         return []  # new: nobody else can see it
     if table is None:
         return []
-    return [_qual(table, schema)]
+    return [qualified(table, schema)]
 
 
 def _role(op: Operation, role: Role, state: State | None) -> list[str] | None:
@@ -810,12 +608,12 @@ def _role(op: Operation, role: Role, state: State | None) -> list[str] | None:
             return [ref.table] if ref is not None and ref.table != op.table else []
         if state is None:
             return None
-        if isinstance(op, DropColumn):
-            targets = _fk_targets(state, column=op.column)
+        if isinstance(op, DropColumn | AlterColumnType):
+            targets = fk_targets(state, column=op.column)
         elif isinstance(op, DropConstraint | ValidateConstraint):
-            targets = _fk_targets(state, name=op.name)
+            targets = fk_targets(state, name=op.name)
         else:
-            targets = _fk_targets(state)
+            targets = fk_targets(state)
         own = state.table.name if state.table is not None else None
         return [t for t in targets if t != own]
     if role == "referencing":

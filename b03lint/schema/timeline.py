@@ -15,11 +15,14 @@ A revision that is not in the graph (no id, a duplicate, part of a cycle) has no
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from b03lint.graph import RevisionGraph
 from b03lint.operations import (
+    AlterColumnType,
+    DataChange,
     DropIndex,
     DropSchema,
     DropType,
@@ -65,6 +68,10 @@ class Before:
     #: unresolved operation before that may have touched any table (what to name when a
     #: finding depends on it)
     doubt: Unresolved | None = None
+    #: of ``referencing``, the tables whose foreign keys write them when this data change
+    #: deletes or updates a referenced row (``ON DELETE|UPDATE CASCADE|SET NULL|SET
+    #: DEFAULT``)
+    cascading: tuple[str, ...] = ()
 
     def index(self, name: str) -> Index | None:
         return self.indexes.get(name)
@@ -99,7 +106,33 @@ def _copy_table(table: Table) -> Table:
 
 
 #: operation kinds whose locks reach the tables referencing theirs
-_REFERENCING_KINDS = frozenset({"drop_table", "truncate", "data_change"})
+_REFERENCING_KINDS = frozenset({"drop_table", "truncate", "data_change", "alter_column_type"})
+_ACTIONS = frozenset({"cascade", "set null", "set default"})
+
+
+def _keys_to(schema: Schema, names: set[str], op: Operation) -> Iterator[tuple[str, Any]]:
+    """(table, foreign key) of the keys of other tables that reference ``names`` (for a
+    type change, only those on its column)."""
+    column = op.column if isinstance(op, AlterColumnType) else None
+    for t in schema.tables.values():
+        if t.name in names:
+            continue
+        for c in t.constraints.values():
+            ref = c.references
+            if c.kind != "foreign_key" or ref is None or ref.table not in names:
+                continue
+            if column is not None and column not in (ref.columns or _key_columns(
+                    schema, ref.table)):
+                continue
+            yield t.name, c
+
+
+def _key_columns(schema: Schema, table: str) -> tuple[str, ...]:
+    """The primary key of ``table`` (what ``REFERENCES table`` without columns means)."""
+    t = schema.tables.get(table)
+    pk = next((c for c in t.constraints.values() if c.kind == "primary_key"), None) \
+        if t is not None else None
+    return pk.columns if pk is not None else ()
 
 
 def _referencing(schema: Schema, op: Operation, name: str | None) -> tuple[str, ...]:
@@ -110,13 +143,20 @@ def _referencing(schema: Schema, op: Operation, name: str | None) -> tuple[str, 
     # TRUNCATE ... CASCADE reaches the tables referencing those it truncates, and so on
     transitive = isinstance(op, Truncate) and op.cascade
     while True:
-        found = {t.name for t in schema.tables.values() if t.name not in names and any(
-            c.kind == "foreign_key" and c.references is not None and c.references.table in names
-            for c in t.constraints.values())}
+        found = {t for t, _ in _keys_to(schema, names, op)}
         names |= found
         if not found or not transitive:
             break
     return tuple(sorted(_qualified(schema, n) for n in names - start))
+
+
+def _cascading(schema: Schema, op: Operation, name: str | None) -> tuple[str, ...]:
+    if not isinstance(op, DataChange) or op.verb == "insert" or name is None:
+        return ()
+    found = {t for t, c in _keys_to(schema, {name}, op)
+             if ((c.references.on_delete if op.verb == "delete" else c.references.on_update)
+                 or "").lower() in _ACTIONS}
+    return tuple(sorted(_qualified(schema, n) for n in found))
 
 
 def _qualified(schema: Schema, name: str) -> str:
@@ -143,18 +183,21 @@ def _snapshot(folder: Folder, op: Operation, trusted: bool, complete: bool) -> B
     name = _subject_table(schema, op)
     table = schema.tables.get(name) if name is not None else None
     referencing = _referencing(schema, op, name)
+    cascading = _cascading(schema, op, name)
     dependents = _dependents(schema, op)
     if name is None or table is None:
         # an index dropped by name whose table is unknown, or a table that is not there
         unknown = name in folder.unknown_tables
         return Before(None, {}, known=trusted and not unknown, enums=frozenset(schema.enums),
                       certain=certain, referencing=referencing, dependents=dependents,
-                      doubt=doubt)
+                      doubt=doubt,
+                      cascading=cascading)
     indexes = {n: replace(i) for n, i in schema.indexes.items() if i.table == name}
     known = trusted and not table.unknown and name not in folder.unknown_tables
     return Before(_copy_table(table), indexes, known=known, enums=frozenset(schema.enums),
                   certain=certain, referencing=referencing, dependents=dependents,
-                      doubt=doubt)
+                      doubt=doubt,
+                      cascading=cascading)
 
 
 def state_before(folder: Folder, op: Operation) -> Before:
