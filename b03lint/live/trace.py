@@ -38,12 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from b03lint.pgmodel.locks import RANK as MODEL_RANK
-
-if TYPE_CHECKING:
-    from b03lint.pgmodel.locks import Effect
+from typing import Any
 
 #: pg_locks' names of the table lock modes, weakest first (the documentation's order)
 PG_MODES = {
@@ -365,190 +360,6 @@ class Observer:
                 conn.close()
 
 
-# --------------------------------------------------------------------------- model vs trace
-
-
-@dataclass
-class Statement:
-    """The model's prediction for one statement: the union of its operations' effects
-    (``ALTER TABLE t ADD COLUMN c int REFERENCES u`` is an AddColumn and an AddConstraint)."""
-
-    effects: list[Effect] = field(default_factory=list)
-
-    @property
-    def modelled(self) -> bool:
-        return bool(self.effects) and all(e.modelled for e in self.effects)
-
-    def locks(self) -> dict[str, tuple[str, bool]]:
-        """relation -> (strongest mode, whether that lock is only possibly taken)."""
-        out: dict[str, tuple[str, bool]] = {}
-        for e in self.effects:
-            for lk in e.locks:
-                prev = out.get(lk.relation)
-                if prev is None or MODEL_RANK[lk.mode] > MODEL_RANK[prev[0]] or (
-                        lk.mode == prev[0] and prev[1] and not lk.maybe):
-                    out[lk.relation] = (lk.mode, lk.maybe)
-        return out
-
-    def index_names(self) -> set[str]:
-        return {lk.relation for e in self.effects for lk in e.locks if lk.is_index}
-
-    @property
-    def rewrite(self) -> bool | None:
-        values = [e.rewrite for e in self.effects]
-        return True if True in values else None if None in values else False
-
-    @property
-    def scan(self) -> bool | None:
-        values = [e.scan for e in self.effects]
-        return True if True in values else None if None in values else False
-
-    def rewritten_tables(self) -> set[str]:
-        return {lk.relation for e in self.effects if e.rewrite
-                for lk in e.locks if lk.role == "table"}
-
-
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    """Where the lock model and the server differ for one statement."""
-
-    what: str  # "lock", "rewrite", "scan", "waits"
-    relation: str | None
-    predicted: str
-    observed: str
-
-    def message(self) -> str:
-        on = f" on {self.relation}" if self.relation else ""
-        return f"{self.what}{on}: the model says {self.predicted}, the server did {self.observed}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "relation": self.relation, "predicted": self.predicted,
-                "observed": self.observed, "message": self.message()}
-
-
-@dataclass
-class Verdict:
-    """The comparison of one statement: disagreements, what was verified, and what the
-    server did that the model does not predict (listed, not counted against it)."""
-
-    disagreements: list[Disagreement] = field(default_factory=list)
-    verified: list[str] = field(default_factory=list)
-    unpredicted: list[str] = field(default_factory=list)
-    unverified: list[str] = field(default_factory=list)
-
-    @property
-    def agrees(self) -> bool:
-        return not self.disagreements
-
-    def to_json(self) -> dict[str, Any]:
-        return {"agrees": self.agrees,
-                "disagreements": [d.to_json() for d in self.disagreements],
-                "verified": self.verified, "unpredicted": self.unpredicted,
-                "unverified": self.unverified}
-
-
-#: unpredicted table locks this weak are listed, not disagreements: they stop no ordinary
-#: read or write and no DDL (catalog lookups, foreign-key checks of a data change)
-_INCIDENTAL = RANK["ROW EXCLUSIVE"]
-
-
-def compare(prediction: Statement, observed: Observed) -> Verdict:
-    v = Verdict()
-    if not prediction.modelled:
-        v.unpredicted += [f"{m} on {t}" for t, ms in sorted(observed.locks.items())
-                          for m in [strongest(ms)]]
-        v.unverified.append("the statement is not in the lock model")
-        return v
-    predicted = prediction.locks()
-    indexes = prediction.index_names()
-    covered = max((MODEL_RANK[m] for e in prediction.effects for u in e.unnamed
-                   for m in [u.split(" on ")[0]] if m in MODEL_RANK), default=-1)
-    for relation, (mode, maybe) in sorted(predicted.items()):
-        is_index = relation in indexes
-        new = (observed.other_locks if is_index else observed.locks).get(relation, set())
-        held = set() if is_index else observed.held.get(relation, set())
-        top = strongest(new)
-        if mode in new and top == mode:
-            v.verified.append(f"{mode} on {relation}")
-        elif mode in held and (top is None or RANK[top] <= RANK[mode]):
-            v.verified.append(f"{mode} on {relation} (already held)")
-        elif top is None and (maybe or not observed.complete):
-            v.unverified.append(f"{mode} on {relation}" + (" (only if rows need it)"
-                                                             if maybe else " (not seen)"))
-        elif top is not None and not observed.complete and RANK[top] < RANK[mode]:
-            v.unverified.append(f"{mode} on {relation} (seen {top} before letting go)")
-        else:
-            v.disagreements.append(Disagreement("lock", relation, mode, top or "no lock"))
-    for relation, modes in sorted(observed.locks.items()):
-        if relation in predicted:
-            continue
-        top = strongest(modes)
-        assert top is not None
-        if RANK[top] <= _INCIDENTAL or RANK[top] <= covered:
-            v.unpredicted.append(f"{top} on {relation}")
-        else:
-            v.disagreements.append(Disagreement("lock", relation, "no lock", top))
-    for relation, modes in sorted(observed.other_locks.items()):
-        if relation not in predicted:
-            v.unpredicted.append(f"{strongest(modes)} on index {relation}")
-    targets = {lk.relation for e in prediction.effects for lk in e.locks
-               if e.row is not None and lk.role == e.row.scan_role}
-    for e in prediction.effects:
-        for lk in e.locks:
-            if e.row is None or lk.role != e.row.scan_role:
-                continue
-            t = lk.relation
-            if e.rewrite is None:
-                v.unverified.append(f"rewrite of {t}: the model cannot tell")
-            elif e.rewrite != (t in observed.rewritten):
-                v.disagreements.append(Disagreement(
-                    "rewrite", t, "a rewrite" if e.rewrite else "no rewrite",
-                    "a rewrite" if t in observed.rewritten else "no rewrite"))
-            else:
-                v.verified.append(("rewrite of " if e.rewrite else "no rewrite of ") + t)
-            if t in observed.rewritten or e.rewrite:
-                continue  # a rewrite reads every row; index rebuilds count as scans
-            if observed.scanned is None or e.scan is None:
-                v.unverified.append(f"scan of {t}")
-            elif e.scan != (t in observed.scanned):
-                v.disagreements.append(Disagreement(
-                    "scan", t, "a scan" if e.scan else "no scan",
-                    "a scan" if t in observed.scanned else "no scan"))
-            else:
-                v.verified.append(("scan of " if e.scan else "no scan of ") + t)
-    v.unpredicted += [f"rewrite of {t}" for t in sorted(observed.rewritten - targets)]
-    if observed.scanned:
-        v.unpredicted += [f"scan of {t}" for t in sorted(observed.scanned - targets)
-                          if t not in observed.rewritten]
-    waits = any(e.waits for e in prediction.effects)
-    if observed.waited is None:
-        if waits:
-            v.unverified.append("waiting for other transactions")
-    elif observed.waited != waits:
-        v.disagreements.append(Disagreement(
-            "waits", None, "waits for other transactions" if waits else "no wait",
-            "waited" if observed.waited else "no wait"))
-    elif waits:
-        v.verified.append("waits for other transactions")
-    return v
-
-
-def predict(ops: Any, folder: Any, version: int) -> Statement:
-    """The lock model's :class:`~b03lint.pgmodel.locks.Statement` for the operations of one
-    statement, each judged on ``folder``'s running schema (a
-    :class:`~b03lint.schema.replay.Folder`), which they are then applied to."""
-    from b03lint.pgmodel.locks import effect
-    from b03lint.schema.timeline import state_before
-
-    out = Statement()
-    for op in ops:
-        out.effects.append(effect(op, state_before(folder, op), version))
-        folder.apply(op)
-    return out
-
-
 # --------------------------------------------------------------------------- in the migration
 
 
@@ -573,7 +384,7 @@ def install(emit: Callable[..., None], connect: Callable[[], Any]) -> Callable[[
     from sqlalchemy.engine import Engine
 
     observer = Observer(connect)
-    pids: dict[int, int] = {}
+    server: list[int] = []
     key = "b03lint.trace"
 
     def dbapi_of(conn: Any) -> Any:
@@ -584,18 +395,17 @@ def install(emit: Callable[..., None], connect: Callable[[], Any]) -> Callable[[
         if not is_migration_statement(statement):
             return
         dbapi = dbapi_of(conn)
-        if not pids:
+        if not server:
             rows = _rows(dbapi.cursor(), "SELECT pg_catalog.current_setting("
                                          "'server_version_num')::int / 10000")
-            emit("server", version=int(rows[0][0]))
+            server.append(int(rows[0][0]))
+            emit("server", version=server[0])
         if getattr(dbapi, "autocommit", False):
-            if id(dbapi) not in pids:
-                pids[id(dbapi)] = int(_rows(dbapi.cursor(),
-                                            "SELECT pg_catalog.pg_backend_pid()")[0][0])
-            observer.start(pids[id(dbapi)])
+            # asked each time: the DBAPI connection may be a new one (a pool without reuse)
+            pid = int(_rows(dbapi.cursor(), "SELECT pg_catalog.pg_backend_pid()")[0][0])
+            observer.start(pid)
             conn.info[key] = (True, None)
         else:
-            pids.setdefault(id(dbapi), 0)
             conn.info[key] = (False, snapshot(dbapi.cursor()))
 
     def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,

@@ -4,7 +4,7 @@ The migration process measures every statement Alembic sends (:func:`b03lint.liv
 install`). Here each statement is read by b03lint's SQL reader (bind parameters read as
 NULL), judged by the lock model on the schema those statements built so far (a fold from
 the empty scratch database, the way they ran), and compared with the measurement
-(:func:`b03lint.live.trace.compare`). A difference is a finding of its own, ``M005``, at
+(:func:`b03lint.live.tracecompare.compare`). A difference is a finding of its own, ``M005``, at
 the static operation the statement came from when it can be matched, else at the
 revision's ``upgrade()``: the model was wrong, and it is never hidden. What the server did
 that the model does not predict (the ACCESS SHARE of catalog lookups, a foreign-key
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from b03lint.live.trace import Observed, Statement, Verdict, compare, predict
+from b03lint.live.trace import Observed
+from b03lint.live.tracecompare import Statement, Verdict, compare, predict
 from b03lint.operations import Location, MigrationFile, Operation
 from b03lint.schema.replay import Folder
 
