@@ -293,3 +293,67 @@ def test_a_call_the_reader_could_not_read_whole_is_not_judged(project: Path) -> 
             '                  server_default=Kind.DEFAULT.value))\n')
     result = check(project, {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", body)})
     assert safety(result) == []
+
+
+#: issue #16's false positives and blind spots, each in the Python and the SQL form:
+#: (what, form, body on the tables of CREATE, the codes it must report with line offsets)
+ISSUE_CASES = [
+    ("L003 reads postgresql_not_valid", "python",
+     'op.create_foreign_key("fk_acc", "events", "accounts", ["account_id"], ["id"],\n'
+     '                          postgresql_not_valid=True)\n'
+     '    op.create_check_constraint("ck", "events", "code <> \'\'", postgresql_not_valid=True)',
+     []),
+    ("L003 reads postgresql_not_valid", "sql",
+     'op.execute("ALTER TABLE events ADD CONSTRAINT fk_acc FOREIGN KEY (account_id) '
+     'REFERENCES accounts (id) NOT VALID")\n'
+     '    op.execute("ALTER TABLE events ADD CONSTRAINT ck CHECK (code <> \'\') NOT VALID")',
+     []),
+    ("L004 after VALIDATE of CHECK (col IS NOT NULL)", "python",
+     'op.create_check_constraint("nn", "events", "code IS NOT NULL",\n'
+     '                               postgresql_not_valid=True)\n'
+     '    with op.get_context().autocommit_block():\n'
+     '        op.execute("ALTER TABLE events VALIDATE CONSTRAINT nn")\n'
+     '    op.alter_column("events", "code", nullable=False)', []),
+    ("L004 after VALIDATE of CHECK (col IS NOT NULL)", "sql",
+     'op.execute("ALTER TABLE events ADD CONSTRAINT nn CHECK (code IS NOT NULL) NOT VALID")\n'
+     '    with op.get_context().autocommit_block():\n'
+     '        op.execute("ALTER TABLE events VALIDATE CONSTRAINT nn")\n'
+     '    op.execute("ALTER TABLE events ALTER COLUMN code SET NOT NULL")', []),
+    ("L005 not on a generated stored column", "python",
+     'op.add_column("events", sa.Column("twice", sa.Integer(),\n'
+     '                  sa.Computed("id * 2", persisted=True), nullable=False))', [("L019", 0)]),
+    ("L005 not on a generated stored column", "sql",
+     'op.execute("ALTER TABLE events ADD COLUMN twice int NOT NULL '
+     'GENERATED ALWAYS AS (id * 2) STORED")', [("L019", 0)]),
+    ("L006 a user function is volatile", "python",
+     'op.add_column("events", sa.Column("c2", sa.Text(),\n'
+     '                  server_default=sa.text("app.make_code()")))', [("L006", 0)]),
+    ("L006 a user function is volatile", "sql",
+     'op.execute("ALTER TABLE events ADD COLUMN c2 text DEFAULT app.make_code()")',
+     [("L006", 0)]),
+    ("NOT VALID and VALIDATE in one transaction", "python",
+     'op.create_check_constraint("ck", "events", "code <> \'\'", postgresql_not_valid=True)\n'
+     '    op.execute("ALTER TABLE events VALIDATE CONSTRAINT ck")', [("L011", 1)]),
+    ("NOT VALID and VALIDATE in one transaction", "sql",
+     'op.execute("ALTER TABLE events ADD CONSTRAINT ck CHECK (code <> \'\') NOT VALID")\n'
+     '    op.execute("ALTER TABLE events VALIDATE CONSTRAINT ck")', [("L011", 1)]),
+    ("CONCURRENTLY inside Alembic's transaction", "python",
+     'op.create_index("ix_acc", "events", ["account_id"], postgresql_concurrently=True)',
+     [("L010", 0)]),
+    ("CONCURRENTLY inside Alembic's transaction", "sql",
+     'op.execute("CREATE INDEX CONCURRENTLY ix_acc ON events (account_id)")', [("L010", 0)]),
+]
+
+
+@pytest.mark.parametrize(("what", "form", "body", "expected"), ISSUE_CASES,
+                         ids=[f"{w} ({f})" for w, f, _, _ in ISSUE_CASES])
+def test_the_issues_false_positives_in_both_forms(project: Path, what: str, form: str,
+                                                  body: str, expected: list[tuple[str, int]]
+                                                  ) -> None:
+    result = check(project, {"a0": mig("a0", None, CREATE), "a1": mig("a1", "a0", indent(body))})
+    assert safety(result) == [(code, "a1", BODY + offset) for code, offset in expected]
+    from b03lint.engine import load_project
+
+    a1 = next(mf for mf in load_project(load_config(explicit=project / "pyproject.toml"),
+                                        None).files if mf.revision == "a1")
+    assert a1.upgrade_ops[0].source == form, what
