@@ -17,6 +17,7 @@ from b03lint.operations import (
     ColumnDef,
     CreateIndex,
     DetachPartition,
+    DropDatabase,
     DropIndex,
     Operation,
     Reindex,
@@ -134,6 +135,8 @@ def as_written(op: Operation) -> str | None:
     if isinstance(op, Vacuum):
         verb = "ANALYZE" if op.analyze_only else "VACUUM (FULL)" if op.full else "VACUUM"
         return execute(f"{verb} {', '.join(op.tables)}".rstrip())
+    if isinstance(op, DropDatabase):
+        return execute(f"DROP DATABASE {'IF EXISTS ' if op.if_exists else ''}{op.name}")
     if isinstance(op, AlterEnumAddValue):
         where = (f" BEFORE '{op.before}'" if op.before else
                  f" AFTER '{op.after}'" if op.after else "")
@@ -167,15 +170,42 @@ def set_not_null_safely(table: str, column: str) -> str:
     ])
 
 
+def backfill(table: str, col: ColumnDef) -> str:
+    """The backfill of a new column's existing rows: its default, row by row (``SET col =
+    DEFAULT`` computes a volatile default for each row)."""
+    if col.generated is not None:
+        return (execute(f"UPDATE {table} SET {col.name} = ({col.generated}) WHERE {col.name} "
+                        "IS NULL") + "  # in batches; new rows by a trigger or the application")
+    if col.default is None:
+        return (f"# backfill {table}.{col.name} in batches of a few thousand rows: UPDATE "
+                f"{table} SET {col.name} = <its value> WHERE {col.name} IS NULL")
+    return (execute(f"UPDATE {table} SET {col.name} = DEFAULT WHERE {col.name} IS NULL")
+            + "  # in batches on a large table")
+
+
 def add_nullable_then_fill(op: AddColumn) -> str:
+    """Add the column nullable (no rewrite), its default for new rows, backfill, and when it
+    is to be NOT NULL: a CHECK added NOT VALID now, validated in a later revision, which
+    lets SET NOT NULL skip its scan (PostgreSQL 12+)."""
     col = op.column
-    return "\n".join([
-        f"op.add_column({q(op.table)}, {column(col, nullable=True, default=False)})",
-        *([f"op.alter_column({q(op.table)}, {q(col.name)}, "
-           f"server_default=sa.text({q(col.default)}))  # new rows only"]
-          if col.default is not None else []),
-        f"# backfill {op.table}.{col.name} in batches, then SET NOT NULL as L004 shows",
-    ])
+    lines = [f"op.add_column({q(op.table)}, {column(col, nullable=True, default=False)})"]
+    if col.default is not None:
+        lines.append(f"op.alter_column({q(op.table)}, {q(col.name)}, "
+                     f"server_default=sa.text({q(col.default)}))  # new rows only")
+    lines.append(backfill(op.table, col))
+    if col.nullable:
+        return "\n".join(lines)
+    check = f"{op.table}_{col.name}_not_null"[:63]
+    lines += [
+        f"op.create_check_constraint({q(check)}, {q(op.table)}, "
+        f"{q(f'{col.name} IS NOT NULL')}, postgresql_not_valid=True)",
+        LATER,
+        execute(f"ALTER TABLE {op.table} VALIDATE CONSTRAINT {check}"),
+        f"op.alter_column({q(op.table)}, {q(col.name)}, nullable=False)  # no scan: the "
+        "CHECK proves it",
+        f"op.drop_constraint({q(check)}, {q(op.table)}, type_=\"check\")",
+    ]
+    return "\n".join(lines)
 
 
 def unique_from_index(op: AddConstraint) -> str:

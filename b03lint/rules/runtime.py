@@ -11,6 +11,7 @@ Alembic runs each migration inside a transaction, except what is inside
 from __future__ import annotations
 
 import re
+import textwrap
 
 from b03lint.baseline import SourceLines
 from b03lint.operations import (
@@ -340,11 +341,16 @@ class TransactionControlInMigration(LockRule):
         if not isinstance(op, TransactionControl) or op.autocommit or op.verb in (
                 "savepoint", "release", "rollback_to"):
             return None
+        following = all_steps[step.index + 1:step.index + 2]
+        moved = (lockfix.as_written(following[0].op)
+                 or textwrap.dedent(_source(ctx, following[0].op)).strip()) if following \
+            else "pass  # the statements that cannot run in a transaction"
+        fix = ("Remove it (Alembic commits the migration itself), and run what must be "
+               "outside the transaction in an autocommit block:\n"
+               + lockfix.in_autocommit(moved))
         return (f"{op.describe()} inside a migration that Alembic already runs in a "
                 "transaction: what came before it is committed (or lost) behind Alembic's "
-                "back.",
-                "Remove it, and put what must run outside the transaction in an autocommit "
-                "block:\n" + lockfix.in_autocommit("..."))
+                "back.", fix)
 
 
 def _names(op: Operation) -> list[tuple[str, str]]:
