@@ -38,6 +38,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probes", action="store_true",
                    help="INSERT every allowed and some forbidden value of each canonical "
                         "CHECK value set, each rolled back (guide 3.4)")
+    p.add_argument("--trace", action="store_true",
+                   help="upgrade one revision at a time with a few generated rows in every "
+                        "table, measure the locks, rewrites and scans of every statement on "
+                        "the server and compare them with the lock model (M005; M006 for a "
+                        "revision that fails on the rows)")
     p.add_argument("--evidence", type=Path, metavar="DIR",
                    help="write the guide's artefacts (rebuild log, psql verification, JSON "
                         "report, downgrade log) into DIR")
@@ -84,7 +89,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         alembic_ini=args.alembic_ini.resolve() if args.alembic_ini else None,
         statement_timeout_ms=args.statement_timeout_ms,
         migration_timeout_ms=args.migration_timeout_ms or rebuild.MIGRATION_TIMEOUT_MS,
-        verbose=args.verbose)
+        trace=args.trace, verbose=args.verbose)
     outcome = rebuild.rebuild(config, opts)
     parts = [f"scratch rebuild at {outcome.revision or args.rev}"]
     if outcome.database:
@@ -94,6 +99,12 @@ def _rebuild(args: argparse.Namespace) -> int:
         parts.append(f"{len(outcome.probes)} probe(s)")
     if args.roundtrip:
         parts.append("round trip")
+    if outcome.trace is not None:
+        parts.append(f"lock trace of {len(outcome.trace.report.rows)} statement(s)")
+        if getattr(args, "output_format", "text") == "text":
+            from b03lint.live.redact import scrub
+
+            sys.stdout.write(scrub(outcome.trace.render_text()) + "\n")
     notes = [f"evidence written to {args.evidence}"] if outcome.evidence_files else []
     notes += outcome.notes
     if outcome.result.interrupted:

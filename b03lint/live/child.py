@@ -374,7 +374,8 @@ class Session:
             self.channel.send("trace", kind=kind, data=data, revision=self.running)
 
         def connect() -> Any:
-            return psycopg.connect(**self.target, autocommit=True)
+            # autocommit off: the observer holds its locks and snapshot in transactions
+            return psycopg.connect(**self.target, autocommit=False)
 
         install(emit, connect)
 

@@ -5,7 +5,10 @@ names them:
 - ``phase3-psql-verification.txt`` (4.4): the index definitions (INCLUDE shown), the probe
   transcript (allowed and forbidden INSERTs and what PostgreSQL said), the RLS query;
 - ``phase2-validation.json`` (3.4): the JSON report, ``verdict`` PASS or BLOCKING;
-- ``phase5-downgrade.log`` (6.2): the downgrade/upgrade round trip (with ``--roundtrip``).
+- ``phase5-downgrade.log`` (6.2): the downgrade/upgrade round trip (with ``--roundtrip``);
+- ``phase3-lock-trace.txt``: with ``--trace``, every statement Alembic sent, with the lock
+  model's prediction, what the server did and whether they agree (the JSON report has the
+  same under ``trace``).
 
 Everything is kept in memory while the run goes and written at the end (also when the run
 fails), through :func:`~b03lint.live.redact.scrub`: no password reaches a file.
@@ -25,6 +28,8 @@ REBUILD_LOG = "phase3-baseline-rebuild.log"
 PSQL_VERIFICATION = "phase3-psql-verification.txt"
 VALIDATION_JSON = "phase2-validation.json"
 DOWNGRADE_LOG = "phase5-downgrade.log"
+#: ``rebuild --trace``: each statement with the lock model's prediction and the server's
+LOCK_TRACE = "phase3-lock-trace.txt"
 
 
 def _now() -> str:
@@ -39,6 +44,7 @@ class Evidence:
         self.rebuild: list[str] = []
         self.psql: list[str] = []
         self.downgrade: list[str] = []
+        self.trace: list[str] = []
         self.report: dict[str, Any] | None = None
 
     def _add(self, lines: list[str], text: str, *, echo: bool = True) -> None:
@@ -70,6 +76,10 @@ class Evidence:
         if roundtrip:
             self._add(self.downgrade, f"# {text}", echo=False)
 
+    def lock_trace(self, text: str) -> None:
+        """The lock trace of ``rebuild --trace`` (its text report)."""
+        self._add(self.trace, text, echo=False)
+
     def verification(self, text: str) -> None:
         """A part of the psql verification transcript."""
         self._add(self.psql, text, echo=False)
@@ -95,6 +105,8 @@ class Evidence:
             written.append(str(path))
         if self.downgrade:
             put(DOWNGRADE_LOG, self.downgrade)
+        if self.trace:
+            put(LOCK_TRACE, self.trace)
         return written
 
 

@@ -95,6 +95,7 @@ def check_live_example(rule: type[Rule], example: Example, *, invalid: bool) -> 
             outcome = rebuild(config, Options(url=url, rev=example.rev or "head",
                                               probes="probes" in flags,
                                               roundtrip="roundtrip" in flags,
+                                              trace="trace" in flags,
                                               alembic_ini=root / "alembic.ini"))
         except LiveError as exc:
             return [f"cannot run the example against PostgreSQL: {exc}"]

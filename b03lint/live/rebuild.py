@@ -54,6 +54,7 @@ from b03lint.live.orphans import Leftover, cluster_folders, comment, scratch_nam
 from b03lint.live.probes import ProbeOutcome
 from b03lint.live.redact import scrub
 from b03lint.live.supervise import MigrationAborted, MigrationProcess
+from b03lint.live.tracerun import Events
 from b03lint.operations import Location
 from b03lint.schema.diff import Deviation
 from b03lint.schema.model import Schema
@@ -82,6 +83,9 @@ class Options:
     statement_timeout_ms: int = DEFAULT_TIMEOUT_MS
     #: how long one alembic command may run in the migration process before it is killed
     migration_timeout_ms: int = MIGRATION_TIMEOUT_MS
+    #: upgrade one revision at a time on seeded tables, every statement traced and judged
+    #: by the lock model (b03lint.live.tracerun)
+    trace: bool = False
     verbose: bool = False
 
 
@@ -105,6 +109,8 @@ class Outcome:
         names = ", ".join(Path(o.name).name for o in self.orphans)
         return [f"{len(self.orphans)} leftover(s) of dead b03lint runs seen: {names}; "
                 "`b03lint rebuild --clean` removes them"]
+    #: the lock trace (``--trace``): a :class:`b03lint.live.tracerun.TraceOutcome`
+    trace: Any = None
 
     def to_json(self) -> dict[str, Any]:
         out = self.result.to_json()
@@ -120,6 +126,8 @@ class Outcome:
                          else "inconclusive"),
              "error": o.error}
             for o in self.probes]
+        if self.trace is not None:
+            out["trace"] = self.trace.to_json()
         return out
 
 
@@ -336,6 +344,8 @@ class _Run:
         self.result = outcome.result
         self.ev = ev
         self.db: Target | None = None
+        #: the trace events of the migration process (``--trace``)
+        self.traced: Events | None = Events() if opts.trace else None
 
     # ------------------------------------------------------------------ helpers
 
@@ -399,6 +409,11 @@ class _Run:
         if target == "base":
             result.errors.append(ToolError("--rev base: nothing to rebuild"))
             return
+        if opts.trace and opts.roundtrip:
+            result.errors.append(ToolError("--trace and --roundtrip: run them separately (the "
+                                           "trace upgrades one revision at a time on seeded "
+                                           "tables)"))
+            return
         if result.errors:
             return
         self.outcome.revision = target
@@ -415,7 +430,8 @@ class _Run:
             self.db = scratch.target
             self.outcome.database = self.db.label()
             runner = MigrationProcess(ini, self.db, self.ev, ctx, section,
-                                      timeout_ms=opts.migration_timeout_ms)
+                                      timeout_ms=opts.migration_timeout_ms,
+                                      on_trace=self.traced)
             stack.callback(runner.close)
             runner.start()
             if not runner.known(target):
@@ -464,7 +480,7 @@ class _Run:
                                        str(baseline) if baseline else None)
                 refs = roundtrip.build_references(steps, runner.migrate, self.snapshot, self.ev)
             if target not in refs:
-                runner.migrate("upgrade", target)
+                self.upgrade(runner, target)
                 refs[target] = self.snapshot()
         except MigrationFailure as failure:
             self.failed(failure)
@@ -494,6 +510,24 @@ class _Run:
                         residue.objects) == 1 else residue.revision,
                     data={"revision": residue.revision, "phase": residue.phase,
                           "objects": residue.objects}))
+
+    def upgrade(self, runner: MigrationProcess, target: str) -> None:
+        """``alembic upgrade target``; with ``--trace`` one revision at a time, traced."""
+        if self.traced is None:
+            runner.migrate("upgrade", target)
+            return
+        from b03lint.live.tracerun import TraceRun
+
+        db = self.db
+        assert db is not None
+        run = TraceRun(self.ctx, self.ev, lambda: db.connect(autocommit=False), self.snapshot,
+                       namespace=self.opts.schema)
+        self.outcome.trace = run.outcome
+        try:
+            run.upgrade(self.ctx.project.graph.upto(target), self.traced.stepper(runner))
+        finally:
+            self.result.findings += run.outcome.findings
+            self.ev.lock_trace(run.outcome.render_text())
 
     def compare(self, live: Schema, target: str) -> None:
         assert self.db is not None

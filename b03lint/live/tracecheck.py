@@ -85,6 +85,8 @@ class TraceReport:
                 "statements": [r.to_json() for r in self.rows]}
 
     def render_text(self) -> str:
+        """Per statement: where it came from, the model's mode, rewrite and scan, what the
+        server did, and whether they agree (``verified``, ``unverified``, ``DISAGREES``)."""
         counts = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n)
         out = [f"Lock trace on PostgreSQL {self.version or '?'}: {len(self.rows)} statement(s)"
                + (f" ({counts})" if counts else "")]
@@ -92,25 +94,48 @@ class TraceReport:
             auto = " [autocommit]" if r.autocommit else ""
             out.append(f"  {r.revision or '?'} {r.loc.path}:{r.loc.line}{auto}  "
                        f"{_short(r.sql, 100)}")
-            model = "; ".join(e.summary() for e in r.prediction.effects) or "not modelled"
-            out.append(f"      model:    {model}")
-            seen = [f"{m} on {t}" for t, ms in sorted(r.observed.locks.items())
-                    for m in ms] or ["no new table lock"]
-            if r.observed.rewritten:
-                seen.append("rewrote " + ", ".join(sorted(r.observed.rewritten)))
-            if r.observed.scanned:
-                seen.append("scanned " + ", ".join(sorted(r.observed.scanned)))
-            if r.observed.waited:
-                seen.append("waited for other transactions")
-            out.append(f"      observed: {'; '.join(seen)}"
-                       + ("" if r.observed.complete else " (partly seen)"))
+            out.append(f"      model:    {_model(r)}")
+            out.append(f"      server:   {_server(r.observed)}")
             out.append(f"      {r.status}" + (f": {', '.join(r.verdict.verified)}"
-                                              if r.verdict.verified else ""))
+                                              if r.verdict.verified and r.verdict.agrees
+                                              else ""))
             for d in r.verdict.disagreements:
                 out.append(f"      DISAGREES {d.message()}")
+            if r.verdict.unverified and r.prediction.modelled:
+                out.append(f"      unverified: {', '.join(r.verdict.unverified)}")
             if r.verdict.unpredicted:
                 out.append(f"      also (not predicted): {', '.join(r.verdict.unpredicted)}")
         return "\n".join(out) + "\n"
+
+
+def _model(r: TraceRow) -> str:
+    if not r.prediction.modelled:
+        return "not modelled"
+    locks = r.prediction.locks()
+    mode = ", ".join(f"{m} on {t}" + (" (if rows need it)" if maybe else "")
+                     for t, (m, maybe) in sorted(locks.items())) or "no table lock"
+    rewrite = r.prediction.rewrite
+    scan = r.prediction.scan
+    return "; ".join([mode, "rewrites" if rewrite else "may rewrite" if rewrite is None
+                      else "no rewrite",
+                      *(["scans"] if scan and not rewrite else
+                        ["may scan"] if scan is None and not rewrite else [])])
+
+
+def _server(o: Observed) -> str:
+    from b03lint.live.trace import strongest
+
+    own = "alembic_version"  # Alembic's version table, locked by Alembic
+    locks = [f"{strongest(ms)} on {t}" for t, ms in sorted(o.locks.items()) if t != own]
+    locks += [f"{strongest(ms)} on {t} (held before)" for t, ms in sorted(o.held.items())
+              if t not in o.locks and t != own]
+    parts = [", ".join(locks) or "no table lock",
+             ("rewrote " + ", ".join(sorted(o.rewritten))) if o.rewritten else "no rewrite"]
+    if o.scanned:
+        parts.append("scanned " + ", ".join(sorted(o.scanned)))
+    if o.waited:
+        parts.append("waited for other transactions")
+    return "; ".join(parts) + ("" if o.complete else " (partly seen: " + o.how + ")")
 
 
 def _upgrade_line(mf: MigrationFile) -> int:

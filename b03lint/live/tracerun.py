@@ -79,6 +79,31 @@ class TraceOutcome:
         return text
 
 
+class Events:
+    """The trace events of the migration process, as it streams them
+    (:class:`b03lint.live.supervise.MigrationProcess`'s ``on_trace``)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, kind: str, data: dict[str, Any], revision: str | None) -> None:
+        self.items.append((kind, data))
+
+    def take(self) -> list[tuple[str, dict[str, Any]]]:
+        out, self.items = self.items, []
+        return out
+
+    def stepper(self, runner: Any) -> Migrate:
+        """``runner.migrate("upgrade", rev)`` returning the events of that command."""
+
+        def step(rev: str) -> Sequence[tuple[str, dict[str, Any]]]:
+            self.take()
+            runner.migrate("upgrade", rev)
+            return self.take()
+
+        return step
+
+
 class TraceRun:
     """Drives the traced upgrade; ``finding`` makes a finding of a live rule (the run's
     context decides whether it is enabled and at which severity)."""

@@ -127,6 +127,10 @@ def variant(op: Operation, state: State | None) -> tuple[str, str, set[str]]:
         uncertain = {"scan"}
         why = ("the partition is read to prove its rows fit its bounds unless one of its "
                "CHECK constraints proves it, which b03lint does not judge")
+    elif key == "update_or_delete":
+        uncertain = {"scan"}
+        why = ("whether it reads every row depends on the plan: an index on the WHERE "
+               "columns, and the table's size")
     elif key == "add_column.volatile_default" and isinstance(op, AddColumn) and \
             op.column.default is not None and not op.column.identity and \
             op.column.generated is None and is_volatile(op.column.default) is None:

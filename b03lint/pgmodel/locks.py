@@ -321,7 +321,9 @@ ROWS: tuple[Row, ...] = (
     Row("update_or_delete", "UPDATE t ... / DELETE FROM t ...", RE,
         also=(Also("referenced", RS, maybe=True), Also("referencing", RS, maybe=True)),
         doc="Explicit Locking: ROW EXCLUSIVE",
-        note="the rows it changes stay locked to the end of the transaction"),
+        note="the rows it changes stay locked to the end of the transaction; whether it "
+             "reads every row depends on the plan (not modelled); a foreign key's ON "
+             "DELETE|UPDATE action writes the referencing table (ROW EXCLUSIVE)"),
     Row("update_or_delete.all", "UPDATE t SET ... / DELETE FROM t (every row)", RE, scan=True,
         also=(Also("referenced", RS, maybe=True), Also("referencing", RS, maybe=True)),
         doc="Explicit Locking: ROW EXCLUSIVE",
@@ -379,6 +381,12 @@ CORRECTIONS: tuple[Correction, ...] = (
                "numeric(10,2) to numeric(12,2) under CHECK (amount >= 0) in the fidelity "
                "chain (tests/test_trace_model.py): a CHECK constraint that names the column is validated again, a full "
                "scan under the ACCESS EXCLUSIVE lock"),
+    Correction(("update_or_delete",),
+               "an UPDATE or DELETE with a WHERE clause does not read the whole table",
+               "b03lint rebuild --trace of the bundled example chain: "
+               "UPDATE revenue_ledger ... WHERE transaction_id IS NULL read every row (no index "
+               "on the column); whether it does depends on the plan, so the model no longer "
+               "says, and the trace does not count it"),
     Correction(("update_or_delete", "update_or_delete.all"),
                "a DELETE (an UPDATE of a key) takes ROW SHARE on the referencing tables",
                "a DELETE of a row referenced ON DELETE CASCADE in the fidelity chain: the "

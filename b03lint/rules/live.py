@@ -242,5 +242,112 @@ class RoundtripResidue(LiveRule):
     valid = (_example(_GOOD),)
 
 
+_TRACE_BASE = _migration(_CREATE.format(last="'abandoned'"), rev="a0")
+_M005_SOURCE = _migration('''\
+    op.execute("""
+        CREATE FUNCTION close_dead_events() RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            LOCK TABLE dead_events IN ACCESS EXCLUSIVE MODE;
+        END $$
+    """)
+    op.execute("SELECT close_dead_events()")
+''', '''
+
+def downgrade():
+    op.execute("DROP FUNCTION close_dead_events()")
+''', rev="a1", down="a0")
+_M005_VALID = _migration('''\
+    op.create_index("idx_dead_events_status", "dead_events", ["remediation_status"])
+    op.add_column("dead_events", sa.Column("note", sa.Text()))
+''', '''
+
+def downgrade():
+    op.drop_column("dead_events", "note")
+    op.drop_index("idx_dead_events_status", table_name="dead_events")
+''', rev="a1", down="a0")
+
+
+class LockModelMismatch(LiveRule):
+    """
+    What it does:
+        With ``b03lint rebuild --trace``, measures every statement Alembic sends on the
+        scratch database (the table locks the migration's backend holds in ``pg_locks``,
+        the relations whose ``relfilenode`` changed, the tables read in full, whether it
+        waited for other transactions) and compares it with the lock model
+        (:mod:`b03lint.pgmodel.locks`) at that statement, for the server's PostgreSQL
+        major. A lock, rewrite, scan or wait the model gets wrong is reported, with both
+        sides; effects the model does not predict (a catalog lookup's ACCESS SHARE) are
+        listed in the trace, not reported.
+
+    Why it matters:
+        The lock rules (``L001``-``L020``), ``b03lint locks`` and ``b03lint show`` all
+        trust the model; a statement the model judges wrongly is one whose lock risk
+        nobody was told about. The difference is never hidden: it is a gap in the model,
+        or SQL whose effect only the server sees (a function that locks a table when
+        called).
+
+    Example:
+        ``SELECT close_dead_events()``, a function whose body runs ``LOCK TABLE
+        dead_events IN ACCESS EXCLUSIVE MODE``: the model sees a query, the server holds
+        the strongest lock.
+
+    How to fix:
+        Write the locking statement literally in the migration (so that the lock rules,
+        and reviewers, see it), or report the model's gap with the two sides the finding
+        names.
+    """
+
+    code = "M005"
+    name = "lock-model-mismatch"
+    category = "safety"
+    rebuild_flags = ("trace",)
+    invalid = (_example(_M005_SOURCE, line=_line(_M005_SOURCE, 'op.execute("SELECT'),
+                        files={_BASE_FILE: _TRACE_BASE}),)
+    valid = (_example(_M005_VALID, files={_BASE_FILE: _TRACE_BASE}),)
+
+
+_M006_SOURCE = _migration('''\
+    op.add_column("dead_events", sa.Column("source", sa.Text(), nullable=False))
+''', '''
+
+def downgrade():
+    op.drop_column("dead_events", "source")
+''', rev="a1", down="a0")
+
+
+class FailsWithRows(LiveRule):
+    """
+    What it does:
+        With ``b03lint rebuild --trace``, every table gets a few generated rows after each
+        revision, before the next one runs. A revision that fails on those rows but
+        upgrades once the tables are emptied again is reported.
+
+    Why it matters:
+        A scratch rebuild starts from empty tables, and production does not: ``ADD COLUMN
+        ... NOT NULL`` without a default, a unique index on a column every row shares, a
+        CHECK the existing rows break, all pass the rebuild and fail the deployment. It is
+        a warning, because the rows are generated: a value the application never writes
+        can break a constraint real rows keep.
+
+    Example:
+        ``op.add_column("dead_events", sa.Column("source", sa.Text(), nullable=False))``
+        on a table an earlier revision created.
+
+    How to fix:
+        Make the revision work on the rows that exist: a ``server_default``, a backfill
+        before the constraint, the constraint added ``NOT VALID`` and validated once the
+        data is clean (the lock rules' fixes show the steps).
+    """
+
+    code = "M006"
+    name = "fails-with-rows"
+    category = "safety"
+    default_severity = "warning"
+    rebuild_flags = ("trace",)
+    invalid = (_example(_M006_SOURCE, line=_line(_M006_SOURCE, "op.add_column("),
+                        files={_BASE_FILE: _TRACE_BASE}),)
+    valid = (_example(_M005_VALID, files={_BASE_FILE: _TRACE_BASE}),)
+
+
 RULES: tuple[type[Rule], ...] = (ReplayModelMismatch, ProbeFailed, MigrationFailed,
-                                 RoundtripResidue)
+                                 RoundtripResidue, LockModelMismatch, FailsWithRows)
