@@ -17,8 +17,12 @@ from b03lint.operations import (
     ColumnDef,
     CreateIndex,
     DetachPartition,
+    DropColumn,
+    DropConstraint,
     DropDatabase,
     DropIndex,
+    DropTable,
+    DropType,
     Operation,
     Reindex,
     Vacuum,
@@ -141,6 +145,33 @@ def as_written(op: Operation) -> str | None:
         where = (f" BEFORE '{op.before}'" if op.before else
                  f" AFTER '{op.after}'" if op.after else "")
         return execute(f"ALTER TYPE {op.name} ADD VALUE IF NOT EXISTS '{op.value}'{where}")
+    return None
+
+
+def guarded(op: Operation) -> str | None:
+    """The operation with ``IF [NOT] EXISTS`` (Alembic's ``if_exists=True`` /
+    ``if_not_exists=True``), so that it can run twice; None when b03lint cannot write the
+    whole call (a table's definition)."""
+    if isinstance(op, CreateIndex):
+        return create_index(op, concurrently=op.concurrently).removesuffix(")") + \
+            ", if_not_exists=True)"
+    if isinstance(op, DropIndex):
+        if op.source == "sql":
+            how = "CONCURRENTLY " if op.concurrently else ""
+            return execute(f"DROP INDEX {how}IF EXISTS {op.name}")
+        args = [q(op.name)] + ([f"table_name={q(op.table)}"] if op.table else [])
+        args += ["postgresql_concurrently=True"] if op.concurrently else []
+        return f"op.drop_index({', '.join([*args, 'if_exists=True'])})"
+    if isinstance(op, AddColumn):
+        return f"op.add_column({q(op.table)}, {column(op.column)}, if_not_exists=True)"
+    if isinstance(op, DropColumn):
+        return f"op.drop_column({q(op.table)}, {q(op.column)}, if_exists=True)"
+    if isinstance(op, DropTable):
+        return f"op.drop_table({q(op.table)}, if_exists=True)"
+    if isinstance(op, DropConstraint):
+        return f"op.drop_constraint({q(op.name)}, {q(op.table)}, if_exists=True)"
+    if isinstance(op, DropType):
+        return execute(f"DROP TYPE IF EXISTS {op.name}")
     return None
 
 

@@ -20,6 +20,7 @@ from b03lint.operations import (
     DropType,
     Operation,
 )
+from b03lint.rules import lockfix
 from b03lint.rules.base import Example, FileContext, Rule
 from b03lint.rules.lockbase import FILES, QUIET, LockRule, Step, migration, on_existing
 
@@ -123,9 +124,10 @@ class PreferRobustStatements(LockRule):
             return None
         words, keyword = guard
         how = f"`{keyword}=True`, or {words} in SQL" if keyword else f"{words} in SQL"
+        code = lockfix.guarded(op)
         return (f"{op.describe()} without {words} in an autocommit block: it is committed "
                 "at once, so a migration that fails after it cannot be run again.",
-                f"Add {how}.")
+                f"Add {how}" + (":\n" + lockfix.in_autocommit(code) if code else "."))
 
 
 RULES: tuple[type[Rule], ...] = (PreferRobustStatements,)
