@@ -84,7 +84,9 @@ class Seeder:
         self.rows = rows
         self.tenant_column = tenant_column
         self.skip = skip
-        self.counter = 0
+        #: generated values count up from here: apart from the probes' (which count from 1
+        #: in every probe), small enough for a smallint
+        self.counter = 10_000
         self.tenant = uuid.uuid4()
         #: every table this seeder put rows in (and that may still hold them)
         self.filled: set[str] = set()
