@@ -171,14 +171,27 @@ def user_secret() -> bytes | None:
 
 @functools.lru_cache(maxsize=4)
 def _secret_in(folder: Path) -> bytes | None:
+    """The secret kept in ``folder``, created when missing. Only a folder and a file that
+    are this user's alone are trusted (:func:`b03lint.private.private_folder`,
+    :func:`~b03lint.private.read_private`): anyone else who can write either could sign
+    cache entries, and the entries are unpickled. A secret that exists but is not private
+    is left alone, and the cache is off."""
+    from b03lint.private import private_folder, read_private
+
     path = folder / "secret"
-    found = read_regular(path, limit=1 << 16)
-    if found is not None and len(found) >= 32:
-        return found
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    if not private_folder(str(folder)):
+        return None
+    if path.exists() or path.is_symlink():
+        data = read_private(str(path), secret=True)
+        return data if data is not None and len(data) >= 32 else None
+    try:
         tmp = folder / f".secret-{os.getpid()}-{time.monotonic_ns()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(os.urandom(32))
         try:
@@ -195,7 +208,7 @@ def _secret_in(folder: Path) -> bytes | None:
                 tmp.unlink()
     except OSError:
         return None
-    data = read_regular(path, limit=1 << 16)
+    data = read_private(str(path), secret=True)
     return data if data is not None and len(data) >= 32 else None
 
 

@@ -13,10 +13,21 @@ it, in alternating fresh processes.
 shadows the built-in for that module only) that looks the source text up in a table of
 code objects and compiles only what is missing, exactly as ``exec`` would (filename
 ``<string>``, no inherited ``__future__`` flags); the classes are the same. The table is
-kept per user and per Python build (``$XDG_CACHE_HOME/b03lint/code-<tag>.bin``), written
-atomically when a run compiled something new, read with :mod:`marshal` only when its MAC
-(keyed BLAKE2b, the per-user secret of :mod:`b03lint.cache`) checks out: code objects are
-run, so only what this user's own runs wrote is ever loaded. Like Python's own
+kept per user and per Python (``$XDG_CACHE_HOME/b03lint/code-<tag>-<build>.bin``, the build
+being a hash of ``sys.version``, of the bytecode magic number and of the ``-O`` level, so
+that no other interpreter's or optimisation level's code is ever looked up). Every entry
+is keyed by the exact source text it was compiled from, so a stale entry cannot exist: a
+changed method is a different text, compiled and added.
+
+Nothing but this user's own runs can put code there: the table is read only from a file
+that is this user's own and writable by nobody else, in a folder that is this user's own
+and writable by nobody else (:func:`b03lint.private.read_private`), and loaded with
+:mod:`marshal` only when its MAC checks out (keyed BLAKE2b with a key derived from the
+per-user secret of :mod:`b03lint.cache` for this purpose alone, over the header and the
+payload); every value must then be a code object. Runs at the same time are safe: a table
+is written to a new private temporary file and renamed over the old one (atomic), after
+merging what another run wrote meanwhile; a reader sees the old table or the new one,
+never a mix, and a lost update only means a compilation next time. Like Python's own
 ``__pycache__``, it is not written when ``sys.dont_write_bytecode`` is set.
 """
 
@@ -27,6 +38,7 @@ import marshal
 import os
 import sys
 
+from b03lint.private import private_folder, read_private
 from b03lint.runcache import _read_secret, secret_path
 
 try:
@@ -34,7 +46,7 @@ try:
 except ImportError:  # pragma: no cover - a Python built without the bundled BLAKE2
     from hashlib import blake2b
 
-MAGIC = b"B03LINT-CODE-1\n"
+MAGIC = b"B03LINT-CODE-2\n"
 _MAC_SIZE = 32
 #: a table that grew past this many texts starts again from what this run used
 MAX_ENTRIES = 4000
@@ -47,32 +59,52 @@ if TYPE_CHECKING:
 _state: dict[str, Any] = {}
 
 
+def _build() -> str:
+    """What the compiled code depends on besides its text: this interpreter (its version
+    string and bytecode magic number) and the ``-O`` level (``assert`` and ``__debug__``)."""
+    external = sys.modules.get("_frozen_importlib_external")
+    magic = getattr(external, "MAGIC_NUMBER", b"")
+    return blake2b(sys.version.encode() + b"\0" + bytes(magic) + b"\0"
+                   + str(sys.flags.optimize).encode(), digest_size=6).hexdigest()
+
+
 def _path() -> str | None:
     secret = secret_path()
     if secret is None:
         return None
     tag = sys.implementation.cache_tag or "python"
-    build = blake2b(sys.version.encode(), digest_size=6).hexdigest()
-    return os.path.join(os.path.dirname(secret), f"code-{tag}-{build}.bin")
+    return os.path.join(os.path.dirname(secret), f"code-{tag}-{_build()}.bin")
 
 
-def _load(path: str, secret: bytes) -> dict[str, CodeType]:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return {}
+def _key(secret: bytes) -> bytes:
+    """The MAC key of code tables: derived from the user's secret for this use only, so
+    that nothing signed for another purpose (a parse-cache pack, a result entry) can ever
+    pass for a table of code."""
+    return blake2b(secret, digest_size=32, person=b"b03lint-code").digest()
+
+
+def _mac(key: bytes, payload: bytes) -> bytes:
+    return blake2b(MAGIC + payload, key=key, digest_size=_MAC_SIZE).digest()
+
+
+def _load(path: str, key: bytes) -> dict[str, CodeType]:
+    data = read_private(path)
     head = len(MAGIC) + _MAC_SIZE
-    if len(data) <= head or not data.startswith(MAGIC):
+    if data is None or len(data) <= head or not data.startswith(MAGIC):
         return {}
     payload = data[head:]
-    if blake2b(payload, key=secret[:64], digest_size=_MAC_SIZE).digest() != data[len(MAGIC):head]:
+    if _mac(key, payload) != data[len(MAGIC):head]:
         return {}
     try:
         table = marshal.loads(payload)
     except (EOFError, ValueError, TypeError):
         return {}
-    return table if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        return {}
+    code_type = type(_load.__code__)
+    if not all(type(k) is str and type(v) is code_type for k, v in table.items()):
+        return {}
+    return table
 
 
 def install() -> None:
@@ -84,7 +116,8 @@ def install() -> None:
     _state["installed"] = False
     if path is None or secret is None:
         return
-    table = _load(path, secret)
+    key = _key(secret)
+    table = _load(path, key)
     new: dict[str, CodeType] = {}
     used: set[str] = set()
 
@@ -100,25 +133,31 @@ def install() -> None:
     import dataclasses
 
     dataclasses.exec = cached_exec  # type: ignore[attr-defined]
-    _state.update(installed=True, path=path, secret=secret, table=table, new=new, used=used)
+    _state.update(installed=True, path=path, key=key, table=table, new=new, used=used)
 
 
 def save() -> None:
-    """Write the table when this run compiled something it did not have (best effort)."""
+    """Write the table when this run compiled something it did not have (best effort):
+    what another run wrote meanwhile is merged in, then the file is replaced atomically."""
     if not _state.get("installed") or not _state["new"] or sys.dont_write_bytecode:
         return
-    table: dict[str, CodeType] = _state["table"]
+    path: str = _state["path"]
+    key: bytes = _state["key"]
     new: dict[str, CodeType] = _state["new"]
+    folder = os.path.dirname(path)
+    if not private_folder(folder):
+        return
+    table = {**_state["table"], **_load(path, key)}
     if len(table) + len(new) > MAX_ENTRIES:
         table = {k: v for k, v in table.items() if k in _state["used"]}
     table.update(new)
     payload = marshal.dumps(table)
-    mac = blake2b(payload, key=_state["secret"][:64], digest_size=_MAC_SIZE).digest()
-    path: str = _state["path"]
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = os.path.join(folder, f".code-{os.getpid()}-{os.urandom(6).hex()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(MAGIC + mac + payload)
+        fd = os.open(tmp, flags, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(MAGIC + _mac(key, payload) + payload)
         os.replace(tmp, path)
     except OSError:
         try:  # noqa: SIM105 (contextlib is not imported on this path)
@@ -126,4 +165,5 @@ def save() -> None:
         except OSError:
             pass
         return
+    _state["table"] = table
     new.clear()

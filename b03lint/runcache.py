@@ -40,6 +40,7 @@ import os
 import sys
 
 from b03lint import __version__
+from b03lint.private import private_folder, read_private
 from b03lint.safeio import read_regular
 
 #: nothing from ``typing`` or ``collections`` at run time (2-3 ms of imports on this path)
@@ -93,10 +94,12 @@ def secret_path() -> str | None:
 
 
 def _read_secret() -> bytes | None:
+    """The per-user key, when its folder and file are this user's alone (see
+    :func:`private_folder`, :func:`read_private`); None otherwise: the caches are then off."""
     path = secret_path()
-    if path is None:
+    if path is None or not private_folder(os.path.dirname(path)):
         return None
-    data = read_regular(path, limit=1 << 16)  # never blocks on a FIFO put in its place
+    data = read_private(path, secret=True)
     return data if data is not None and len(data) >= 32 else None
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROGRAM = """\
 import dataclasses, json, sys
 from b03lint import codecache
@@ -37,24 +39,47 @@ except dataclasses.FrozenInstanceError as exc:
     out["frozen"] = type(exc).__name__
 from b03lint import operations  # the real vocabulary, too
 out["ops"] = repr(operations.Location("f.py", 3))
+loaded = len(codecache._state.get("table") or {})
 codecache.save()
 print(json.dumps(out, sort_keys=True))
+print(loaded, file=sys.stderr)
 """
 
 
+def _start(tmp_path: Path, mode: str, flags: tuple[str, ...] = (),
+           **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, *flags, "-c", PROGRAM, mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**{k: v for k, v in os.environ.items()
+                                    if k != "PYTHONDONTWRITEBYTECODE"},
+                                 "XDG_CACHE_HOME": str(tmp_path / "xdg"), **env})
+
+
+def _finish(proc: subprocess.Popen[str]) -> tuple[str, int]:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return out, int(err.strip().splitlines()[-1])
+
+
+def _run_loaded(tmp_path: Path, mode: str, flags: tuple[str, ...] = (),
+                **env: str) -> tuple[str, int]:
+    """The program's output and how many compiled methods it found in the table."""
+    return _finish(_start(tmp_path, mode, flags, **env))
+
+
 def _run(tmp_path: Path, mode: str, **env: str) -> str:
-    done = subprocess.run([sys.executable, "-c", PROGRAM, mode], capture_output=True, text=True,
-                          env={**{k: v for k, v in os.environ.items()
-                                  if k != "PYTHONDONTWRITEBYTECODE"},
-                               "XDG_CACHE_HOME": str(tmp_path / "xdg"), **env}, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return _run_loaded(tmp_path, mode, **env)[0]
 
 
-def _secret(tmp_path: Path) -> None:
+def _secret(tmp_path: Path) -> Path:
     folder = tmp_path / "xdg" / "b03lint"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "secret").write_bytes(os.urandom(32))
+    secret = folder / "secret"
+    secret.unlink(missing_ok=True)
+    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(os.urandom(32))
+    return secret
 
 
 def _tables(tmp_path: Path) -> list[Path]:
@@ -91,3 +116,78 @@ def test_nothing_is_written_without_bytecode_writing(tmp_path: Path) -> None:
     _secret(tmp_path)
     _run(tmp_path, "on", PYTHONDONTWRITEBYTECODE="1")
     assert _tables(tmp_path) == []
+
+
+def test_only_a_private_table_in_a_private_folder_is_loaded(tmp_path: Path) -> None:
+    secret = _secret(tmp_path)
+    plain = _run(tmp_path, "off")
+    _run(tmp_path, "on")
+    table = _tables(tmp_path)[0]
+    assert table.stat().st_mode & 0o077 == 0
+    assert _run_loaded(tmp_path, "on")[1] > 0  # the ordinary case: loaded
+    table.chmod(0o666)  # anyone could have changed it since it was signed
+    assert _run_loaded(tmp_path, "on") == (plain, 0)
+    assert table.stat().st_mode & 0o077 == 0  # written again, private
+    assert _run_loaded(tmp_path, "on")[1] > 0
+    link = tmp_path / "elsewhere.bin"
+    table.rename(link)
+    table.symlink_to(link)  # a link is not followed
+    assert _run_loaded(tmp_path, "on") == (plain, 0)
+    secret.chmod(0o644)  # a secret others can read signs nothing: the cache is off
+    assert _run_loaded(tmp_path, "on") == (plain, 0)
+    secret.chmod(0o600)
+    secret.parent.chmod(0o777)  # a folder others can write to: nothing in it is believed
+    try:
+        before = sorted(p.name for p in secret.parent.iterdir())
+        assert _run_loaded(tmp_path, "on") == (plain, 0)
+        assert sorted(p.name for p in secret.parent.iterdir()) == before
+    finally:
+        secret.parent.chmod(0o700)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a file to another user needs root")
+def test_a_table_owned_by_another_user_is_never_loaded(tmp_path: Path) -> None:
+    _secret(tmp_path)
+    plain = _run(tmp_path, "off")
+    _run(tmp_path, "on")
+    table = _tables(tmp_path)[0]
+    os.chown(table, 65534, 65534)
+    assert _run_loaded(tmp_path, "on") == (plain, 0)
+
+
+def test_a_signed_table_of_anything_but_code_is_not_loaded(tmp_path: Path) -> None:
+    import marshal
+
+    from b03lint import codecache
+
+    secret = _secret(tmp_path)
+    plain = _run(tmp_path, "off")
+    _run(tmp_path, "on")
+    table = _tables(tmp_path)[0]
+    marker = tmp_path / "ran"
+    # a correctly signed table whose values are source texts: exec would run them
+    forged = {text: f"open({str(marker)!r}, 'w').close()"
+              for text in marshal.loads(table.read_bytes()[len(codecache.MAGIC) + 32:])}
+    payload = marshal.dumps(forged)
+    key = codecache._key(secret.read_bytes())
+    table.write_bytes(codecache.MAGIC + codecache._mac(key, payload) + payload)
+    assert _run_loaded(tmp_path, "on") == (plain, 0)
+    assert not marker.exists()
+
+
+def test_the_table_is_per_optimisation_level(tmp_path: Path) -> None:
+    _secret(tmp_path)
+    _run(tmp_path, "on")
+    _run_loaded(tmp_path, "on", ("-O",))
+    assert len(_tables(tmp_path)) == 2
+
+
+def test_concurrent_runs_leave_a_valid_table(tmp_path: Path) -> None:
+    _secret(tmp_path)
+    plain = _run(tmp_path, "off")
+    procs = [_start(tmp_path, "on") for _ in range(6)]
+    assert all(_finish(p)[0] == plain for p in procs)
+    assert len(_tables(tmp_path)) == 1
+    assert not list((tmp_path / "xdg" / "b03lint").glob("*.tmp"))
+    assert _run_loaded(tmp_path, "on")[1] > 0
