@@ -144,9 +144,22 @@ def _read(path: str, data: bytes, mf: MigrationFile, modules: FileModules | None
     sql = EmbeddedSql(path, data, mf)
     sa = Constructs(ev, sql, src)
     ops = AlembicOps(ev, sa, sql, src, mf.diagnostics)
-    interp = Interpreter(ev, ops, sa, src, Env())
+    module_env = Env()
+    interp = Interpreter(ev, ops, sa, src, module_env)
     try:
         ModuleReader(mf, ev, interp, src).read(tree)
     finally:
         if modules is not None:
             mf.sources = tuple(modules.sources())
+        _release(module_env, ev, sql, sa, ops, interp)
+
+
+def _release(env: Env, *readers: object) -> None:
+    """Break the reference cycles of one file's reading (a scope holds its functions, each
+    function its scope; the readers hold one another), so that the syntax tree and every
+    value go as soon as the reading is done. Left to the cyclic garbage collector, they
+    were a third of all objects a cold run allocates, and collecting them cost about a
+    tenth of its time."""
+    env.vars.clear()
+    for reader in readers:
+        vars(reader).clear()

@@ -61,6 +61,9 @@ class ProjectModules:
     def __init__(self, roots: Sequence[Path]) -> None:
         self.roots = tuple(dict.fromkeys(r for r in roots if r.is_dir()))
         self._read: dict[str, Module | None] = {}
+        #: the search roots of each folder of migrations (resolving paths costs a system
+        #: call per path component; a chain has few folders and many files)
+        self._roots: dict[tuple[Path, Path | None], tuple[Path, ...]] = {}
 
     def find(self, dotted: str, extra: Sequence[Path] = ()) -> Path | None:
         parts = dotted.split(".")
@@ -140,7 +143,15 @@ class ProjectModules:
 
     def for_file(self, origin: Path | None, root: Path | None) -> FileModules:
         """The lookups of one migration file (its own folders searched first)."""
-        return FileModules(self, tuple(roots_for(origin, root)) if origin else ())
+        if not origin:
+            return FileModules(self, ())
+        if origin.is_symlink():  # its folder is the link target's
+            return FileModules(self, tuple(roots_for(origin, root)))
+        key = (origin.parent, root)
+        roots = self._roots.get(key)
+        if roots is None:
+            roots = self._roots[key] = tuple(roots_for(origin, root))
+        return FileModules(self, roots)
 
 
 class FileModules:
