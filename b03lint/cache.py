@@ -39,7 +39,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -244,7 +244,10 @@ class Cache:
 
     @classmethod
     def open(cls, config: Config) -> Cache | None:
-        """The cache ``config`` asks for, or ``None`` when it is off or unusable."""
+        """The cache ``config`` asks for, or ``None`` when it is off or unusable. Within
+        :func:`one_run`, every caller gets the same instance for the same folder and salt,
+        so that the packs are read (and their MACs checked) once per run, not once per
+        caller."""
         if not config.get("cache"):
             return None
         root = config.path("cache_dir")
@@ -253,7 +256,14 @@ class Cache:
         secret = user_secret()
         if secret is None:
             return None
-        return cls(root, salt_for(config), secret)
+        salt = salt_for(config)
+        shared = _SHARED[0]
+        if shared is None:
+            return cls(root, salt, secret)
+        found = shared.get((root, salt))
+        if found is None or found.secret != secret:
+            found = shared[(root, salt)] = cls(root, salt, secret)
+        return found
 
     # ------------------------------------------------------------------ keys
 
@@ -369,34 +379,37 @@ class Cache:
             entries.update(self._new)
         else:
             entries = dict(self._new)
-        if not self._write_pack(entries):
+        written = self._write_pack(entries)
+        if written is None:
             return
-        self.writes += len(self._new)
-        index.update(self._new)
-        self._new.clear()
         if compact:
             for path in self._packs:
                 with contextlib.suppress(OSError):
                     path.unlink()
             self._packs = []
             self._remove_leftovers()
+        self._packs.append(written)  # a later flush of this instance may compact it too
+        self.writes += len(self._new)
+        index.update(self._new)
+        self._new.clear()
 
-    def _write_pack(self, entries: dict[str, bytes]) -> bool:
+    def _write_pack(self, entries: dict[str, bytes]) -> Path | None:
         if not self._prepare():
-            return False
+            return None
         payload = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
         mac = hmac.new(self.secret, payload, hashlib.sha256).digest()
         unique = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}"
         tmp = self.folder / f".tmp-{unique}"
+        pack = self.folder / f"{PACK_PREFIX}{unique}{PACK_SUFFIX}"
         try:
             with open(tmp, "xb") as fh:
                 fh.write(MAGIC + mac + payload)
-            os.replace(tmp, self.folder / f"{PACK_PREFIX}{unique}{PACK_SUFFIX}")
+            os.replace(tmp, pack)
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            return False
-        return True
+            return None
+        return pack
 
     def _remove_leftovers(self) -> None:
         """Temporary files of runs that died mid-write, an hour on."""
@@ -459,17 +472,37 @@ class Cache:
         return value
 
 
+#: the instances of the run in progress (:func:`one_run`), by folder and salt
+_SHARED: list[dict[tuple[Path, str], Cache] | None] = [None]
+
+
+@contextlib.contextmanager
+def one_run() -> Iterator[None]:
+    """While the block runs, :meth:`Cache.open` hands every caller the same instance per
+    folder and salt (the engine wraps one lint in it). Nested blocks share the outer one."""
+    outer = _SHARED[0] is None
+    if outer:
+        _SHARED[0] = {}
+    try:
+        yield
+    finally:
+        if outer:
+            _SHARED[0] = None
+
+
 def cached(config: Config, namespace: str, path: Path, shown: str, expected: type,
-           compute: Callable[[], T]) -> T:
+           compute: Callable[[], T], data: bytes | None = None) -> T:
     """``compute()`` for the file at ``path`` (shown as ``shown``), or the value cached for
     its current bytes. For whole-file results that are costly to rebuild, such as the
     canonical schema parsed from SQL. Exceptions of ``compute`` propagate and are never
-    cached; with the cache off, or the file unreadable, it is simply ``compute()``."""
+    cached; with the cache off, or the file unreadable, it is simply ``compute()``.
+    ``data``: the file's bytes, when the caller has read them already."""
     cache = Cache.open(config)
     if cache is None:
         return compute()
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return compute()
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return compute()
     return cache.memo(namespace, shown, data, expected, compute)

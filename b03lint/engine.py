@@ -278,11 +278,14 @@ def lint(
                 chain_paths[i].setdefault(shown, p)
                 targets[i].add(shown)  # type: ignore[union-attr]
 
+    from b03lint.cache import one_run
+
     findings: list[Finding] = []
     projects: list[Project] = []
     for chain, found_paths, chain_targets in zip(chains, chain_paths, targets, strict=True):
-        project = _lint_chain(chain, found_paths, chain_targets, result, registry, ruleset,
-                              rev, debug)
+        with one_run():  # one instance of the parse cache for the files and the canonical
+            project = _lint_chain(chain, found_paths, chain_targets, result, registry,
+                                  ruleset, rev, debug)
         projects.append(project)
         name = chain.environment
         findings += [replace(f, environment=name) for f in project.findings] if name else \
@@ -315,9 +318,14 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
                 debug: bool) -> Project:
     """Run every rule on one chain; its configured, suppressed findings land in
     ``project.findings`` (the baseline is applied once, to every chain's findings)."""
-    from b03lint.loader import load_files
+    from b03lint.loader import load_files, spare_processes
 
     errors = result.errors
+    prefetching = any(type(r).check_project is not Rule.check_project for r in ruleset.rules)
+    if prefetching:  # project rules read the canonical schema: read it beside the files
+        from b03lint.schema import canonical
+
+        canonical.prefetch(config, spare_processes(config.get("jobs")))
     files = load_files([(shown, chain_paths[shown]) for shown in sorted(chain_paths)], config)
     project = Project(config, registry, files, targets, rev, errors)
     project.schema_kinds = frozenset(kind for r in ruleset.rules if r.uses_schema_before
@@ -358,6 +366,8 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
 
     project.findings = _suppress(_configure(raw, ruleset, registry, config), result,
                                  project, ruleset)
+    if prefetching:
+        canonical.cancel_prefetch()
     return project
 
 

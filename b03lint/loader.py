@@ -9,7 +9,6 @@ The result is the same list, in the same order, whichever way each file was read
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import pickle
@@ -114,6 +113,14 @@ def idle_cpus(cpus: int | None = None, load: float | None = None) -> int:
     return max(1, min(cpus, int(cpus - load + 0.5)))
 
 
+def spare_processes(jobs: object) -> int:
+    """How many processes the run may use for work beside this one's, ``jobs`` being the
+    setting (0 or not an int: automatic, the idle CPUs, at most :data:`MAX_AUTO_JOBS`)."""
+    if isinstance(jobs, int) and jobs >= 1:
+        return jobs
+    return min(idle_cpus(), MAX_AUTO_JOBS)
+
+
 def plan_workers(files: int, jobs: int, idle: int | None = None) -> int:
     """How many processes parse ``files`` files, for the ``jobs`` setting. 1 means "in
     this process". Automatic (0): processes only when they pay, so never slower than one:
@@ -204,56 +211,26 @@ def _parse_chunk(chunk: list[tuple[str, bytes, Where]]) -> list[bytes]:
 
 
 def _fork_is_safe() -> bool:
-    """Forking is cheap on Linux (workers inherit the imported reader: no re-import, no
-    ``multiprocessing`` import, which alone costs 15-30 ms) and safe while this process
-    runs a single thread."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
-        return False
-    threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
+    from b03lint.forked import fork_is_safe
+
+    return fork_is_safe()
 
 
 class _ForkedWorker:
     """A child process that parses one share and sends the pickled results down a pipe."""
 
     def __init__(self, chunk: list[tuple[str, bytes, Where]]):
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into the caller's code
-            status = 1
-            try:
-                os.close(read_fd)
-                payload = pickle.dumps(_parse_chunk(chunk), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write_fd, "wb") as out:
-                    out.write(payload)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_fd)
-        self.pid = pid
-        self.fd: int | None = read_fd
+        from b03lint.forked import ForkedCall
+
+        self.call = ForkedCall(lambda: pickle.dumps(_parse_chunk(chunk),
+                                                    protocol=pickle.HIGHEST_PROTOCOL))
 
     def close(self) -> int:
-        """Stop listening and reap the child (once); its wait status, -1 if unknown."""
-        if self.fd is None:
-            return -1
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
-        self.fd = None
-        try:
-            return os.waitpid(self.pid, 0)[1]
-        except ChildProcessError:
-            return -1
+        return self.call.close()
 
     def result(self) -> list[bytes] | None:
-        if self.fd is None:
-            return None
-        try:
-            with os.fdopen(self.fd, "rb", closefd=False) as pipe:
-                data = pipe.read()
-        except OSError:
-            data = b""
-        if self.close() != 0:
+        data = self.call.result()
+        if data is None:
             return None
         try:
             value = pickle.loads(data)

@@ -190,3 +190,59 @@ def test_automatic_jobs_follow_the_idle_cpus() -> None:
     assert loader.plan_workers(30, 0, idle=8) == 3  # at least MIN_FILES_PER_WORKER each
     # an explicit --jobs is obeyed, loaded machine or not
     assert loader.plan_workers(10_000, 2, idle=1) == 2
+
+
+# --------------------------------------------------------------------------- canonical
+
+
+def _canonical_state(schema: object) -> str:
+    from b03lint.cache import dumps
+
+    return dumps(schema).hex()
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_the_canonical_read_in_a_child_is_the_one_read_here(chain: Path, cache: bool) -> None:
+    """Read while the migrations are read (a forked child), the canonical schema, its
+    diagnostics and conflicts are exactly what reading it in this process gives."""
+    from b03lint.cache import one_run
+    from b03lint.schema import canonical
+
+    config = _config(chain, 2, cache)
+    with one_run():
+        here = canonical.load(config)
+    with one_run():
+        canonical.prefetch(config, 2)
+        assert len(canonical._PREFETCHED) == (0 if cache else 1)  # cached: no child
+        there = canonical.load(config)
+    assert not canonical._PREFETCHED
+    assert _canonical_state((there.sql, there.diagnostics, there.conflicts, there.errors)) \
+        == _canonical_state((here.sql, here.diagnostics, here.conflicts, here.errors))
+
+
+def test_a_canonical_file_changed_after_the_child_started_is_read_again(
+        tmp_path: Path) -> None:
+    from b03lint.cache import one_run
+    from b03lint.schema import canonical
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.b03lint]\nmigrations = "versions"\ncanonical_sql = "schema.sql"\n')
+    sql = tmp_path / "schema.sql"
+    sql.write_text("CREATE TABLE a (id int);\n")
+    config = load_config(tmp_path)
+    config.set("cache", False, "test")
+    with one_run():
+        canonical.prefetch(config, 2)
+        assert canonical._PREFETCHED
+        sql.write_text("CREATE TABLE b (id int);\nCREATE TABLE c (;\n")
+        read = canonical.load(config)
+    assert read.sql is not None and sorted(read.sql.tables) == ["b"]
+    assert [d.code for d in read.diagnostics] == ["I003"]  # the syntax error, as read here
+    canonical.prefetch(config, 2)
+    children = list(canonical._PREFETCHED.values())
+    canonical.cancel_prefetch()  # nobody asked: stopped and reaped
+    assert children and all(c.fd is None for c in children)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(children[0].pid, os.WNOHANG)
+    canonical.prefetch(config, 1)  # one process: nothing started
+    assert not canonical._PREFETCHED

@@ -100,3 +100,21 @@ def test_deparse_prints_what_pglasts_machinery_prints_and_leaves_no_cycle() -> N
                 continue
             assert dp._Printer()(node) == expected
             assert all(n.ancestors is None for n in _nodes(node))
+
+
+def test_deparse_by_shape_is_deparse_of_the_node() -> None:
+    """Memoised by shape (positions left out), deparse gives each node's own text; trees
+    that differ anywhere but in their positions have different keys."""
+    dp._PRINTED.clear()
+    seen: dict[object, str] = {}
+    for stmt in _statements():
+        for node in (n for n in _nodes(stmt) if isinstance(n, ast.Expr)):
+            fresh = dp._print(node)
+            assert dp.deparse(node) == fresh
+            key = dp._shape(node)
+            assert seen.setdefault(key, fresh) == fresh
+    a, b = (parse_sql(f"SELECT {e}")[0].stmt.targetList[0].val
+            for e in ("a + 1", "  a   +   1"))
+    assert dp._shape(a) == dp._shape(b)  # only the positions differ
+    c = parse_sql("SELECT a + 2")[0].stmt.targetList[0].val
+    assert dp._shape(a) != dp._shape(c)

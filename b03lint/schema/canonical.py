@@ -4,10 +4,12 @@ SQL governs (guide section 2.2) and every disagreement with the YAML is reported
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from b03lint.config import Config
 from b03lint.findings import ToolError
@@ -15,6 +17,9 @@ from b03lint.operations import Diagnostic, Unresolved
 from b03lint.schema.errors import CanonicalError as CanonicalError  # re-exported
 from b03lint.schema.model import Schema
 from b03lint.schema.replay import Conflict, fold
+
+if TYPE_CHECKING:
+    from b03lint.forked import ForkedCall
 
 
 @dataclass
@@ -39,6 +44,10 @@ def read_text(path: Path, shown: str) -> str:
         raise CanonicalError("canonical file not found", shown) from None
     except OSError as exc:
         raise CanonicalError(f"cannot read canonical file: {exc.strerror}", shown) from None
+    return _decoded(data, shown)
+
+
+def _decoded(data: bytes, shown: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -103,6 +112,72 @@ def load_yaml(path: Path, shown: str) -> Schema:
     return schema
 
 
+#: the canonical SQL being read in a forked child while the migrations are read:
+#: (path, display path, sha256 of the bytes it reads) -> the child
+_PREFETCHED: dict[tuple[str, str, str], ForkedCall] = {}
+#: the namespace of the canonical SQL's entry in the parse cache
+SQL_NAMESPACE = "canonical-sql"
+
+
+def prefetch(config: Config, workers: int) -> None:
+    """Start reading the canonical SQL in a forked child when it is not cached and
+    ``workers`` (the processes the engine may use, from the ``jobs`` setting and the idle
+    CPUs) is more than one, so that it is read while this process reads the migrations
+    instead of after them. :func:`load` takes the child's result when the file's bytes
+    are still the ones it read; whatever goes wrong there, it reads the file itself."""
+    from b03lint.forked import ForkedCall, fork_is_safe
+
+    sql_path = config.path("canonical_sql")
+    if workers < 2 or sql_path is None or not fork_is_safe():
+        return
+    from b03lint.cache import Cache, dumps
+    from b03lint.paths import display_path
+
+    try:
+        data = sql_path.read_bytes()
+    except OSError:
+        return  # load() reports it
+    shown = display_path(sql_path)
+    digest = hashlib.sha256(data).hexdigest()
+    cache = Cache.open(config)
+    if cache is not None and cache.load_bytes(cache.key(SQL_NAMESPACE, shown, digest)):
+        return  # cached: nothing to gain
+    import b03lint.readers.sql  # noqa: F401  (imported here, inherited by the child)
+
+    def read() -> bytes:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return b""  # the parent reports it
+        return dumps(read_schema_sql(text, shown))
+
+    with contextlib.suppress(OSError):  # no more processes: load() reads it
+        _PREFETCHED[(str(sql_path), shown, digest)] = ForkedCall(read)
+
+
+def cancel_prefetch() -> None:
+    """Stop a child whose reading nobody asked for (no rule read the canonical schema)."""
+    for child in _PREFETCHED.values():
+        child.cancel()
+    _PREFETCHED.clear()
+
+
+def _prefetched(path: Path, shown: str, data: bytes) -> tuple[object, ...] | None:
+    """The forked child's reading of these bytes, if one was started for them."""
+    import pickle
+
+    child = _PREFETCHED.pop((str(path), shown, hashlib.sha256(data).hexdigest()), None)
+    cancel_prefetch()  # another one (the file changed since): not needed any more
+    blob = None if child is None else child.result()
+    if not blob:
+        return None
+    try:
+        value = pickle.loads(blob)
+    except Exception:
+        return None
+    return value if isinstance(value, tuple) and len(value) == 3 else None
+
+
 def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
     """Read whichever canonical files are configured; problems land in ``errors``. What
     was parsed is cached by content (b03lint.cache), so an unchanged file costs a read."""
@@ -115,11 +190,24 @@ def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
         out.sql_path = display_path(sql_path)
         try:
             shown_sql = out.sql_path
+            data = sql_path.read_bytes() if _PREFETCHED else None
+        except OSError:
+            data = None
+        try:
+            def compute() -> tuple[Any, ...]:
+                if data is not None:
+                    found = _prefetched(sql_path, shown_sql, data)
+                    if found is not None:
+                        return found
+                    return read_schema_sql(_decoded(data, shown_sql), shown_sql)
+                return load_sql(sql_path, shown_sql)
+
             out.sql, out.diagnostics, out.conflicts = cached(
-                config, "canonical-sql", sql_path, shown_sql, tuple,
-                lambda: load_sql(sql_path, shown_sql))
+                config, SQL_NAMESPACE, sql_path, shown_sql, tuple, compute, data)
         except CanonicalError as exc:
             out.errors.append(exc.to_error())
+        finally:
+            cancel_prefetch()
     if yaml_path is not None:
         out.yaml_path = display_path(yaml_path)
         try:

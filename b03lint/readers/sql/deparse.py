@@ -124,11 +124,51 @@ def _is_negative_number(node: Any) -> bool:
     return False
 
 
+#: the slots of each node class that say what it is, not where it was written (pglast's
+#: printers never look at a ``ParseLoc``: they print from the structure alone)
+_SHAPE_SLOTS: dict[type, tuple[str, ...]] = {}
+#: deparsed text by shape: migrations repeat the same defaults, checks and policies, and
+#: printing is most of the cost of reading them
+_PRINTED: dict[object, str] = {}
+MAX_PRINTED = 50_000
+
+
+def _shape(value: Any) -> object:
+    """A hashable key equal for two trees exactly when they print the same way: every
+    node's class and every slot but its source positions, recursively."""
+    if isinstance(value, ast.Node):
+        cls = type(value)
+        slots = _SHAPE_SLOTS.get(cls)
+        if slots is None:
+            slots = _SHAPE_SLOTS[cls] = tuple(
+                name for name, info in cls.__slots__.items()  # type: ignore[attr-defined]
+                if getattr(info, "c_type", None) != "ParseLoc")
+        return (cls, *[_shape(getattr(value, name)) for name in slots])
+    if isinstance(value, tuple):
+        return tuple([_shape(item) for item in value])
+    return value
+
+
 def deparse(node: Any) -> str:
     """SQL text of an expression node, in the module's one spelling (pglast's own printer
-    if ours fails; a placeholder naming the node if that fails too -- never raises)."""
+    if ours fails; a placeholder naming the node if that fails too -- never raises). The
+    text depends on the tree's shape alone, so each shape is printed once per process."""
     if node is None:
         return ""
+    try:
+        key: object = _shape(node)
+        hash(key)
+    except (RecursionError, TypeError):  # too deep to key, or an unhashable value
+        return _print(node)
+    text = _PRINTED.get(key)
+    if text is None:
+        if len(_PRINTED) >= MAX_PRINTED:
+            _PRINTED.clear()
+        text = _PRINTED[key] = _print(node)
+    return text
+
+
+def _print(node: Any) -> str:
     for printer in (_Printer, RawStream):
         try:
             text: str = printer()(node)
