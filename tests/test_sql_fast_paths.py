@@ -118,3 +118,77 @@ def test_deparse_by_shape_is_deparse_of_the_node() -> None:
     assert dp._shape(a) == dp._shape(b)  # only the positions differ
     c = parse_sql("SELECT a + 2")[0].stmt.targetList[0].val
     assert dp._shape(a) != dp._shape(c)
+
+
+# --------------------------------------------------------------------------- fastparse
+
+
+def _strict_difference(a: Any, b: Any, where: str = "tree") -> str | None:
+    """Where two pglast trees differ in anything (types, every slot set or not, positions
+    too, which pglast's own ``==`` leaves out); None when they do not."""
+    if type(a) is not type(b):
+        return f"{where}: {type(a).__name__} {a!r:.60} vs {type(b).__name__} {b!r:.60}"
+    if isinstance(a, tuple):
+        if len(a) != len(b):
+            return f"{where}: {len(a)} vs {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _strict_difference(x, y, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(a, ast.Node):
+        for slot in [*a.__slots__, "ancestors"]:
+            if hasattr(a, slot) != hasattr(b, slot):
+                return f"{where}.{slot}: set in one tree only"
+            if hasattr(a, slot):
+                found = _strict_difference(getattr(a, slot), getattr(b, slot),
+                                           f"{where}.{type(a).__name__}.{slot}")
+                if found:
+                    return found
+        return None
+    return None if a == b else f"{where}: {a!r:.60} vs {b!r:.60}"
+
+
+def _sql_corpus() -> list[str]:
+    """Every string of the test suite and of the example project long enough to be a
+    statement, and the example's SQL files (most are not SQL: pglast sorts them out)."""
+    import ast as pyast
+
+    from b03lint.readers.sql.lexer import sanitize
+
+    texts = [p.read_text() for p in (ROOT / "db").rglob("*.sql")]
+    for path in [*(ROOT / "tests").rglob("*.py"), *(ROOT / "alembic").rglob("*.py"),
+                 *(ROOT / "rules").rglob("*.py")]:
+        tree = pyast.parse(path.read_bytes())
+        texts += [n.value for n in pyast.walk(tree)
+                  if isinstance(n, pyast.Constant) and isinstance(n.value, str)
+                  and len(n.value) > 6]
+    return [sanitize(t) for t in [*texts, *TRICKY]]
+
+
+def test_fastparse_builds_pglasts_tree_and_raises_its_errors() -> None:
+    from b03lint.readers.sql import fastparse
+
+    parsed = failed = 0
+    for text in _sql_corpus():
+        try:
+            want = parse_sql(text)
+        except Exception as exc:
+            with pytest.raises(type(exc)) as got:
+                fastparse.parse_sql(text)
+            assert got.value.args == exc.args, text
+            failed += 1
+            continue
+        assert _strict_difference(fastparse.parse_sql(text), want) is None, text
+        parsed += 1
+    assert parsed > 500 and failed > 1000  # the corpus holds both, many of each
+
+
+def test_fastparse_leaves_non_ascii_text_to_pglast() -> None:
+    """libpg_query's JSON positions are UTF-8 bytes; pglast's tree has characters."""
+    from b03lint.readers.sql import fastparse
+
+    text = "CREATE TABLE caf\u00e9 (n\u00e4me text DEFAULT '\u00e9t\u00e9', id int CHECK (id > 0))"
+    assert _strict_difference(fastparse.parse_sql(text), parse_sql(text)) is None
+    raw = fastparse.parse_sql(text)[0]
+    assert raw.stmt.tableElts[1].location == text.index("id int")

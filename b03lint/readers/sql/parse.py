@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pglast.parser import ParseError
-from pglast.parser import parse_sql as _pglast_parse_sql
 
+from b03lint.readers.sql.fastparse import parse_sql as _pglast_parse_sql
 from b03lint.readers.sql.lexer import events
 
 #: the longest chain of binary operators (``1 + 1 + ...``, ``'a' || 'b' || ...``,
@@ -74,7 +74,8 @@ def _operator_depth(text: str) -> tuple[int, int]:
 
 
 def parse_sql(text: str) -> tuple[Any, ...]:
-    """pglast's ``parse_sql``, refusing (with a :class:`ParseError`) text whose operators
+    """pglast's ``parse_sql`` (its tree built from the C parser's JSON:
+    :mod:`~b03lint.readers.sql.fastparse`), refusing (with a :class:`ParseError`) text whose operators
     nest deeper than :data:`MAX_OPERATOR_DEPTH`, which would crash the process."""
     if len(text) > MAX_OPERATOR_RUN:
         for run in _OPERATOR_RUN_RE.finditer(text):
