@@ -192,3 +192,31 @@ def test_fastparse_leaves_non_ascii_text_to_pglast() -> None:
     assert _strict_difference(fastparse.parse_sql(text), parse_sql(text)) is None
     raw = fastparse.parse_sql(text)[0]
     assert raw.stmt.tableElts[1].location == text.index("id int")
+
+
+def test_a_long_text_read_statement_by_statement_reads_as_a_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above ``SPLIT_FROM`` the reader parses one statement at a time (one tree in memory
+    at a time): the operations, diagnostics and comments are those of a whole parse, for
+    valid SQL and for SQL with errors (read around them as before)."""
+    import sys
+
+    from b03lint.cache import dumps
+    from b03lint.readers.sql import read_sql
+    from b03lint.readers.sql import reader as sql_reader
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from generate import generate
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    canonical = generate(tmp_path / "chain", 200) / "db" / "schema" / "canonical_schema.sql"
+    big = canonical.read_text()
+    texts = [*_sql_corpus(), big, big.replace("CREATE INDEX", "CREATE INDX", 3),
+             big + "\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; "
+                   "SELECT 2; END; -- after\n/* caf\u00e9 */ SELECT '\u00e9t\u00e9';"]
+    for text in texts:
+        monkeypatch.setattr(sql_reader, "SPLIT_FROM", 10**12)
+        whole = dumps(read_sql(text, path="s.sql"))
+        monkeypatch.setattr(sql_reader, "SPLIT_FROM", 0)
+        assert dumps(read_sql(text, path="s.sql")) == whole, text[:200]

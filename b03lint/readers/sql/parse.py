@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pglast.parser import ParseError
+from pglast.parser import split as _split
 
 from b03lint.readers.sql.fastparse import parse_sql as _pglast_parse_sql
 from b03lint.readers.sql.lexer import events
@@ -73,7 +74,8 @@ def _operator_depth(text: str) -> tuple[int, int]:
     return deepest, where
 
 
-def parse_sql(text: str) -> tuple[Any, ...]:
+def _guard(text: str) -> None:
+    """Refuse (``ParseError``) what would stall or crash pglast (see the module doc)."""
     """pglast's ``parse_sql`` (its tree built from the C parser's JSON:
     :mod:`~b03lint.readers.sql.fastparse`), refusing (with a :class:`ParseError`) text whose operators
     nest deeper than :data:`MAX_OPERATOR_DEPTH`, which would crash the process."""
@@ -89,8 +91,31 @@ def parse_sql(text: str) -> tuple[Any, ...]:
         if depth > MAX_OPERATOR_DEPTH:
             raise ParseError(f"operators nested about {depth:,} deep, more than the "
                              f"{MAX_OPERATOR_DEPTH:,} b03lint's SQL parser can read safely", at)
+
+
+def parse_sql(text: str) -> tuple[Any, ...]:
+    """pglast's ``parse_sql`` (its tree built from the C parser's JSON:
+    :mod:`~b03lint.readers.sql.fastparse`), refusing (with a :class:`ParseError`) text
+    whose operators nest deeper than :data:`MAX_OPERATOR_DEPTH`, which would crash the
+    process."""
+    _guard(text)
     stmts: tuple[Any, ...] = _pglast_parse_sql(text)
     return stmts
+
+
+def statement_spans(text: str) -> list[tuple[int, int]]:
+    """Where each statement of ``text`` is (character offsets, without the surrounding
+    whitespace and ``;``), as PostgreSQL's parser splits it (pglast's ``split``, in C:
+    no syntax tree is kept); ``ParseError`` when ``text`` does not parse, as from
+    :func:`parse_sql`. Parsing a long text statement by statement keeps one statement's
+    tree in memory at a time instead of the whole file's."""
+    _guard(text)
+    try:
+        spans = [(s.start, s.stop) for s in _split(text, with_parser=True, only_slices=True)]
+    except ParseError:
+        parse_sql(text)  # the error exactly as a whole parse reports it
+        raise
+    return spans
 
 
 def _pglast_reports_bytes() -> bool:

@@ -24,10 +24,18 @@ from b03lint.readers.sql.lexer import (
     skip_ws_comments,
     trim_end,
 )
-from b03lint.readers.sql.parse import error_offset, offset_converter, parse_sql
+from b03lint.readers.sql.parse import (
+    error_offset,
+    offset_converter,
+    parse_sql,
+    statement_spans,
+)
 from b03lint.readers.sql.plpgsql import DoBlocks
 from b03lint.readers.sql.statements import Statements
 from b03lint.readers.templates import template_operation
+
+#: texts this long (a canonical schema, a dump) are parsed one statement at a time
+SPLIT_FROM = 64 * 1024
 
 
 class _Reader(Statements, DoBlocks):
@@ -42,6 +50,9 @@ class _Reader(Statements, DoBlocks):
         self.collect_comments(lexed.comments)
         parse_text = sanitize(text)
         try:
+            if len(parse_text) >= SPLIT_FROM:
+                self.emit_each(parse_text)
+                return self.result
             stmts = parse_sql(parse_text)
         except Exception as exc:  # ParseError, or anything pglast did not foresee
             before = len(self.result.diagnostics)
@@ -53,6 +64,19 @@ class _Reader(Statements, DoBlocks):
         else:
             self.emit_all(stmts, 0, len(text))
         return self.result
+
+    def emit_each(self, parse_text: str) -> None:
+        """A long text that parses, read one statement at a time (see
+        :func:`~b03lint.readers.sql.parse.statement_spans`): the operations are those of
+        a whole parse. Raises as :func:`parse_sql` does, having emitted nothing."""
+        spans = statement_spans(parse_text)
+        ops, diagnostics = len(self.result.operations), len(self.result.diagnostics)
+        try:
+            for start, stop in spans:
+                self.emit_all(parse_sql(parse_text[start:stop]), start, stop)
+        except Exception:  # a piece pglast reads differently alone: read it all at once
+            del self.result.operations[ops:], self.result.diagnostics[diagnostics:]
+            self.emit_all(parse_sql(parse_text), 0, len(parse_text))
 
     def emit_all(self, stmts: tuple[Any, ...], base: int, limit: int) -> None:
         """Emit the statements pglast parsed from ``self.text[base:limit]``."""
