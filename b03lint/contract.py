@@ -76,9 +76,22 @@ def replay_chain(graph: RevisionGraph, revision: str | None, label: str = "",
                 base=base, knowable=knowable(graph, base))
 
 
+def replay_key(revision: str | None, label: str = "") -> str:
+    """Where :func:`project_replay` memoises a replay in ``project.memo``."""
+    return f"replay:{revision or ''}:{label}"
+
+
 def project_replay(project: Project, revision: str | None, label: str = "") -> Replay:
-    """:func:`replay_chain` of ``project``'s chain, from its configured base schema."""
-    return replay_chain(project.graph, revision, label, base=base_schema(project))
+    """:func:`replay_chain` of ``project``'s chain, from its configured base schema: once
+    per run and revision (the contract, C013 and the declarative rules share it; the
+    language server hands in the one it folded incrementally, under the same key)."""
+    key = replay_key(revision, label)
+    hit = project.memo.get(key)
+    if isinstance(hit, Replay):
+        return hit
+    replay = replay_chain(project.graph, revision, label, base=base_schema(project))
+    project.memo[key] = replay
+    return replay
 
 
 def base_schema(project: Project) -> Schema | None:
@@ -148,7 +161,10 @@ def analyze(project: Project) -> ContractState:
     if isinstance(cached, ContractState):
         return cached
     config = project.config
-    canonical = load_canonical(config)
+    # the language server keeps the canonical schema loaded and hands it in here
+    canonical = project.memo.get("canonical")
+    if not isinstance(canonical, Canonical):
+        canonical = load_canonical(config)
     state = ContractState(canonical=canonical)
     project.memo["contract"] = state
     project.errors.extend(canonical.errors)

@@ -8,13 +8,13 @@ import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal
 
 from b03lint.config import Config, ConfigError
 from b03lint.findings import Finding, ToolError, sort_findings, via_operation, via_operations
-from b03lint.operations import Severity, Unresolved
+from b03lint.operations import MigrationFile, Severity, Unresolved
 from b03lint.paths import display_path
 from b03lint.project import Project as Project  # re-exported (rules import b03lint.project)
 from b03lint.rules.base import FileContext, Rule
@@ -118,6 +118,11 @@ class RuleSet:
     rules: list[Rule]
     by_kind: dict[str, list[Rule]]
     enabled_codes: set[str]
+
+    @cached_property
+    def file_rules(self) -> list[Rule]:
+        """The rules with a whole-file hook."""
+        return [r for r in self.rules if type(r).check_file is not Rule.check_file]
 
     @classmethod
     def from_config(cls, registry: Registry, config: Config,
@@ -334,7 +339,6 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
     result.checked += [mf.path for mf in files if project.is_target(mf.path)]
 
     raw: list[Finding] = []
-    file_rules = [r for r in ruleset.rules if type(r).check_file is not Rule.check_file]
     for mf in files:
         if not project.is_target(mf.path):
             continue
@@ -342,33 +346,49 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
         result.unresolved += sum(isinstance(op, Unresolved) for op in mf.operations)
         result.unresolved_data += sum(isinstance(op, Unresolved) and op.data
                                       for op in mf.operations)
-        found: list[Finding] = [_from_diagnostic(d, registry) for d in mf.diagnostics]
-        for d in mf.diagnostics:
-            if d.fatal:
-                errors.append(ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line,
-                                        d.loc.column + 1))
-        ctx = FileContext(project, mf)
-        for op in mf.operations:
-            for rule in ruleset.by_kind.get(op.kind, ()):
-                if op.phase in rule.phases:
-                    found += via_operation(_guard(rule, errors, debug, partial(
-                        rule.check_operation, op, ctx), mf.path), op)
-        for rule in file_rules:
-            found += _guard(rule, errors, debug, partial(rule.check_file, ctx), mf.path)
-        from b03lint.waivers import apply_waivers
-
-        raw += apply_waivers(mf, found, project.adrs, str(config.get("adr_dir")),
-                             project.adr_pattern)
-    for rule in ruleset.rules:
-        if type(rule).check_project is not Rule.check_project:
-            raw += _guard(rule, errors, debug, partial(rule.check_project, project))
-    raw = via_operations(raw, (op for mf in files for op in mf.operations))
-
-    project.findings = _suppress(_configure(raw, ruleset, registry, config), result,
-                                 project, ruleset)
+        raw += file_findings(project, mf, ruleset, errors, debug)
+    project.findings = chain_findings(project, raw, ruleset, result, debug)
     if prefetching:
         canonical.cancel_prefetch()
     return project
+
+
+def file_findings(project: Project, mf: MigrationFile, ruleset: RuleSet,
+                  errors: list[ToolError], debug: bool = False) -> list[Finding]:
+    """One file's findings as its rules give them: the reader's diagnostics, every
+    operation and file rule, waivers applied (not yet configured or suppressed: see
+    :func:`chain_findings`). Its fatal diagnostics and rule crashes land in ``errors``.
+    The language server calls it for the files an edit can change, and keeps the rest."""
+    registry: Registry = project.registry
+    found: list[Finding] = [_from_diagnostic(d, registry) for d in mf.diagnostics]
+    for d in mf.diagnostics:
+        if d.fatal:
+            errors.append(ToolError(f"{d.code}: {d.message}", d.loc.path, d.loc.line,
+                                    d.loc.column + 1))
+    ctx = FileContext(project, mf)
+    for op in mf.operations:
+        for rule in ruleset.by_kind.get(op.kind, ()):
+            if op.phase in rule.phases:
+                found += via_operation(_guard(rule, errors, debug, partial(
+                    rule.check_operation, op, ctx), mf.path), op)
+    for rule in ruleset.file_rules:
+        found += _guard(rule, errors, debug, partial(rule.check_file, ctx), mf.path)
+    from b03lint.waivers import apply_waivers
+
+    return apply_waivers(mf, found, project.adrs, str(project.config.get("adr_dir")),
+                         project.adr_pattern)
+
+
+def chain_findings(project: Project, raw: list[Finding], ruleset: RuleSet, result: Result,
+                   debug: bool = False) -> list[Finding]:
+    """The chain's findings from its files' (:func:`file_findings`): the project rules
+    added, related locations of helper trails, configuration and suppressions applied."""
+    for rule in ruleset.rules:
+        if type(rule).check_project is not Rule.check_project:
+            raw += _guard(rule, result.errors, debug, partial(rule.check_project, project))
+    raw = via_operations(raw, (op for mf in project.files for op in mf.operations))
+    return _suppress(_configure(raw, ruleset, project.registry, project.config), result,
+                     project, ruleset)
 
 
 # ----------------------------------------------------------------- suppressions, baseline
