@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("b03lint.commands.reconcile",
                   "live database vs canonical; or --emit-migration"),
     "rebuild": ("b03lint.commands.rebuild", "scratch rebuild with alembic, then compare"),
+    "server": ("b03lint.commands.server", "language server for editors (LSP over stdio)"),
 }
 
 

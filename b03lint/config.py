@@ -73,6 +73,10 @@ _KEYS: dict[str, tuple[Any, tuple[type, ...], str]] = {
                          "PostgreSQL major the migrations run on, 10-18, for the lock model "
                          "(default: the oldest major still supported; live commands read it "
                          "from the server)"),
+    "docs_url": (None, (str,),
+                 "the rule reference editors link a diagnostic to (b03lint server): a URL "
+                 "to which `#<code>-<name>` is appended (default: docs/rules.md of the "
+                 "project when it has one, else the reference written into cache_dir)"),
     "env_settings": ([], (list,),
                      "run-time parameters env.py sets for every migration, such as "
                      '["lock_timeout", "statement_timeout"] (the lock rules count them set)'),
@@ -82,7 +86,7 @@ _KEYS: dict[str, tuple[Any, tuple[type, ...], str]] = {
 POSTGRES_VERSIONS = range(10, 19)
 
 #: keys that change how a run reads files, never what it finds (left out of fingerprint())
-_RUN_ONLY_KEYS = frozenset({"cache", "cache_dir", "jobs"})
+_RUN_ONLY_KEYS = frozenset({"cache", "cache_dir", "jobs", "docs_url"})
 #: keys that say where the chains are (cached values are keyed by each file's own path)
 _FOLDER_KEYS = frozenset({"migrations", "alembic_ini", "environments"})
 

@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 #: never on the check path
 HEAVY = ("alembic", "sqlalchemy", "psycopg", "psycopg2", "psycopg_binary", "libcst",
-         "sqlglot", "pgserver", "jsonschema", "hypothesis")
+         "sqlglot", "pgserver", "jsonschema", "hypothesis",
+         # the language server's framework (only `b03lint server` imports it)
+         "pygls", "lsprotocol", "cattrs")
 
 WRAPPER = """\
 import json, sys

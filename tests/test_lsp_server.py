@@ -1,0 +1,202 @@
+"""`b03lint server` driven as an editor drives it: the real command in a subprocess, JSON-RPC
+over its stdin/stdout (``tests/lsp_client.py``), on a copy of the bundled example.
+
+The story: a developer writes a new revision after the reconciliation head. The new file is
+on disk with an empty upgrade; the editor's buffer (never saved) drops ``tenants.name``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsp_client import Client, file_uri
+
+NEW = "alembic/versions/003_data_governance/202511181000_drop_tenant_name.py"
+CORE = "alembic/versions/001_core_schema/202511131000_create_core_tables.py"
+
+HEADER = '''"""drop tenants.name
+
+Revision ID: 202511181000
+Revises: 202511171200
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "202511181000"
+down_revision = "202511171200"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+'''
+FOOTER = '''
+
+def downgrade() -> None:
+    pass
+'''
+DROP = '    op.drop_column("tenants", "name")'
+WAIVER = "  # CI:DESTRUCTIVE_OK - See ADR-002"
+DROP_CHANNEL = ('    op.drop_column("attribution_allocations", "channel_code")'
+                "  # CI:DESTRUCTIVE_OK - See ADR-004")
+
+
+def migration(*lines: str) -> str:
+    return HEADER + ("\n".join(lines) if lines else "    pass") + "\n" + FOOTER
+
+
+def codes(diagnostics: list[dict[str, Any]], severity: int | None = None) -> list[str]:
+    return [d["code"] for d in diagnostics if severity is None or d["severity"] == severity]
+
+
+ERROR, WARNING, INFO = 1, 2, 3
+
+
+@pytest.fixture()
+def project(example_copy: Path) -> Path:
+    (example_copy / NEW).write_text(migration(), encoding="utf-8")
+    return example_copy
+
+
+@pytest.fixture()
+def client(project: Path) -> Any:
+    c = Client(project)
+    try:
+        result = c.initialize(project)
+        assert result["serverInfo"]["name"] == "b03lint"
+        yield c
+    finally:
+        if c.proc.poll() is None:
+            c.proc.kill()
+            c.proc.wait()
+
+
+def test_the_editor_session(project: Path, client: Client) -> None:
+    new, core = project / NEW, project / CORE
+    new_uri, core_uri = file_uri(new), file_uri(core)
+
+    # the core migration, as saved: the open drift SCHEMA-DRIFT-003 on channel_code
+    client.open(core, core.read_text(encoding="utf-8"))
+    _, diags = client.diagnostics(core_uri)
+    assert "C004" in codes(diags, WARNING)
+    assert "C003" not in codes(diags)
+    channel = next(d for d in diags if d["code"] == "C004" and "channel_code" in d["message"])
+    assert channel["range"]["start"]["line"] == 74  # line 75, 0-based
+    related = channel.get("relatedInformation") or []
+    assert not related or all(r["location"]["uri"].startswith("file://") for r in related)
+
+    # the unsaved buffer drops tenants.name: D002 in it, and the contract (C003, at the
+    # CREATE TABLE of tenants) in the other open file
+    mark = client.count()
+    client.open(new, migration(DROP))
+    _, diags = client.diagnostics(new_uri, after=mark, where=lambda d: "D002" in codes(d))
+    d002 = next(d for d in diags if d["code"] == "D002")
+    assert d002["severity"] == ERROR
+    assert d002["source"] == "b03lint"
+    assert d002["range"]["start"] == {"line": 15, "character": 4}
+    assert d002["codeDescription"]["href"].endswith("rules.md#d002-drop-column")
+    _, diags = client.diagnostics(core_uri, after=mark, where=lambda d: "C003" in codes(d))
+    c003 = next(d for d in diags if d["code"] == "C003")
+    assert "tenants.name" in c003["message"] and c003["severity"] == ERROR
+    canonical = [r for r in c003.get("relatedInformation", [])
+                 if r["location"]["uri"].endswith("canonical_schema.sql")]
+    assert canonical, c003
+
+    # hover on the drop: its lock and the schema's word on tenants.name at this revision
+    hover = client.request("textDocument/hover", {
+        "textDocument": {"uri": new_uri}, "position": {"line": 15, "character": 10}})
+    text = hover["contents"]["value"]
+    assert "ACCESS EXCLUSIVE" in text and "tenants" in text
+    assert "blocks reads and writes" in text
+    assert "tenants.name" in text and "canonical" in text
+
+    # the waiver, in the guide's format with an ADR the example has: no blocking D002 left
+    # (a waived finding stays visible as information, the audit trail)
+    mark = client.count()
+    client.change(new, migration(DROP + WAIVER), version=2)
+    _, diags = client.diagnostics(new_uri, after=mark,
+                                  where=lambda d: "D002" not in codes(d, ERROR))
+    assert "D002" not in codes(diags, ERROR)
+    assert [d["severity"] for d in diags if d["code"] == "D002"] == [INFO]
+    assert "ADR-002" in next(d["message"] for d in diags if d["code"] == "D002")
+
+    # dropping channel_code too resolves the other file's C004 (SCHEMA-DRIFT-003)
+    mark = client.count()
+    client.change(new, migration(DROP + WAIVER, DROP_CHANNEL), version=3)
+    _, diags = client.diagnostics(
+        core_uri, after=mark,
+        where=lambda d: not any(x["code"] == "C004" and "channel_code" in x["message"]
+                                for x in d))
+    assert "C003" in codes(diags)
+
+    # and keeping tenants.name after all clears the other file's C003
+    mark = client.count()
+    client.change(new, migration(DROP_CHANNEL), version=4)
+    _, diags = client.diagnostics(core_uri, after=mark, where=lambda d: "C003" not in codes(d))
+    assert "C003" not in codes(diags)
+
+    assert client.close() == 0
+
+
+def test_a_syntax_error_is_a_diagnostic_not_a_crash(project: Path, client: Client) -> None:
+    new = project / NEW
+    uri = file_uri(new)
+    client.open(new, migration(DROP))
+    client.diagnostics(uri, where=lambda d: "D002" in codes(d))
+    mark = client.count()
+    client.change(new, migration('    op.drop_column("tenants", '), version=2)
+    _, diags = client.diagnostics(uri, after=mark, where=lambda d: "D002" not in codes(d))
+    assert any(d["severity"] == ERROR for d in diags), diags
+    # the server still answers
+    mark = client.count()
+    client.change(new, migration(DROP), version=3)
+    client.diagnostics(uri, after=mark, where=lambda d: "D002" in codes(d))
+    assert client.close() == 0
+
+
+def test_a_canonical_change_on_disk_reloads_the_contract(project: Path, client: Client) -> None:
+    """workspace/didChangeWatchedFiles of the canonical SQL: the contract is read again."""
+    core = project / CORE
+    uri = file_uri(core)
+    client.open(core, core.read_text(encoding="utf-8"))
+    _, diags = client.diagnostics(uri)
+    assert "C003" not in codes(diags)
+    sql = project / "db/schema/canonical_schema.sql"
+    text = sql.read_text(encoding="utf-8")
+    # the canonical schema gains a column no migration creates
+    line = "    name                VARCHAR(255) NOT NULL,\n"
+    assert line in text
+    sql.write_text(text.replace(line, line + "    motto TEXT,\n", 1), encoding="utf-8")
+    mark = client.count()
+    client.notify("workspace/didChangeWatchedFiles",
+                  {"changes": [{"uri": file_uri(sql), "type": 2}]})
+    _, diags = client.diagnostics(uri, after=mark, where=lambda d: any(
+        x["code"] == "C003" and "motto" in x["message"] for x in d))
+    assert client.close() == 0
+
+
+def test_without_pygls_the_command_says_what_to_install(tmp_path: Path) -> None:
+    """A clear message and exit code 2 when the `lsp` extra is missing (simulated by an
+    import hook that refuses pygls in the real command's process)."""
+    import subprocess
+    import sys
+
+    hook = tmp_path / "sitecustomize.py"
+    hook.write_text(
+        "import sys\n"
+        "class _NoPygls:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pygls', 'lsprotocol'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _NoPygls())\n", encoding="utf-8")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "b03lint", "server"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done
+    assert "pip install 'b03lint[lsp]'" in done.stderr
+    assert "Traceback" not in done.stderr
