@@ -68,6 +68,12 @@ def knowable(graph: RevisionGraph, base: Schema | None = None) -> set[str]:
     return names
 
 
+def remember_knowable(graph: RevisionGraph, base: Schema | None, names: set[str]) -> None:
+    """Hand :func:`knowable` its answer for ``graph`` (the language server unites the names
+    of each file, read once per version of the file)."""
+    graph._b03lint_knowable = (id(base), frozenset(names))  # type: ignore[attr-defined]
+
+
 def replay_chain(graph: RevisionGraph, revision: str | None, label: str = "",
                  base: Schema | None = None) -> Replay:
     """The schema the chain builds when upgraded to ``revision`` (every head when None),

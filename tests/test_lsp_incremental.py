@@ -64,6 +64,14 @@ def test_edits_of_the_head_recheck_the_head_only(ws: Workspace) -> None:
     # both folds resumed from their checkpoint before the head revision
     position = ws.chains[0].project.graph.order.index("202511171200")  # type: ignore[union-attr]
     assert got.resumed_at == [(position, position)]
+    # a new table at the head: what the chain can know of grows, and no earlier revision
+    # asked about that name, so the checkpoint still serves
+    created = waived.replace(marker, marker + '    op.create_table("audit_notes", '
+                             'sa.Column("id", sa.Integer(), primary_key=True))\n', 1)
+    got = ws.edit(head, created)
+    _same(ws, got)
+    assert got.resumed_at == [(position, position)]
+    assert any(f.code == "C004" and f.object == "audit_notes" for f in got.findings)
 
 
 def test_an_earlier_edit_reaches_the_files_after_it(ws: Workspace) -> None:
@@ -269,3 +277,27 @@ def test_the_fold_copy_is_a_deep_copy(generated: Path) -> None:
             copied.apply(op)
     assert folder.schema == before
     assert copied.schema != before
+
+
+def test_the_hover_from_a_checkpoint_is_the_hover_from_the_base(ws: Workspace) -> None:
+    """The hover's lock judgement starts from the chain's checkpoint before an edited file;
+    it says what a fold from the base says."""
+    from b03lint.server.hover import hover
+
+    head = ws.root / HEAD
+    text = head.read_text(encoding="utf-8")
+    marker = "def upgrade() -> None:\n"
+    edited = text.replace(marker, marker + '    op.drop_column("tenants", "name")\n', 1)
+    ws.edit(head, text)
+    ws.edit(head, edited)
+    chain, mf = ws.migration(head) or (None, None)
+    assert chain is not None and mf is not None
+    assert any(c.path == HEAD for c in chain.timeline_memo.checkpoints.items)
+    op = next(o for o in mf.upgrade_ops if o.kind == "drop_column")
+    from_checkpoint = hover(chain, mf, op.loc.line, op.loc.column)
+    chain.forget()
+    chain.project = None
+    from_base = hover(chain, mf, op.loc.line, op.loc.column)
+    assert from_checkpoint is not None and from_base is not None
+    assert from_checkpoint.markdown == from_base.markdown
+    assert "ACCESS EXCLUSIVE" in from_base.markdown

@@ -108,8 +108,12 @@ def _lock_section(chain: ChainState, mf: MigrationFile, op: Operation) -> list[s
     if op.phase != "upgrade":
         return ["Lock: the lock model judges upgrade operations (this one runs on "
                 "downgrade)."]
+    from b03lint.server.incremental import FileTimeline
+
     project = _project(chain, mf.path, None)
     project.schema_kinds = frozenset(OPERATION_TYPES)
+    project.__dict__["timeline"] = FileTimeline(project.graph, project.schema_kinds, mf,
+                                                chain.timeline_memo)
     found: Step | None = next((s for s in steps(FileContext(project, mf)) if s.op is op),
                               None)
     if found is None:
@@ -143,6 +147,16 @@ def _schema_section(chain: ChainState, mf: MigrationFile, op: Operation) -> list
     if name is None or mf.revision is None:
         return []
     project = _project(chain, None, mf.revision)
+    last = chain.project
+    if (last is not None and project.graph.heads == [mf.revision]
+            and all(a is b for a, b in zip(last.files, project.files, strict=False))
+            and len(last.files) == len(project.files)):
+        # the head's replay is the last lint's (the same files): no fold again
+        from b03lint.contract import replay_key
+
+        head = last.memo.get(replay_key(None))
+        if head is not None:
+            project.memo[replay_key(mf.revision)] = head
     result: ShowResult | None = None
     for candidate in dict.fromkeys((name, op.table_name or name)):
         try:

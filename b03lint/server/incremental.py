@@ -84,6 +84,26 @@ def _order_files(graph: RevisionGraph, revisions: Iterable[str]) -> list[Migrati
 # --------------------------------------------------------------------------- replay
 
 
+class AskedNames(set[str]):
+    """The names the contract's replay may report missing (``knowable``: what the chain
+    or its base creates), remembering every name the fold asked about and the answer it
+    got. Adding a table anywhere changes the set; a checkpoint stays usable as long as
+    every answer its part of the fold was given is still the same."""
+
+    def __init__(self, names: Iterable[str] = (), asked: dict[str, bool] | None = None):
+        super().__init__(names)
+        self.asked: dict[str, bool] = dict(asked or {})
+
+    def __contains__(self, name: object) -> bool:
+        found = super().__contains__(name)
+        if isinstance(name, str):
+            self.asked[name] = found
+        return found
+
+    def agrees(self, asked: dict[str, bool]) -> bool:
+        return all(set.__contains__(self, n) == answer for n, answer in asked.items())
+
+
 @dataclass
 class ReplayMemo:
     """What the contract's replay keeps between lints of one chain."""
@@ -99,20 +119,29 @@ def replay_to_head(graph: RevisionGraph, base: Schema | None, knowable: set[str]
     gives it for ``revision=None``, resumed from a checkpoint where one is usable;
     checkpoints are taken before the revisions of the ``hot`` paths."""
     files = _order_files(graph, graph.order)
-    basis = (id(base), frozenset(knowable))
-    point = memo.checkpoints.best(files, basis)
+    basis = id(base)
+    names = AskedNames(knowable)
+    usable = [c for c in memo.checkpoints.items if c.usable(files, basis)
+              and isinstance(c.folder.knowable, AskedNames)
+              and names.agrees(c.folder.knowable.asked)]
+    point = max(usable, key=lambda c: c.position, default=None)
     if point is not None:
         folder = copy_folder(point.folder)
+        assert isinstance(point.folder.knowable, AskedNames)
+        names.asked = dict(point.folder.knowable.asked)
         start = point.position
     else:
-        folder = Folder("migrations at head", base, knowable)
+        folder = Folder("migrations at head", base, None)
         start = 0
+    folder.knowable = names
     memo.resumed_at = start
     for i in range(start, len(files)):
         mf = files[i]
         if mf.path in hot and (point is None or point.path != mf.path or i != start):
-            memo.checkpoints.keep(Checkpoint(mf.path, i, files[:i], copy_folder(folder),
-                                             basis))
+            taken = copy_folder(folder)
+            # the answers given so far are the checkpoint's own
+            taken.knowable = AskedNames((), names.asked)
+            memo.checkpoints.keep(Checkpoint(mf.path, i, files[:i], taken, basis))
         folder.revision = mf.revision
         for op in ops_of(mf):
             folder.apply(op)
@@ -199,3 +228,33 @@ class IncrementalTimeline(Timeline):
                     break
         by_id = {id(op): op for mf in files[:last + 1] for op in mf.upgrade_ops}
         memo.before = {k: (by_id[k], b) for k, b in self._before.items() if k in by_id}
+
+
+class FileTimeline(Timeline):
+    """The :class:`Timeline` of one file's operations, of any ``kinds``, started from the
+    chain's checkpoint before that file when one is usable (the hover's lock judgement:
+    one copy instead of a fold of every revision before it)."""
+
+    def __init__(self, graph: RevisionGraph, kinds: Iterable[str], mf: MigrationFile,
+                 memo: TimelineMemo):
+        super().__init__(graph, kinds, [mf])
+        self.file = mf
+        self.point: Checkpoint | None = None
+        rev = mf.revision
+        if rev is None or graph.nodes.get(rev) is not mf:
+            return
+        position = graph.order.index(rev)
+        # the running fold is the schema this revision starts from only when every
+        # revision before it is one of its ancestors
+        if len(graph.ancestors(rev)) != position + 1:
+            return
+        files = _order_files(graph, graph.order)
+        for c in memo.checkpoints.items:
+            if c.path == mf.path and c.position == position and c.usable(files, c.basis):
+                self.point = c
+
+    def _walk(self) -> None:
+        if self.point is None or self.file.revision is None:
+            super()._walk()
+            return
+        self._record(copy_folder(self.point.folder), self.file.revision, self.file)

@@ -61,6 +61,8 @@ class B03LintServer(LanguageServer):
         self.shown_errors: set[str] = set()
         self.flush_scheduled = False
         self.last_flush = 0.0
+        #: uris changed since the last flush (published whatever their diagnostics)
+        self.edited: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
 
@@ -86,8 +88,9 @@ class B03LintServer(LanguageServer):
             self.docs = RuleDocs(self.ws.config, self.ws.registry, self.render)
         self.publish(lint)
 
-    def publish(self, lint: Lint) -> None:
-        """Publish the diagnostics of every open document that changed."""
+    def publish(self, lint: Lint, edited: frozenset[str] = frozenset()) -> None:
+        """Publish the diagnostics of every open document whose diagnostics changed, and of
+        the ``edited`` documents (uris) in any case: their new version is linted."""
         codec = self.workspace.position_codec
         by_path = lint.by_path()
         errors: dict[str, list[ToolError]] = {}
@@ -106,7 +109,7 @@ class B03LintServer(LanguageServer):
                            for f in by_path.get(shown, [])]
             diagnostics += [error_diagnostic(e, codec, doc.lines)
                             for e in errors.get(shown, [])]
-            if self.published.get(uri) != diagnostics:
+            if uri in edited or self.published.get(uri) != diagnostics:
                 self.published[uri] = diagnostics
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                     uri=uri, diagnostics=diagnostics, version=doc.version))
@@ -141,9 +144,11 @@ class B03LintServer(LanguageServer):
         self.flush_scheduled = False
         if self.ws is None:
             return
+        edited = frozenset(self.edited)
+        self.edited.clear()
         lint = self.ws.flush()
         self.last_flush = time.monotonic()
-        self.publish(lint)
+        self.publish(lint, edited)
 
 
 def build(config_path: Path | None = None, render: Render | None = None) -> B03LintServer:
@@ -260,6 +265,7 @@ def _changed(ls: B03LintServer, uri: str) -> None:
     if ls.ws is None:  # before `initialized`: read then
         return
     ls.ws.stage(path, text)
+    ls.edited.add(uri)
     ls.schedule_flush()
 
 

@@ -120,6 +120,8 @@ class ChainState:
         self.hot: list[str] = []
         #: the last lint's project (hover and code actions query it)
         self.project: Project | None = None
+        #: display path -> (reading, the names its operations create)
+        self.created: dict[str, tuple[MigrationFile, frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ reading
 
@@ -170,6 +172,24 @@ class ChainState:
         shown = sorted(set(self.disk) | set(self.buffers))
         return [self.buffers.get(s) or self.disk[s] for s in shown]
 
+    def knowable(self, project: Project) -> set[str]:
+        """What the chain or its base creates (:func:`b03lint.contract.knowable`), from
+        each file's names, kept per version of the file."""
+        from b03lint.contract import remember_knowable
+        from b03lint.schema.replay import created_names
+
+        names = created_names((), self.base)
+        kept: dict[str, tuple[MigrationFile, frozenset[str]]] = {}
+        for mf in project.graph.nodes.values():
+            hit = self.created.get(mf.path)
+            if hit is None or hit[0] is not mf:
+                hit = (mf, frozenset(created_names(mf.upgrade_ops)))
+            kept[mf.path] = hit
+            names |= hit[1]
+        self.created = kept
+        remember_knowable(project.graph, self.base, names)
+        return names
+
     def touch(self, shown: str) -> None:
         if shown in self.hot:
             self.hot.remove(shown)
@@ -189,7 +209,7 @@ class ChainState:
     def lint(self, out: Lint, dirty: set[str], debug: bool) -> Project:
         """Lint the chain into ``out``: file rules again for ``dirty`` files and those
         whose schema-before changed, kept for the rest; project rules in full."""
-        from b03lint.contract import knowable, replay_key
+        from b03lint.contract import replay_key
         from b03lint.engine import Result, chain_findings, file_findings
         from b03lint.project import Project
 
@@ -200,7 +220,7 @@ class ChainState:
         result = Result()
         files = self.files()
         project = Project(self.config, ws.registry, files, None, None, result.errors)
-        result.errors += self.discovery_errors + self.base_errors
+        result.errors += self.discovery_errors
         project.schema_kinds = ws.schema_kinds
         project.__dict__["adrs"] = ws.adrs  # the cached_property, read once per server
         project.memo["base_schema"] = self.base
@@ -212,7 +232,7 @@ class ChainState:
                                        hot)
         project.__dict__["timeline"] = timeline
         t = out.lap("timeline", t)
-        replay = replay_to_head(project.graph, self.base, knowable(project.graph, self.base),
+        replay = replay_to_head(project.graph, self.base, self.knowable(project),
                                 self.replay_memo, hot)
         project.memo[replay_key(None)] = replay
         out.resumed_at.append((self.replay_memo.resumed_at, self.timeline_memo.resumed_at))
@@ -232,6 +252,7 @@ class ChainState:
             raw += done.findings
             result.errors += done.errors
         self.results = kept
+        result.errors += self.base_errors  # `check` meets them when the contract asks
         t = out.lap("file rules", t)
         project.findings = chain_findings(project, raw, ruleset, result, debug)
         name = self.config.environment
@@ -268,6 +289,8 @@ class Workspace:
         self.open_texts: dict[str, str] = {}
         #: display path -> path of the buffers staged and not yet read
         self.pending: dict[str, Path] = {}
+        #: CPU seconds spent reading buffers since the last lint (its "read buffer" phase)
+        self.read_cpu = 0.0
         self.last: Lint = Lint()
 
     # ------------------------------------------------------------------ loading
@@ -360,6 +383,8 @@ class Workspace:
         real = path.absolute().resolve()
         if path.name == "pyproject.toml" and real.parent == self.root:
             return "config"
+        if any(e.path and _resolved(Path(e.path)) == real for e in self.fatal):
+            return "config"  # the file that stopped the project from loading
         if self.config is None:
             return None
         if real == _resolved(self.config.pyproject) or \
@@ -424,7 +449,9 @@ class Workspace:
                     chain.buffers[shown] = old
                     fresh = True
                 continue
+            cpu = time.process_time()
             chain.buffers[shown] = self.parse(shown, data)
+            self.read_cpu += time.process_time() - cpu
             dirty.add(shown)
         self.pending.clear()
         if not dirty and not fresh:
@@ -513,6 +540,9 @@ class Workspace:
         started = time.perf_counter()
         cpu = time.process_time()
         out = Lint(errors=list(self.fatal))
+        if self.read_cpu:
+            out.phases["read buffer"] = self.read_cpu
+            self.read_cpu = 0.0
         if self.config is None or self.ruleset is None or self.registry is None:
             self.last = out
             return out
