@@ -216,3 +216,29 @@ class Client:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def apply_edits(text: str, edits: list[dict[str, Any]]) -> str:
+    """``text`` with LSP ``TextEdit``s made (positions in UTF-16 units of ``text``), as an
+    editor applies a code action's edit."""
+    lines = text.split("\n")
+
+    def offset(pos: dict[str, int]) -> int:
+        line = pos["line"]
+        if line >= len(lines):
+            return len(text)
+        before = sum(len(x) + 1 for x in lines[:line])
+        units = 0
+        col = 0
+        for ch in lines[line]:
+            if units >= pos["character"]:
+                break
+            units += 2 if ord(ch) > 0xFFFF else 1
+            col += 1
+        return before + col
+
+    spans = sorted(((offset(e["range"]["start"]), offset(e["range"]["end"]), e["newText"])
+                    for e in edits), reverse=True)
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text

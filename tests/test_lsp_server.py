@@ -200,3 +200,44 @@ def test_without_pygls_the_command_says_what_to_install(tmp_path: Path) -> None:
     assert done.returncode == 2, done
     assert "pip install 'b03lint[lsp]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_code_actions_are_the_fix_engines_fixes(project: Path) -> None:
+    """With the lock rules on, a plain CREATE INDEX on a table with rows is L001; the code
+    action wraps it in an autocommit block with postgresql_concurrently=True (the fix of
+    `check --fix`), and the edited buffer no longer has L001."""
+    from lsp_client import apply_edits
+
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
+        "[tool.b03lint]\n", '[tool.b03lint]\nextend_select = ["locks"]\n', 1),
+        encoding="utf-8")
+    c = Client(project)
+    try:
+        c.initialize(project)
+        new = project / NEW
+        uri = file_uri(new)
+        text = migration('    op.create_index("ix_tenants_name", "tenants", ["name"])')
+        c.open(new, text)
+        _, diags = c.diagnostics(uri, where=lambda d: "L001" in codes(d))
+        l001 = next(d for d in diags if d["code"] == "L001")
+        actions = c.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": l001["range"],
+            "context": {"diagnostics": [l001]}})
+        fix = next(a for a in actions if "CONCURRENTLY" in a["title"])
+        assert fix["kind"] == "quickfix"
+        assert [d["code"] for d in fix.get("diagnostics", [])] == ["L001"]
+        (change,) = fix["edit"]["documentChanges"]
+        assert change["textDocument"] == {"uri": uri, "version": 1}
+        fixed = apply_edits(text, change["edits"])
+        assert "with op.get_context().autocommit_block():" in fixed
+        assert "postgresql_concurrently=True" in fixed
+        mark = c.count()
+        c.change(new, fixed, version=2)
+        _, diags = c.diagnostics(uri, after=mark)
+        assert "L001" not in codes(diags), diags
+        assert c.close() == 0
+    finally:
+        if c.proc.poll() is None:
+            c.proc.kill()
+            c.proc.wait()

@@ -11,6 +11,7 @@
 - ``didSave`` and watched-file events: migrations, the canonical SQL/YAML, the drift
   register, ADRs, rules, ``pyproject.toml`` and helper modules reload what they affect.
 - ``hover`` on an operation: :mod:`b03lint.server.hover`.
+- ``codeAction``: the fix engine's fixes (:mod:`b03lint.server.actions`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -34,6 +36,9 @@ from b03lint.server.diagnostics import (
     to_diagnostic,
 )
 from b03lint.server.workspace import Lint, Workspace
+
+if TYPE_CHECKING:
+    from b03lint.fixes import Fix
 
 log = logging.getLogger("b03lint.server")
 
@@ -63,6 +68,8 @@ class B03LintServer(LanguageServer):
         self.last_flush = 0.0
         #: uris changed since the last flush (published whatever their diagnostics)
         self.edited: set[str] = set()
+        #: the fixes of the last code action request, by (uri, version, findings)
+        self.fix_cache: dict[tuple[object, ...], list[Fix]] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -197,7 +204,8 @@ def build(config_path: Path | None = None, render: Render | None = None) -> B03L
         path = ls.path_of(params.text_document.uri)
         if ls.ws is None or path is None:
             return
-        ls.ws.flush()
+        if ls.ws.pending:
+            ls.flush()
         ls.publish(ls.ws.file_changed(path))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -216,7 +224,8 @@ def build(config_path: Path | None = None, render: Render | None = None) -> B03L
     def watched(ls: B03LintServer, params: types.DidChangeWatchedFilesParams) -> None:
         if ls.ws is None:
             return
-        ls.ws.flush()
+        if ls.ws.pending:
+            ls.flush()
         lint = None
         for change in params.changes:
             path = ls.path_of(change.uri)
@@ -235,7 +244,8 @@ def build(config_path: Path | None = None, render: Render | None = None) -> B03L
         path = ls.path_of(params.text_document.uri)
         if ls.ws is None or path is None:
             return None
-        ls.ws.flush()
+        if ls.ws.pending:
+            ls.flush()
         found = ls.ws.migration(path)
         if found is None:
             return None
@@ -253,6 +263,19 @@ def build(config_path: Path | None = None, render: Render | None = None) -> B03L
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
                                                         value=text.markdown),
                            range=types.Range(start=start, end=end))
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def code_action(ls: B03LintServer, params: types.CodeActionParams
+                    ) -> list[types.CodeAction] | None:
+        from b03lint.server.actions import code_actions
+
+        path = ls.path_of(params.text_document.uri)
+        if ls.ws is None or path is None:
+            return None
+        if ls.ws.pending:  # the actions are for the text the editor shows
+            ls.flush()
+        return code_actions(ls, path, params)
 
     return server
 
