@@ -18,16 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lsprotocol import types
 
 from b03lint.findings import Finding
 
 if TYPE_CHECKING:
+    from pygls.workspace import Workspace as Documents
+
     from b03lint.fixes import Fix, TextEdit
-    from b03lint.server.lsp import B03LintServer
-    from b03lint.server.workspace import ChainState
+    from b03lint.server.workspace import ChainState, Workspace
+
+
+class Host(Protocol):
+    """What the code actions use of the server (:class:`b03lint.server.lsp.B03LintServer`)."""
+
+    ws: Workspace | None
+    fix_cache: dict[tuple[object, ...], list[Fix]]
+
+    @property
+    def workspace(self) -> Documents: ...
 
 #: codes whose finding a waiver with an ADR can stand by (the destructive rules)
 WAIVER_PREFIX = "D0"
@@ -39,7 +50,7 @@ def _covers(f: Finding, start: int, end: int) -> bool:
     return f.line <= end and last >= start
 
 
-def code_actions(ls: B03LintServer, path: Path,
+def code_actions(ls: Host, path: Path,
                  params: types.CodeActionParams) -> list[types.CodeAction]:
     """The code actions for the findings of ``path`` that the request's range (or its
     diagnostics) covers; computed once per version of the document and range."""
@@ -95,7 +106,7 @@ def _fixes(source: str, path: Path, findings: list[Finding], chain: ChainState) 
     return unique
 
 
-def _action(ls: B03LintServer, fix: Fix, uri: str, version: int | None,
+def _action(ls: Host, fix: Fix, uri: str, version: int | None,
             diagnostics: dict[tuple[str, int], types.Diagnostic]) -> types.CodeAction:
     changes: list[types.TextDocumentEdit | types.CreateFile | types.RenameFile
                   | types.DeleteFile] = []
@@ -135,7 +146,7 @@ def _action(ls: B03LintServer, fix: Fix, uri: str, version: int | None,
         edit=types.WorkspaceEdit(document_changes=changes))
 
 
-def _edit(ls: B03LintServer, lines: Sequence[str], e: TextEdit) -> types.TextEdit:
+def _edit(ls: Host, lines: Sequence[str], e: TextEdit) -> types.TextEdit:
     codec = ls.workspace.position_codec
     start = codec.position_to_client_units(
         lines, types.Position(line=e.start_line - 1, character=e.start_col))
