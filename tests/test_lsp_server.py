@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_client import Client, file_uri
+from lsp_client import Client, apply_edits, file_uri
 
 NEW = "alembic/versions/003_data_governance/202511181000_drop_tenant_name.py"
 CORE = "alembic/versions/001_core_schema/202511131000_create_core_tables.py"
@@ -112,10 +112,28 @@ def test_the_editor_session(project: Path, client: Client) -> None:
     assert "blocks reads and writes" in text
     assert "tenants.name" in text and "canonical" in text
 
+    # the code actions on D002: the guide's waiver once per ADR of the example (destructive
+    # DDL is waived with an ADR, never suppressed)
+    actions = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": new_uri}, "range": d002["range"],
+        "context": {"diagnostics": [d002]}})
+    titles = [a["title"] for a in actions]
+    assert not any("Suppress" in t for t in titles), titles
+    waivers = {a["title"].split("See ")[1].split()[0]: a for a in actions
+               if "CI:DESTRUCTIVE_OK - See ADR-" in a["title"]}
+    adrs = sorted(p.name[:7] for p in (project / "docs/architecture/adr").glob("ADR-*.md"))
+    assert sorted(waivers) == adrs
+    chosen = waivers["ADR-002"]
+    assert [d["code"] for d in chosen["diagnostics"]] == ["D002"]
+    assert chosen["isPreferred"] is False  # unsafe: the user picks the ADR
+    (change,) = chosen["edit"]["documentChanges"]
+    waived = apply_edits(migration(DROP), change["edits"])
+
     # the waiver, in the guide's format with an ADR the example has: no blocking D002 left
     # (a waived finding stays visible as information, the audit trail)
+    assert "# CI:DESTRUCTIVE_OK - See ADR-002" in waived
     mark = client.count()
-    client.change(new, migration(DROP + WAIVER), version=2)
+    client.change(new, waived, version=2)
     _, diags = client.diagnostics(new_uri, after=mark,
                                   where=lambda d: "D002" not in codes(d, ERROR))
     assert "D002" not in codes(diags, ERROR)
@@ -206,8 +224,6 @@ def test_code_actions_are_the_fix_engines_fixes(project: Path) -> None:
     """With the lock rules on, a plain CREATE INDEX on a table with rows is L001; the code
     action wraps it in an autocommit block with postgresql_concurrently=True (the fix of
     `check --fix`), and the edited buffer no longer has L001."""
-    from lsp_client import apply_edits
-
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
         "[tool.b03lint]\n", '[tool.b03lint]\nextend_select = ["locks"]\n', 1),
@@ -224,7 +240,11 @@ def test_code_actions_are_the_fix_engines_fixes(project: Path) -> None:
         actions = c.request("textDocument/codeAction", {
             "textDocument": {"uri": uri}, "range": l001["range"],
             "context": {"diagnostics": [l001]}})
+        suppress = next(a for a in actions if a["title"].startswith("Suppress L001"))
+        (edit,) = suppress["edit"]["documentChanges"][0]["edits"]
+        assert "b03lint: ignore[L001] -- <reason>" in edit["newText"]
         fix = next(a for a in actions if "CONCURRENTLY" in a["title"])
+        assert fix["isPreferred"] is True
         assert fix["kind"] == "quickfix"
         assert [d["code"] for d in fix.get("diagnostics", [])] == ["L001"]
         (change,) = fix["edit"]["documentChanges"]
