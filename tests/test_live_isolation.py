@@ -293,6 +293,30 @@ def test_a_migration_that_connects_with_psycopg(pg_cluster: PostgresCluster, oth
     assert scratch_databases(pg_cluster) == []
 
 
+@pytest.mark.parametrize("call", [
+    "psycopg2.connect({url!r})",
+    "psycopg2.connect(host='127.0.0.1', port={port}, database='isolation_other',\n"
+    "                 user='{role}', password='{password}')",
+], ids=["dsn", "keywords"])
+def test_a_migration_that_connects_with_psycopg2(pg_cluster: PostgresCluster, other_db: str,
+                                                 tmp_path: Path, call: str) -> None:
+    """psycopg2, SQLAlchemy's default driver, called directly (older migrations do): caught
+    the same way, with a DSN and with keywords (``database=`` is psycopg2's ``dbname``)."""
+    pytest.importorskip("psycopg2")
+    config = copy_example(tmp_path)
+    target = other_db.rsplit("/", 1)[0] + "/isolation_other"
+    code = call.format(url=target, port=pg_cluster.port, role=ROLE, password=PASSWORD)
+    add_revision(tmp_path, f"try:\n    conn = {code}\n    conn.cursor().execute('CREATE "
+                           "TABLE leak (id int)')\n    conn.commit()\nexcept BaseException:\n"
+                           "    pass", header="import psycopg2")
+    before = sessions(pg_cluster)
+    run = rebuild(pg_cluster, config)
+    assert_refused(run, "env.py or the migration code")
+    assert "(with psycopg2)" in run.out
+    assert_untouched(pg_cluster, before)
+    assert scratch_databases(pg_cluster) == []
+
+
 def test_the_guard_compares_what_libpq_would_use() -> None:
     from b03lint.live.child import endpoint
 

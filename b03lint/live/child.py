@@ -41,7 +41,8 @@ Events (child -> parent, on fd W):
 **The connection target guard.** Before user code runs, every way it may open a connection
 is hooked: SQLAlchemy's ``do_connect`` event on the ``Engine`` class (every engine, every
 driver, whatever URL ``env.py`` built or hard-coded) and psycopg 3's ``connect``
-(``psycopg.connect``, ``Connection.connect``, ``AsyncConnection.connect``). Each connection's
+(``psycopg.connect``, ``Connection.connect``, ``AsyncConnection.connect``), and psycopg2's
+``connect`` when it is installed. Each connection's
 host, host address, port, database, service and Unix socket (with libpq's ``PG*``
 defaults) must be the scratch database's; otherwise nothing is sent (not even the
 connection request), the child sends ``refused`` naming where the URL came from (an
@@ -246,7 +247,7 @@ def sqlalchemy_params(dialect: Any, cargs: Any, cparams: Mapping[str, Any]
 
 
 def install_guard(guard: Guard) -> None:
-    """Hook every way user code may connect (SQLAlchemy engines, psycopg 3)."""
+    """Hook every way user code may connect (SQLAlchemy engines, psycopg 3, psycopg2)."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
@@ -280,6 +281,32 @@ def install_guard(guard: Guard) -> None:
     psycopg.Connection.connect = hooked  # type: ignore[method-assign]
     psycopg.AsyncConnection.connect = hooked_async  # type: ignore[method-assign]
     psycopg.connect = psycopg.Connection.connect
+    _guard_psycopg2(guard, params_of)
+
+
+def _guard_psycopg2(guard: Guard,
+                    params_of: Callable[[str, Mapping[str, Any]], dict[str, Any] | None]) -> None:
+    """psycopg2's ``connect`` too, when it is installed (SQLAlchemy's default PostgreSQL
+    driver, and what older migrations call directly). Not installed: nothing to hook, and
+    nothing imported."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is None:
+        return
+    import psycopg2  # type: ignore[import-untyped]  # no stubs; only .connect is used
+
+    original = psycopg2.connect
+
+    def connect(dsn: str | None = None, connection_factory: Any = None,
+                cursor_factory: Any = None, **kwargs: Any) -> Any:
+        conninfo = dsn or ""
+        # psycopg2 takes ``database`` for ``dbname``; ``async``/``async_`` are its own
+        extra = {("dbname" if k == "database" else k): v for k, v in kwargs.items()
+                 if k not in ("async", "async_") and v is not None}
+        guard.check(params_of(conninfo, extra), "with psycopg2")
+        return original(dsn, connection_factory, cursor_factory, **kwargs)
+
+    psycopg2.connect = connect
 
 
 _PSYCOPG_OPTIONS = frozenset({"autocommit", "prepare_threshold", "context", "row_factory",
