@@ -68,7 +68,8 @@ def knowable(graph: RevisionGraph, base: Schema | None = None) -> set[str]:
     return names
 
 
-def remember_knowable(graph: RevisionGraph, base: Schema | None, names: set[str]) -> None:
+def remember_knowable(graph: RevisionGraph, base: Schema | None,
+                      names: set[str] | frozenset[str]) -> None:
     """Hand :func:`knowable` its answer for ``graph`` (the language server unites the names
     of each file, read once per version of the file)."""
     graph._b03lint_knowable = (id(base), frozenset(names))  # type: ignore[attr-defined]

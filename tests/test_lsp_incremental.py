@@ -72,6 +72,10 @@ def test_edits_of_the_head_recheck_the_head_only(ws: Workspace) -> None:
     _same(ws, got)
     assert got.resumed_at == [(position, position)]
     assert any(f.code == "C004" and f.object == "audit_notes" for f in got.findings)
+    from b03lint.contract import knowable
+
+    project = ws.chains[0].project
+    assert project is not None and "audit_notes" in knowable(project.graph, None)
 
 
 def test_an_earlier_edit_reaches_the_files_after_it(ws: Workspace) -> None:
@@ -301,3 +305,23 @@ def test_the_hover_from_a_checkpoint_is_the_hover_from_the_base(ws: Workspace) -
     assert from_checkpoint is not None and from_base is not None
     assert from_checkpoint.markdown == from_base.markdown
     assert "ACCESS EXCLUSIVE" in from_base.markdown
+
+
+def test_a_head_without_judged_operations_keeps_its_checkpoints(ws: Workspace) -> None:
+    """The timeline folds on to an edited file past the last operation a rule asks the
+    schema-before of (for that file's checkpoint), and then starts there."""
+    new = ws.root / "alembic/versions/003_data_governance/202511181000_more.py"
+    text = ('"""more"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+            'revision = "202511181000"\ndown_revision = "202511171200"\n\n\n'
+            'def upgrade() -> None:\n'
+            '    op.add_column("tenants", sa.Column("motto", sa.Text()))\n\n\n'
+            'def downgrade() -> None:\n    pass\n')
+    new.write_text(text, encoding="utf-8")
+    _same(ws, ws.file_changed(new))
+    ws.edit(new, text)
+    position = len(ws.chains[0].files()) - 1
+    for column in ("slogan", "motto"):
+        got = ws.edit(new, text.replace("motto", column))
+        _same(ws, got)
+        assert got.resumed_at == [(position, position)]
+        assert got.rechecked == {"alembic/versions/003_data_governance/202511181000_more.py"}

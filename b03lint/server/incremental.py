@@ -191,7 +191,13 @@ class IncrementalTimeline(Timeline):
         basis = (self.kinds, self.complete)
         point = memo.checkpoints.best(files, basis)
         start = point.position if point is not None else 0
-        folder = copy_folder(point.folder) if point is not None else Folder("timeline")
+        # the hot files' places: the fold goes on to the last one (for its checkpoint)
+        # even past the last revision asked for
+        hot_at = {i for i, mf in enumerate(files) if mf.path in self.hot}
+        far = max((i for i in hot_at if i > start), default=-1)
+        applying = start <= last or far > start
+        folder = Folder("timeline") if point is None else \
+            copy_folder(point.folder) if applying else point.folder
         memo.resumed_at = start
         # what was before the checkpoint is what it was
         previous = memo.before
@@ -200,19 +206,20 @@ class IncrementalTimeline(Timeline):
                 kept = previous.get(id(op))
                 if kept is not None and kept[0] is op:
                     self._before[id(op)] = kept[1]
-        for i in range(start, last + 1):
+        for i in range(start, len(files)):
             rev = graph.order[i]
             mf = files[i]
-            if mf.path in self.hot and (point is None or point.path != mf.path
-                                        or i != start):
+            if i in hot_at and (point is None or point.path != mf.path or i != start):
                 memo.checkpoints.keep(Checkpoint(mf.path, i, files[:i], copy_folder(folder),
                                                  basis))
-            exact = bits[rev].bit_count() == i + 1
-            if rev in self.wanted and not exact:
-                self._record(self._replay_ancestors(rev, bits), rev, mf)
-            elif rev in self.wanted:
-                self._record(folder, rev, mf)
-                continue  # _record applied the operations to the running fold
+            if i > last and i >= far:
+                break
+            if rev in self.wanted:
+                if bits[rev].bit_count() != i + 1:  # a branch: its own ancestors' fold
+                    self._record(self._replay_ancestors(rev, bits), rev, mf)
+                else:
+                    self._record(folder, rev, mf)
+                    continue  # _record applied the operations to the running fold
             folder.revision = rev
             for op in ops_of(mf):
                 folder.apply(op)

@@ -90,6 +90,13 @@ class B03LintServer(LanguageServer):
         return file_lines(shown)
 
     def loaded(self, lint: Lint) -> None:
+        """After a (re)load: the loaded project is long-lived and holds no garbage cycles;
+        moved out of the collector's sight, a collection no longer walks it (on a
+        1,000-revision chain a full collection cost more than a whole re-lint)."""
+        import gc
+
+        gc.collect()
+        gc.freeze()
         assert self.ws is not None
         if self.ws.config is not None and self.ws.registry is not None:
             self.docs = RuleDocs(self.ws.config, self.ws.registry, self.render)
@@ -206,7 +213,11 @@ def build(config_path: Path | None = None, render: Render | None = None) -> B03L
             return
         if ls.ws.pending:
             ls.flush()
-        ls.publish(ls.ws.file_changed(path))
+        lint = ls.ws.file_changed(path)
+        if lint.reloaded:
+            ls.loaded(lint)
+        else:
+            ls.publish(lint)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: B03LintServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -233,9 +244,10 @@ def build(config_path: Path | None = None, render: Render | None = None) -> B03L
                 continue
             lint = ls.ws.file_changed(path, exists=change.type != types.FileChangeType.Deleted)
         if lint is not None:
-            if ls.ws.config is not None and ls.ws.registry is not None:
-                ls.docs = RuleDocs(ls.ws.config, ls.ws.registry, ls.render)
-            ls.publish(lint)
+            if lint.reloaded:
+                ls.loaded(lint)
+            else:
+                ls.publish(lint)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(ls: B03LintServer, params: types.HoverParams) -> types.Hover | None:
@@ -298,6 +310,10 @@ def serve(config_path: Path | None = None, render: Render | None = None,
     if log_file is not None:
         logging.basicConfig(filename=str(log_file), level=logging.INFO,
                             format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import gc
+
+    # as `check` does: a lint allocates many long-lived objects and no cycles
+    gc.set_threshold(50_000, 20, 100)
     server = build(config_path, render)
     server.start_io()
     return 0

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 #: what a file outside the chain is to the project
 FileKind = Literal["config", "canonical", "register", "base_schema", "baseline", "adr",
                    "rules", "helper"]
-#: files being edited whose folds keep a checkpoint (see incremental.MAX_CHECKPOINTS)
+#: files edited most recently, remembered in order (the last one gets checkpoints)
 HOT_FILES = 4
 
 
@@ -81,6 +81,8 @@ class Lint:
     #: where each fold started (0: from the base), per chain
     resumed_at: list[tuple[int, int]] = field(default_factory=list)
     seconds: float = 0.0
+    #: the project was read afresh for it (a changed configuration or rule)
+    reloaded: bool = False
     #: CPU seconds of this process per phase (summed over chains), for bench/server.py
     #: (CPU, not wall: on a shared machine the wall time also counts other jobs)
     phases: dict[str, float] = field(default_factory=dict)
@@ -122,6 +124,8 @@ class ChainState:
         self.project: Project | None = None
         #: display path -> (reading, the names its operations create)
         self.created: dict[str, tuple[MigrationFile, frozenset[str]]] = {}
+        #: (base schema, the union of ``created``) of the last lint
+        self.union: tuple[Schema | None, frozenset[str]] | None = None
 
     # ------------------------------------------------------------------ reading
 
@@ -174,21 +178,28 @@ class ChainState:
 
     def knowable(self, project: Project) -> set[str]:
         """What the chain or its base creates (:func:`b03lint.contract.knowable`), from
-        each file's names, kept per version of the file."""
+        each file's names, kept per version of the file (and the union kept while no
+        file's names change)."""
         from b03lint.contract import remember_knowable
         from b03lint.schema.replay import created_names
 
-        names = created_names((), self.base)
         kept: dict[str, tuple[MigrationFile, frozenset[str]]] = {}
+        same = set(self.created) == {mf.path for mf in project.graph.nodes.values()}
         for mf in project.graph.nodes.values():
             hit = self.created.get(mf.path)
             if hit is None or hit[0] is not mf:
-                hit = (mf, frozenset(created_names(mf.upgrade_ops)))
+                names_of = frozenset(created_names(mf.upgrade_ops))
+                same = same and hit is not None and hit[1] == names_of
+                hit = (mf, names_of)
             kept[mf.path] = hit
-            names |= hit[1]
         self.created = kept
-        remember_knowable(project.graph, self.base, names)
-        return names
+        if not same or self.union is None or self.union[0] is not self.base:
+            names = created_names((), self.base)
+            for _mf, file_names in kept.values():
+                names |= file_names
+            self.union = (self.base, frozenset(names))
+        remember_knowable(project.graph, self.base, self.union[1])
+        return set(self.union[1])
 
     def touch(self, shown: str) -> None:
         if shown in self.hot:
@@ -227,7 +238,10 @@ class ChainState:
         if self.canonical is not None:
             project.memo["canonical"] = self.canonical
         t = out.lap("graph", t)
-        hot = set(self.hot)
+        # checkpoints are taken for the file edited last (the one being typed in); those
+        # of files edited before are kept while they are usable, never taken again on
+        # the way (each would cost a copy per keystroke elsewhere)
+        hot = set(self.hot[-1:])
         timeline = IncrementalTimeline(project.graph, ws.schema_kinds, self.timeline_memo,
                                        hot)
         project.__dict__["timeline"] = timeline
@@ -343,7 +357,9 @@ class Workspace:
             owner = self.chain_of(self.root / shown)
             if owner is not None:
                 owner.buffers[shown] = self.parse(shown, text.encode("utf-8"))
-        return self.relint(everything=True)
+        lint = self.relint(everything=True)
+        lint.reloaded = True
+        return lint
 
     def load_adrs(self) -> None:
         from b03lint.waivers import adr_index, adr_pattern
