@@ -227,7 +227,8 @@ def section(revisions: int, edits: int, cold: tuple[list[float], list[float]],
         f"{ms(cold[1]):,.0f} |  |  |",
         f"| `b03lint check --no-result-cache`, parse cache filled | {ms(warm[0]):,.0f} | "
         f"{ms(warm[1]):,.0f} |  |  |",
-        f"| server: first load (`initialized` to the first diagnostics) | "
+        f"| server: first load, parse cache filled (`initialized` to the first "
+        "diagnostics) | "
         f"{first_load * 1000:,.0f} |  |  |  |",
     ]
     for r in results:
