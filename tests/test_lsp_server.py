@@ -261,3 +261,78 @@ def test_code_actions_are_the_fix_engines_fixes(project: Path) -> None:
         if c.proc.poll() is None:
             c.proc.kill()
             c.proc.wait()
+
+
+def test_a_helper_is_a_related_place(project: Path, client: Client) -> None:
+    """A drop written in a helper function: D002 at the call, the helper's line related
+    (the text output's "via")."""
+    new = project / NEW
+    uri = file_uri(new)
+    text = HEADER.replace("def upgrade() -> None:\n", (
+        "def _drop(table, column):\n"
+        "    op.drop_column(table, column)\n\n\n"
+        "def upgrade() -> None:\n")) + '    _drop("tenants", "name")\n' + FOOTER
+    client.open(new, text)
+    _, diags = client.diagnostics(uri, where=lambda d: "D002" in codes(d))
+    d002 = next(d for d in diags if d["code"] == "D002")
+    lines = text.splitlines()
+    assert lines[d002["range"]["start"]["line"]].strip() == '_drop("tenants", "name")'
+    (via,) = d002["relatedInformation"]
+    assert via["location"]["uri"] == uri
+    assert lines[via["location"]["range"]["start"]["line"]].strip() == \
+        "op.drop_column(table, column)"
+    assert "_drop" in via["message"]
+    assert client.close() == 0
+
+
+def test_a_fix_that_writes_a_new_migration(project: Path) -> None:
+    """L003 (a CHECK added without NOT VALID to a table with rows): the code action adds
+    NOT VALID and creates the follow-up migration that validates it, as one
+    WorkspaceEdit (CreateFile, then its text); applied, L003 is gone."""
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
+        "[tool.b03lint]\n", '[tool.b03lint]\nextend_select = ["locks"]\n', 1),
+        encoding="utf-8")
+    c = Client(project)
+    try:
+        c.initialize(project)
+        new = project / NEW
+        uri = file_uri(new)
+        text = migration('    op.create_check_constraint("ck_tenants_name_set", "tenants", '
+                         '"length(name) > 0")')
+        new.write_text(text, encoding="utf-8")
+        c.open(new, text)
+        _, diags = c.diagnostics(uri, where=lambda d: "L003" in codes(d))
+        l003 = next(d for d in diags if d["code"] == "L003")
+        actions = c.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": l003["range"],
+            "context": {"diagnostics": [l003]}})
+        fix = next(a for a in actions if "NOT VALID" in a["title"])
+        changes = fix["edit"]["documentChanges"]
+        assert changes[0]["textDocument"]["uri"] == uri
+        created = [x for x in changes if x.get("kind") == "create"]
+        assert len(created) == 1
+        follow_uri = created[0]["uri"]
+        follow = next(x for x in changes if x.get("textDocument", {}).get("uri") == follow_uri)
+        assert follow["textDocument"]["version"] is None
+        (body,) = follow["edits"]
+        assert "VALIDATE CONSTRAINT ck_tenants_name_set" in body["newText"]
+        assert follow_uri.startswith(file_uri(project / "alembic" / "versions"))
+        # the editor applies it: the edited buffer, the new file written and announced
+        fixed = apply_edits(text, changes[0]["edits"])
+        assert "postgresql_not_valid=True" in fixed
+        from urllib.parse import unquote, urlparse
+
+        follow_path = Path(unquote(urlparse(follow_uri).path))
+        follow_path.write_text(body["newText"], encoding="utf-8")
+        mark = c.count()
+        c.notify("workspace/didChangeWatchedFiles",
+                 {"changes": [{"uri": follow_uri, "type": 1}]})
+        c.change(new, fixed, version=2)
+        _, diags = c.diagnostics(uri, after=mark, where=lambda d: "L003" not in codes(d))
+        assert "L003" not in codes(diags)
+        assert c.close() == 0
+    finally:
+        if c.proc.poll() is None:
+            c.proc.kill()
+            c.proc.wait()
