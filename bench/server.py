@@ -257,11 +257,16 @@ def section(revisions: int, edits: int, cold: tuple[list[float], list[float]],
 
 
 def _git_head() -> str:
+    """The commit measured, and whether the working tree differed from it."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=REPO, capture_output=True, text=True,
+                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
+    return head + (" with uncommitted changes" if dirty else "")
 
 
 def write(text: str) -> None:
