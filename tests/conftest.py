@@ -10,7 +10,6 @@ silently skips its database tests proves nothing.
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -18,13 +17,12 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+from ci_skip import skip_outside_ci
 from pgcluster import PostgresCluster, PostgresUnavailable
 
 
 def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL is required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    skip_outside_ci(f"PostgreSQL: {reason}")
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ci_skip import skip_outside_ci
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 FILES = CORPUS / "files"
@@ -235,8 +236,8 @@ def test_corpus_case(case: dict[str, Any], project: Path) -> None:
     if case.get("unreadable"):
         prefix = _drop_root()
         if prefix is None:  # pragma: no cover - CI runs as root with setpriv
-            pytest.skip("cannot drop root privileges here (setpriv missing), and root reads "
-                        "files whatever their mode")
+            skip_outside_ci("cannot drop root privileges here (setpriv missing), and root "
+                            "reads files whatever their mode")
     build(case, project)
     code, report, stderr = lint(project, *case.get("args", ()), prefix=prefix)
     expect = case["expect"]

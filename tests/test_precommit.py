@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ci_skip import skip_outside_ci
 from test_cli import BASE, DROP, REPO, make_project
 
 NEW = "alembic/versions/003_data_governance/test_destructive_drop.py"
@@ -43,7 +44,7 @@ def hook_rev() -> str:
         subprocess.run(["git", "cat-file", "-e", "HEAD:.pre-commit-hooks.yaml"], cwd=REPO,
                        check=True, capture_output=True, env=_clean_env())
     except (OSError, subprocess.CalledProcessError):
-        pytest.skip("the b03lint checkout is not a git repository with the hooks committed")
+        skip_outside_ci("the b03lint checkout is not a git repository with the hooks committed")
     return rev
 
 

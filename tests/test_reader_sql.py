@@ -8,6 +8,7 @@ import textwrap
 from typing import Any
 
 import pytest
+from ci_skip import skip_outside_ci
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -936,7 +937,7 @@ def test_canonical_schema_file_reads_cleanly() -> None:
 
     path = Path(__file__).resolve().parents[1] / "db" / "schema" / "canonical_schema.sql"
     if not path.exists():
-        pytest.skip("no canonical schema in this checkout")
+        skip_outside_ci("no canonical schema in this checkout")
     result = read_sql(path.read_text(encoding="utf-8"), path=str(path))
     assert result.diagnostics == []
     assert any(isinstance(o, CreateTable) for o in result.operations)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ci_skip import skip_outside_ci
 
 from b03lint.cli import main
 from b03lint.readers.sql import read_sql
@@ -441,7 +442,7 @@ def test_normalize_a_real_pg_dump_of_the_canonical_schema(
 
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        pytest.skip("pg_dump is not installed")
+        skip_outside_ci("pg_dump is not installed (the PostgreSQL client; .ci/run installs it)")
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute((REPO / SQL).read_text(encoding="utf-8"))  # type: ignore[arg-type]
     dump = subprocess.run([pg_dump, "--schema-only", "--no-owner", pg_database],
