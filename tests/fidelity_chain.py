@@ -10,7 +10,10 @@ add it here (the harness fails until every kind is exercised).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 ENV_PY = '''\
@@ -273,3 +276,18 @@ def write_project(root: Path) -> list[str]:
     for i, (rev, body) in enumerate(REVISIONS):
         (versions / f"{rev}.py").write_text(_revision_file(i, rev, body))
     return [rev for rev, _ in REVISIONS]
+
+
+@contextlib.contextmanager
+def database_url(url: str) -> Iterator[None]:
+    """``DATABASE_URL`` (what the chain's env.py reads) set to ``url`` for the block, as
+    it was afterwards."""
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved

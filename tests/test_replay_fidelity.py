@@ -12,14 +12,11 @@ error and build the same catalog.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fidelity_chain import write_project
+from fidelity_chain import database_url, write_project
 from live_support import b03
 from pgcluster import PostgresCluster
 
@@ -35,19 +32,6 @@ from b03lint.schema.replay import Replay
 #: kinds of the vocabulary no reader produces yet, so no chain can exercise them (with
 #: what is missing); when a reader learns one, add its statements to the chain
 NOT_YET_READ: dict[str, str] = {}
-
-
-@contextlib.contextmanager
-def _database_url(url: str) -> Iterator[None]:
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +64,7 @@ def test_the_replay_is_the_catalog_at_every_revision(
     cfg = Config(str(root / "alembic.ini"))
     name = pg_database.rsplit("/", 1)[-1]
     mismatches: dict[str, list[str]] = {}
-    with _database_url(pg_database), pg_cluster.connect(name) as conn:
+    with database_url(pg_database), pg_cluster.connect(name) as conn:
         for rev in revisions:
             command.upgrade(cfg, rev)
             replay = replay_chain(project.graph, rev)

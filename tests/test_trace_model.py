@@ -12,13 +12,11 @@ disagreement, which is what ``M005`` reports in a real run.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from fidelity_chain import write_project
+from fidelity_chain import database_url, write_project
 from pgcluster import PostgresCluster
 
 from b03lint.config import load_config
@@ -30,19 +28,6 @@ from b03lint.live.trace import install
 from b03lint.live.tracerun import TraceOutcome, TraceRun
 from b03lint.operations import OPERATION_TYPES
 from b03lint.readers.sql import read_sql
-
-
-@contextlib.contextmanager
-def _database_url(url: str) -> Iterator[None]:
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +56,7 @@ def traced(pg_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
         events: list[tuple[str, dict[str, Any]]] = []
         remove = install(lambda kind, **data: events.append((kind, data)), connect)
         try:
-            with _database_url(url):
+            with database_url(url):
                 command.upgrade(cfg, rev)
         except Exception as exc:  # what rebuild's runner makes of it
             raise MigrationFailure("upgrade", rev, rev, " ".join(str(exc).split())) from None
