@@ -220,3 +220,25 @@ def test_a_long_text_read_statement_by_statement_reads_as_a_whole(
         whole = dumps(read_sql(text, path="s.sql"))
         monkeypatch.setattr(sql_reader, "SPLIT_FROM", 0)
         assert dumps(read_sql(text, path="s.sql")) == whole, text[:200]
+
+
+def test_the_operator_bound_is_never_below_the_depth_scan() -> None:
+    """The guard scans operator depth in Python only when the C-speed count of operator
+    characters could reach the limit: that count must bound the scan on every text."""
+    from b03lint.readers.sql.parse import (
+        MAX_OPERATOR_DEPTH,
+        _operator_bound,
+        _operator_depth,
+    )
+    from b03lint.readers.sql.parse import (
+        parse_sql as guarded,
+    )
+
+    texts = [*_sql_corpus(), "SELECT " + " + ".join(["1"] * 50), "a::b::c::d", "x --> y",
+             "SELECT 'a' || 'b' || $$ + + $$ /* - - */ -- ***\n", "x AND y OR z <> w"]
+    for text in texts:
+        assert _operator_bound(text) >= _operator_depth(text)[0], text
+    deep = "SELECT " + "+".join(["1"] * (MAX_OPERATOR_DEPTH + 10))
+    assert _operator_bound(deep) > MAX_OPERATOR_DEPTH
+    with pytest.raises(Exception, match="nested about"):
+        guarded(deep)

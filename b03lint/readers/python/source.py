@@ -13,6 +13,7 @@ import re
 import tokenize
 import unicodedata
 import warnings
+from itertools import repeat
 
 from b03lint.operations import Diagnostic, Location
 
@@ -85,22 +86,43 @@ class Source:
         first, a0 = self.start(node)
         last = node.end_lineno
         b_last = self.col(last, node.end_col_offset)
-        chars: list[str] = []
+        slices: list[str] = []
         where: list[Pos] = []
         for ln in range(first, last + 1):
             line = self.lines[ln - 1]
             a = a0 if ln == first else 0
             b = b_last if ln == last else len(line)
-            for c in range(a, b):
-                chars.append(line[c])
-                where.append((ln, c))
+            slices.append(line[a:b])
+            where.extend(zip(repeat(ln), range(a, b)))
             if ln != last:
-                chars.append("\n")
                 where.append((ln, b))
-        scanned = _scan_string_literals("".join(chars), where)
+        seg = "\n".join(slices)
+        simple = _plain_literal_body(seg, node.value)
+        if simple is not None:  # one literal, no escape: its characters are its source's
+            start, size = simple
+            return [*where[start:start + size], where[start + size] if size else where[0]]
+        scanned = _scan_string_literals(seg, where)
         if scanned is None or scanned[0] != node.value:
             return None
         return scanned[1]  # one position per character, then the exclusive end
+
+
+def _plain_literal_body(seg: str, value: object) -> tuple[int, int] | None:
+    """Where the value of ``seg`` is, as ``(offset, length)``, when ``seg`` is one string
+    literal with no backslash whose text between the quotes is ``value`` itself (most
+    literals): then each character is written where it stands. None otherwise."""
+    if "\\" in seg or not isinstance(value, str):
+        return None
+    j = 0
+    while j < len(seg) and seg[j].isalpha():
+        j += 1
+    if j > 1 or seg[:j].lower() not in ("", "r", "u") or j >= len(seg) or seg[j] not in "'\"":
+        return None
+    quote = seg[j] * 3 if seg.startswith(seg[j] * 3, j) else seg[j]
+    start, stop = j + len(quote), len(seg) - len(quote)
+    if stop < start or not seg.endswith(quote) or seg[start:stop] != value:
+        return None
+    return start, stop - start
 
 
 _SIMPLE_ESCAPES = {
