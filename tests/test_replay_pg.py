@@ -37,6 +37,23 @@ SCENARIOS: dict[str, list[str]] = {
         "CREATE INDEX i4 ON t (lower(b::text))",
         "ALTER TABLE t DROP COLUMN b",
     ],
+    "a constraint's index name stays taken through renames and is freed by drops": [
+        "CREATE TABLE a (id int, k int, CONSTRAINT a_key UNIQUE (id))",
+        "CREATE INDEX a_key ON a (k)",
+        "ALTER TABLE a RENAME TO b",
+        "CREATE INDEX a_key ON b (k)",
+        "ALTER TABLE b RENAME CONSTRAINT a_key TO b_key",
+        "CREATE INDEX a_key ON b (k)",
+        "CREATE INDEX b_key ON b (k)",
+        "CREATE TABLE c (id int PRIMARY KEY)",
+        "ALTER INDEX c_pkey RENAME TO c_pk",
+        "CREATE INDEX c_pkey ON c (id)",
+        "CREATE INDEX c_pk ON c (id)",
+        "ALTER TABLE b DROP CONSTRAINT b_key",
+        "CREATE INDEX b_key ON b (k)",
+        "DROP TABLE c",
+        "CREATE INDEX c_pk ON b (id)",
+    ],
     "drop column referenced by another table needs CASCADE": [
         "CREATE TABLE p (id int PRIMARY KEY, k int, CONSTRAINT pk2 UNIQUE (id, k))",
         "CREATE TABLE ch (id int, pid int REFERENCES p (id), k int, "
