@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ci_skip import skip_outside_ci
 
 import b03lint.loader as loader
 from b03lint.config import Config, load_config
@@ -246,3 +247,25 @@ def test_a_canonical_file_changed_after_the_child_started_is_read_again(
         os.waitpid(children[0].pid, os.WNOHANG)
     canonical.prefetch(config, 1)  # one process: nothing started
     assert not canonical._PREFETCHED
+
+
+def test_the_load_of_others_is_what_runs_now_not_what_ran_a_minute_ago() -> None:
+    """A process spinning beside the check counts as one busy CPU; once it has stopped,
+    the CPU counts as idle at once (the 1-minute load average still counted it)."""
+    import subprocess
+    import time
+
+    from b03lint import loader
+
+    if not Path("/proc/loadavg").is_file():
+        skip_outside_ci("no /proc/loadavg on this platform")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        busy = max(loader.others_load() for _ in range(20))
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert busy >= 1, busy
+    after = min(loader.others_load() for _ in range(20))
+    assert after < busy, (busy, after)
