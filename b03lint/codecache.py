@@ -132,7 +132,10 @@ def install() -> None:
 
     import dataclasses
 
+    from b03lint import records
+
     dataclasses.exec = cached_exec  # type: ignore[attr-defined]
+    records.exec = cached_exec  # type: ignore[attr-defined]
     _state.update(installed=True, path=path, key=key, table=table, new=new, used=used)
 
 

@@ -7,10 +7,10 @@ import fnmatch
 import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from b03lint.config import Config, ConfigError
 from b03lint.findings import Finding, ToolError, sort_findings, via_operation, via_operations
@@ -20,10 +20,15 @@ from b03lint.project import Project as Project  # re-exported (rules import b03l
 from b03lint.rules.base import FileContext, Rule
 from b03lint.rules.registry import Registry, RegistryError, build_registry, default_registry
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
+
 SEVERITIES: tuple[Severity, ...] = ("blocking", "warning", "info")
 
 
-@dataclass
+@record
 class Result:
     findings: list[Finding] = field(default_factory=list)
     errors: list[ToolError] = field(default_factory=list)
@@ -111,7 +116,7 @@ def discover(folder: Path, errors: list[ToolError], recursive: bool = True) -> l
     return found
 
 
-@dataclass
+@record
 class RuleSet:
     """The enabled rules, instantiated with their severity and options."""
 

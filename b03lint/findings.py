@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import field, replace
+from typing import TYPE_CHECKING, Any
 
 from b03lint.operations import Location, Operation, Related, Severity
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 SEVERITY_ORDER: dict[str, int] = {"blocking": 0, "warning": 1, "info": 2}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Finding:
     code: str
     rule: str
@@ -111,7 +116,7 @@ class Finding:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ToolError:
     """The tool could not do part of its job (exit code 2): a file it could not read, a
     configuration it could not use. Other files are still linted."""

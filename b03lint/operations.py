@@ -9,15 +9,20 @@ This module imports nothing of b03lint's own and nothing heavy: it is on every p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from dataclasses import field
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost
+    from b03lint.records import record
 
 Phase = Literal["upgrade", "downgrade", "module"]
 Source = Literal["python", "sql"]
 ConstraintKind = Literal["primary_key", "unique", "foreign_key", "check", "exclude"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Location:
     """A place in a file: 1-based line, 0-based column (as ``ast`` gives them)."""
 
@@ -32,7 +37,7 @@ class Location:
         return range(self.line, (self.end_line or self.line) + 1)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Related:
     """Another place that explains a located thing, with what it is: where the helper an
     operation came through writes it (the operation itself sits at the call)."""
@@ -44,7 +49,7 @@ class Related:
 # --------------------------------------------------------------------------- parts
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ColumnDef:
     """A column as a migration or canonical file declares it.
 
@@ -66,7 +71,7 @@ class ColumnDef:
     generated: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ForeignKeyRef:
     table: str
     columns: tuple[str, ...]
@@ -74,7 +79,7 @@ class ForeignKeyRef:
     on_update: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ConstraintDef:
     """A table constraint. For CHECK constraints of the form ``col IN ('a', 'b')`` (or
     ``col = ANY (ARRAY[...])``) ``enum_column``/``enum_values`` hold the value set."""
@@ -92,7 +97,7 @@ class ConstraintDef:
     using_index: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IndexElement:
     """One key of an index: a column name, or an expression (``is_expression``)."""
 
@@ -106,7 +111,7 @@ class IndexElement:
 # --------------------------------------------------------------------------- operations
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Operation:
     """Base of every operation. ``kind`` is a stable snake_case name used by rules,
     declarative rule files and JSON output."""
@@ -136,7 +141,7 @@ class Operation:
         return self.kind.replace("_", " ")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CreateTable(Operation):
     kind: ClassVar[str] = "create_table"
     table: str
@@ -149,7 +154,7 @@ class CreateTable(Operation):
         return f"create table {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropTable(Operation):
     kind: ClassVar[str] = "drop_table"
     destructive: ClassVar[bool] = True
@@ -162,7 +167,7 @@ class DropTable(Operation):
         return f"drop table {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RenameTable(Operation):
     kind: ClassVar[str] = "rename_table"
     destructive: ClassVar[bool] = True
@@ -174,7 +179,7 @@ class RenameTable(Operation):
         return f"rename table {self.table} to {self.new_name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AddColumn(Operation):
     kind: ClassVar[str] = "add_column"
     table: str
@@ -186,7 +191,7 @@ class AddColumn(Operation):
         return f"add column {self.table}.{self.column.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropColumn(Operation):
     kind: ClassVar[str] = "drop_column"
     destructive: ClassVar[bool] = True
@@ -202,7 +207,7 @@ class DropColumn(Operation):
         return f"drop column {self.table}.{self.column}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RenameColumn(Operation):
     kind: ClassVar[str] = "rename_column"
     destructive: ClassVar[bool] = True
@@ -215,7 +220,7 @@ class RenameColumn(Operation):
         return f"rename column {self.table}.{self.column} to {self.new_name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AlterColumnType(Operation):
     kind: ClassVar[str] = "alter_column_type"
     destructive: ClassVar[bool] = True
@@ -231,7 +236,7 @@ class AlterColumnType(Operation):
         return f"change type of {self.table}.{self.column} to {self.new_type or '?'}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AlterColumnNullable(Operation):
     kind: ClassVar[str] = "alter_column_nullable"
     table: str
@@ -244,7 +249,7 @@ class AlterColumnNullable(Operation):
         return f"{what} {self.table}.{self.column}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AlterColumnDefault(Operation):
     """``default`` None means DROP DEFAULT."""
 
@@ -260,7 +265,7 @@ class AlterColumnDefault(Operation):
         return f"set default of {self.table}.{self.column} to {self.default}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CreateIndex(Operation):
     kind: ClassVar[str] = "create_index"
     name: str | None
@@ -278,7 +283,7 @@ class CreateIndex(Operation):
         return f"create index {self.name or '?'} on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropIndex(Operation):
     kind: ClassVar[str] = "drop_index"
     name: str
@@ -292,7 +297,7 @@ class DropIndex(Operation):
         return f"drop index {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RenameIndex(Operation):
     kind: ClassVar[str] = "rename_index"
     name: str
@@ -303,7 +308,7 @@ class RenameIndex(Operation):
         return f"rename index {self.name} to {self.new_name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AddConstraint(Operation):
     kind: ClassVar[str] = "add_constraint"
     table: str
@@ -315,7 +320,7 @@ class AddConstraint(Operation):
         return f"add {kind} constraint {self.constraint.name or '?'} on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropConstraint(Operation):
     kind: ClassVar[str] = "drop_constraint"
     table: str
@@ -329,7 +334,7 @@ class DropConstraint(Operation):
         return f"drop constraint {self.name} on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RenameConstraint(Operation):
     kind: ClassVar[str] = "rename_constraint"
     table: str
@@ -338,7 +343,7 @@ class RenameConstraint(Operation):
     schema: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class ValidateConstraint(Operation):
     kind: ClassVar[str] = "validate_constraint"
     table: str
@@ -346,7 +351,7 @@ class ValidateConstraint(Operation):
     schema: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class EnableRLS(Operation):
     kind: ClassVar[str] = "enable_rls"
     table: str
@@ -356,7 +361,7 @@ class EnableRLS(Operation):
         return f"enable row level security on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DisableRLS(Operation):
     kind: ClassVar[str] = "disable_rls"
     table: str
@@ -366,7 +371,7 @@ class DisableRLS(Operation):
         return f"disable row level security on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class ForceRLS(Operation):
     kind: ClassVar[str] = "force_rls"
     table: str
@@ -376,7 +381,7 @@ class ForceRLS(Operation):
         return f"force row level security on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class NoForceRLS(Operation):
     kind: ClassVar[str] = "no_force_rls"
     table: str
@@ -386,7 +391,7 @@ class NoForceRLS(Operation):
         return f"no force row level security on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CreatePolicy(Operation):
     kind: ClassVar[str] = "create_policy"
     name: str
@@ -402,7 +407,7 @@ class CreatePolicy(Operation):
         return f"create policy {self.name} on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropPolicy(Operation):
     kind: ClassVar[str] = "drop_policy"
     name: str
@@ -414,14 +419,14 @@ class DropPolicy(Operation):
         return f"drop policy {self.name} on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CreateSchema(Operation):
     kind: ClassVar[str] = "create_schema"
     name: str
     if_not_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropSchema(Operation):
     kind: ClassVar[str] = "drop_schema"
     destructive: ClassVar[bool] = True
@@ -433,7 +438,7 @@ class DropSchema(Operation):
         return f"drop schema {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CreateEnumType(Operation):
     kind: ClassVar[str] = "create_enum_type"
     name: str
@@ -444,7 +449,7 @@ class CreateEnumType(Operation):
         return f"create type {self.name} as enum"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AlterEnumAddValue(Operation):
     kind: ClassVar[str] = "alter_enum_add_value"
     name: str
@@ -455,7 +460,7 @@ class AlterEnumAddValue(Operation):
     schema: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AlterEnumRenameValue(Operation):
     """``ALTER TYPE name RENAME VALUE 'old' TO 'new'``."""
 
@@ -470,7 +475,7 @@ class AlterEnumRenameValue(Operation):
         return f"rename value {self.value!r} of type {self.name} to {self.new_value!r}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RenameType(Operation):
     """``ALTER TYPE name RENAME TO new_name`` (an enum, a domain or a composite type)."""
 
@@ -484,7 +489,7 @@ class RenameType(Operation):
         return f"rename type {self.name} to {self.new_name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropType(Operation):
     kind: ClassVar[str] = "drop_type"
     destructive: ClassVar[bool] = True
@@ -497,7 +502,7 @@ class DropType(Operation):
         return f"drop type {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CreateSequence(Operation):
     """``CREATE SEQUENCE name [OWNED BY table.column]``."""
 
@@ -512,7 +517,7 @@ class CreateSequence(Operation):
         return f"create sequence {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AlterSequenceOwner(Operation):
     """``ALTER SEQUENCE name OWNED BY table.column`` (``owned_by`` None: ``OWNED BY NONE``)."""
 
@@ -525,7 +530,7 @@ class AlterSequenceOwner(Operation):
         return f"set owner of sequence {self.name} to {self.owned_by or 'none'}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RenameSequence(Operation):
     kind: ClassVar[str] = "rename_sequence"
     name: str
@@ -536,7 +541,7 @@ class RenameSequence(Operation):
         return f"rename sequence {self.name} to {self.new_name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropSequence(Operation):
     kind: ClassVar[str] = "drop_sequence"
     destructive: ClassVar[bool] = True
@@ -549,7 +554,7 @@ class DropSequence(Operation):
         return f"drop sequence {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DropDatabase(Operation):
     kind: ClassVar[str] = "drop_database"
     destructive: ClassVar[bool] = True
@@ -560,7 +565,7 @@ class DropDatabase(Operation):
         return f"drop database {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Truncate(Operation):
     kind: ClassVar[str] = "truncate"
     destructive: ClassVar[bool] = True
@@ -571,7 +576,7 @@ class Truncate(Operation):
         return f"truncate {', '.join(self.tables)}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DataChange(Operation):
     """INSERT / UPDATE / DELETE (and ``op.bulk_insert``)."""
 
@@ -586,7 +591,7 @@ class DataChange(Operation):
         return f"{self.verb} on {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class OtherStatement(Operation):
     """A statement that was read and understood, but that does not change the tables,
     columns, constraints, indexes or policies b03lint models (CREATE FUNCTION,
@@ -608,7 +613,7 @@ class OtherStatement(Operation):
 ReindexTarget = Literal["index", "table", "schema", "database", "system"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Reindex(OtherStatement):
     """``REINDEX [CONCURRENTLY] INDEX|TABLE|SCHEMA|DATABASE|SYSTEM name``; ``table`` is the
     table (``REINDEX TABLE``) when known."""
@@ -623,7 +628,7 @@ class Reindex(OtherStatement):
         return f"reindex{how} {self.target} {self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Vacuum(OtherStatement):
     """``VACUUM [FULL] [tables]`` and ``ANALYZE [tables]`` (``analyze_only``)."""
 
@@ -637,7 +642,7 @@ class Vacuum(OtherStatement):
         return f"{verb} {', '.join(self.tables) or '(every table)'}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Cluster(OtherStatement):
     """``CLUSTER table [USING index]`` (``table`` None: every clustered table)."""
 
@@ -648,7 +653,7 @@ class Cluster(OtherStatement):
         return f"cluster {self.table or '(every clustered table)'}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AttachPartition(OtherStatement):
     """``ALTER TABLE parent ATTACH PARTITION partition ...``."""
 
@@ -659,7 +664,7 @@ class AttachPartition(OtherStatement):
         return f"attach partition {self.partition} to {self.table}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class DetachPartition(OtherStatement):
     """``ALTER TABLE parent DETACH PARTITION partition [CONCURRENTLY | FINALIZE]``."""
 
@@ -673,7 +678,7 @@ class DetachPartition(OtherStatement):
         return f"detach partition {self.partition} from {self.table}{how}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SetParameter(OtherStatement):
     """``SET [LOCAL] name = value`` / ``RESET name`` (``value`` None) of a run-time
     parameter, such as ``lock_timeout``; ``name`` is lower case, ``value`` as written
@@ -690,7 +695,7 @@ class SetParameter(OtherStatement):
         return f"set {'local ' if self.local else ''}{self.name} = {self.value}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TransactionControl(OtherStatement):
     """``BEGIN``/``START TRANSACTION``, ``COMMIT``/``END``, ``ROLLBACK``, ``SAVEPOINT``,
     ``RELEASE``, ``ROLLBACK TO``, ``PREPARE TRANSACTION``... (``verb`` lower case, one
@@ -704,7 +709,7 @@ class TransactionControl(OtherStatement):
         return self.verb.replace("_", " ").upper()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class LockTable(OtherStatement):
     """``LOCK [TABLE] tables [IN mode MODE] [NOWAIT]``; ``mode`` as the documentation
     spells it (``ACCESS EXCLUSIVE``, the default)."""
@@ -718,7 +723,7 @@ class LockTable(OtherStatement):
         return f"lock {', '.join(self.tables)} in {self.mode} mode"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Unresolved(Operation):
     """Something the reader saw but could not resolve statically: a variable built at run
     time, a helper function, a loop, a ``DO $$ ... $$`` body. It is never silently dropped:
@@ -764,7 +769,7 @@ OPERATION_TYPES: dict[str, type[Operation]] = {
 Severity = Literal["blocking", "warning", "info"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Diagnostic:
     """A problem found while reading a file (not a rule's finding): a syntax error, SQL
     PostgreSQL would reject, an unresolved construct. ``fatal`` means the file could not
@@ -778,7 +783,7 @@ class Diagnostic:
     object: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MigrationFile:
     """One Alembic revision file, read statically."""
 

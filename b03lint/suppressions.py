@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from b03lint.findings import Finding
 from b03lint.operations import Location, MigrationFile
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 if TYPE_CHECKING:
     from b03lint.rules.registry import Registry
@@ -47,7 +52,7 @@ UNUSED = ("S003", "unused-suppression")
 NOT_ALLOWED = ("S005", "suppression-not-allowed")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Suppression:
     """One ``b03lint: ignore`` comment."""
 
@@ -86,7 +91,7 @@ def suppressions_in(mf: MigrationFile) -> dict[int, Suppression]:
     return out
 
 
-@dataclass
+@record
 class Outcome:
     #: the findings that stay
     kept: list[Finding]

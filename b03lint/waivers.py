@@ -14,11 +14,17 @@ expression with an ``id`` group. Numeric ids are compared as numbers, so a waive
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from b03lint.findings import Finding
 from b03lint.operations import Location, MigrationFile
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 WAIVER_RE = re.compile(r"CI:DESTRUCTIVE_OK\b(?P<rest>.*)", re.IGNORECASE)
 ADR_RE = re.compile(r"\bADR[-_ ]?(?P<id>[A-Za-z0-9]+)\b", re.IGNORECASE)
@@ -31,7 +37,7 @@ _NUMBERED_FILE_RE = re.compile(r"^(?P<id>[0-9]{1,6})-.+\.(md|markdown|rst|txt|ad
                                re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AdrPattern:
     """How ADR files are named (``file``) and shown in messages (``shown``); ``numbered``
     lets a waiver cite the bare number (``See 0007``)."""
@@ -67,7 +73,7 @@ def adr_pattern(value: str | None) -> AdrPattern:
     return AdrPattern(value, compiled, f"/{value}/", False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Waiver:
     path: str
     line: int

@@ -31,8 +31,7 @@ the row. Rows of older majors come from the documentation only and say so
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from b03lint.operations import (
     AddConstraint,
@@ -53,6 +52,11 @@ from b03lint.operations import (
     ValidateConstraint,
 )
 from b03lint.pgmodel.lockkey import State, checks_on, fk_targets, variant
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 Mode = Literal["ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE", "SHARE",
                "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"]
@@ -111,7 +115,7 @@ def strongest(modes: Iterable[str]) -> str | None:
 Role = Literal["table", "referenced", "referencing", "index", "partition", "dependent"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Also:
     """A lock on other relations than the operation's own table."""
 
@@ -121,7 +125,7 @@ class Also:
     maybe: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Row:
     """One line of the table: what a kind of statement does in a range of versions."""
 
@@ -357,7 +361,7 @@ ROWS: tuple[Row, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Correction:
     """Where a trace showed the model wrong, and how the table was corrected (rendered in
     ``docs/lock-model.md``)."""
@@ -414,7 +418,7 @@ def keys() -> list[str]:
 # --------------------------------------------------------------------------- effects
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lock:
     relation: str
     mode: Mode
@@ -426,7 +430,7 @@ class Lock:
         return self.role == "index"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Effect:
     """What one operation does: the row it falls under, with the relations named."""
 

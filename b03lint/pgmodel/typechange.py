@@ -33,8 +33,12 @@ change" although PostgreSQL rewrites when the modifier is added.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 Verdict = Literal["same", "no_rewrite", "rewrite", "may_lose", "unknown"]
 
@@ -125,7 +129,7 @@ PROVEN: tuple[tuple[str, str, Verdict], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TypeChange:
     """The verdict on one type change, and one sentence saying why."""
 
@@ -142,7 +146,7 @@ class TypeChange:
         return self.verdict in ("same", "no_rewrite")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParsedType:
     base: str
     mods: tuple[int, ...]

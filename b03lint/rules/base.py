@@ -11,11 +11,16 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from b03lint.findings import Finding, ToolError
 from b03lint.operations import Location, MigrationFile, Operation, Severity
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 if TYPE_CHECKING:
     from b03lint.project import Project
@@ -45,7 +50,7 @@ class RegistryError(Exception):
         return ToolError(str(self), self.path, self.line)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Example:
     """A migration (or several) that must, or must not, trigger a rule.
 
@@ -65,7 +70,7 @@ class Example:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Option:
     """An option a rule declares: its type, default and documentation."""
 

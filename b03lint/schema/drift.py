@@ -10,10 +10,16 @@ deviation with no entry is blocking. An entry that describes no real deviation i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from b03lint.yamlio import Reader, YamlError, parse
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 ID_RE = re.compile(r"^SCHEMA-DRIFT-(\d{3,})$")
 STATUSES = ("open", "resolved")
@@ -21,7 +27,7 @@ ENTRY_KEYS = ("id", "object", "also", "drift_type", "canonical_truth", "migratio
               "resolution", "status", "status_note", "adr", "revisions")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriftEntry:
     id: str
     object: str
@@ -49,7 +55,7 @@ def _strip(name: str) -> str:
     return name.strip().strip("`").strip()
 
 
-@dataclass
+@record
 class Register:
     entries: list[DriftEntry] = field(default_factory=list)
     path: str | None = None

@@ -5,15 +5,20 @@ comparison. Every object remembers where it was last shaped (``origin``)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import field
+from typing import TYPE_CHECKING, Any, Literal
 
 from b03lint.operations import ConstraintKind, ForeignKeyRef, IndexElement, Location
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 PG_MAX_IDENT = 63
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Origin:
     """Where an object got its current shape: a file location, and for migrations the
     revision and a short description of the operation."""
@@ -23,7 +28,7 @@ class Origin:
     what: str = ""
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Column:
     name: str
     type: str | None
@@ -37,7 +42,7 @@ class Column:
     generated: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Constraint:
     name: str
     kind: ConstraintKind
@@ -53,7 +58,7 @@ class Constraint:
     implicit_name: bool = False
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Index:
     name: str
     table: str
@@ -65,7 +70,7 @@ class Index:
     origin: Origin | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Policy:
     name: str
     table: str
@@ -77,7 +82,7 @@ class Policy:
     origin: Origin | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Sequence:
     """A sequence the schema has: one a ``serial`` column implies, or one created on its
     own. ``owned_by`` is ``(table, column)`` when ``OWNED BY`` ties it to a column (it is
@@ -88,7 +93,7 @@ class Sequence:
     origin: Origin | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Table:
     name: str
     schema: str | None = None
@@ -109,7 +114,7 @@ class Table:
         return tenant_column in self.columns
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Invariant:
     """A structural invariant declared in the canonical YAML (guide section 4.3)."""
 
@@ -122,7 +127,7 @@ class Invariant:
     origin: Origin | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Schema:
     tables: dict[str, Table] = field(default_factory=dict)
     #: every index by name (PostgreSQL index names are unique per schema)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from b03lint.operations import (
     AddColumn,
@@ -72,8 +72,13 @@ from b03lint.schema.model import (
     default_index_name,
 )
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class Conflict:
     loc: Location
     message: str
@@ -81,7 +86,7 @@ class Conflict:
     revision: str | None = None
 
 
-@dataclass
+@record
 class Replay:
     """The result of a fold: the schema, the conflicts, and what could not be known."""
 

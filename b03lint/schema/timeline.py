@@ -16,8 +16,8 @@ A revision that is not in the graph (no id, a duplicate, part of a cycle) has no
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import field, replace
+from typing import TYPE_CHECKING, Any
 
 from b03lint.graph import RevisionGraph
 from b03lint.operations import (
@@ -37,8 +37,13 @@ from b03lint.operations import (
 from b03lint.schema.model import Index, Schema, Table
 from b03lint.schema.replay import Folder
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Before:
     """The state of the table an operation touches, just before it ran.
 

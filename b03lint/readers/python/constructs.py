@@ -13,8 +13,8 @@ a table is a SERIAL (NOT NULL with the ``nextval(...)`` default PostgreSQL store
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from b03lint.operations import (
     ColumnDef,
@@ -49,6 +49,11 @@ from b03lint.readers.python.values import (
 )
 from b03lint.sqltypes import normalize_type, serial_default
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
+
 _SA_TYPES: dict[str, str] = {
     "integer": "integer", "int": "integer", "int4": "integer",
     "biginteger": "bigint", "bigint": "bigint", "int8": "bigint",
@@ -82,7 +87,7 @@ def _is_type(value: object) -> bool:
     )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class EnumInfo:
     name: str | None
     values: tuple[str, ...] | None
@@ -91,7 +96,7 @@ class EnumInfo:
     node: ast.AST
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ColumnRead:
     column: ColumnDef
     constraints: list[ConstraintDef]

@@ -6,13 +6,19 @@ of saying that something cannot be read (:class:`Unreadable` for a whole call,
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import TYPE_CHECKING
 
 from b03lint.operations import Location, Operation, Phase, Unresolved
 from b03lint.readers.python.source import Source
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
-@dataclass(slots=True)
+
+@record(slots=True)
 class Bound:
     """The arguments of one op call, bound to their parameter names and evaluated."""
 
@@ -25,7 +31,7 @@ class Bound:
         return self.values.get(name, default)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Emit:
     """Where the operations of one call go, and how they are labelled."""
 

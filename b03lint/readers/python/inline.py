@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import ast
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from dataclasses import field, replace
+from typing import TYPE_CHECKING, Protocol
 
 from b03lint.operations import Operation, Phase, Related
 from b03lint.readers.python.emit import unresolved
@@ -29,6 +29,11 @@ from b03lint.readers.python.evaluator import Evaluator
 from b03lint.readers.python.source import Source, clip
 from b03lint.readers.python.text import FixedText, Text
 from b03lint.readers.python.values import MISSING, UNKNOWN, Dict, Env, Func, Seq
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 #: helpers calling helpers: at most this many inlined at once
 INLINE_DEPTH_LIMIT = 8
@@ -50,7 +55,7 @@ class Runner(Protocol):
     def reading(self, src: Source | None) -> AbstractContextManager[None]: ...
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Frame:
     node: ast.AST
     #: the interpreter's count of may-not-run blocks when the call started

@@ -24,7 +24,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
+from typing import TYPE_CHECKING
 
 from b03lint.operations import Location, Operation, Phase, Unresolved
 from b03lint.readers.markers import guard
@@ -55,6 +56,11 @@ from b03lint.readers.python.values import (
     truth,
 )
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
+
 #: loop iterations (and items of comprehensions that make calls) unrolled per file at
 #: most; beyond, loops are reported as Unresolved
 UNROLL_LIMIT = 2000
@@ -69,7 +75,7 @@ class Flow:
     RETURN = 3
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Context:
     """One statement being performed: where the operations of the calls its evaluation
     makes go, and the value of each such call (by node and scope) once made."""

@@ -11,10 +11,15 @@ function or class of the file (:class:`Func`), or :data:`UNKNOWN`.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from b03lint.readers.python.source import Source
 from b03lint.readers.python.text import FixedText, Text
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 
 class Unknown:
@@ -30,7 +35,7 @@ UNKNOWN = Unknown()
 MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TextClause:
     """``sa.text("...")``: SQL text (a server default written this way is raw SQL).
     ``template``: some of it is filled in at run time (see :class:`Template`)."""
@@ -39,7 +44,7 @@ class TextClause:
     template: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Template:
     """A string with parts filled in at run time (``"DROP TABLE {}".format(name)``,
     ``f"... {x}"``, ``"... %s" % x``, ``"..." + x`` with ``name``/``x`` not known): the
@@ -50,14 +55,14 @@ class Template:
     text: Text
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Seq:
     """A list, tuple or set known item by item."""
 
     items: tuple[object, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PartialSeq:
     """A list some of whose items are certain: those in ``items`` (a run-time condition
     may have added others). A loop over it reads the certain items and reports the rest;
@@ -66,19 +71,19 @@ class PartialSeq:
     items: tuple[object, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Dict:
     items: tuple[tuple[object, object], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ModuleName:
     """An imported module or a name inside one, by qualified name (``sqlalchemy.String``)."""
 
     qual: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Table:
     """``sa.table("t", ...)`` / ``sa.Table("t", meta, ...)``."""
 
@@ -86,7 +91,7 @@ class Table:
     schema: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Stmt:
     """A SQLAlchemy statement object: ``sa.update(t)``, ``t.insert().values(...)``."""
 
@@ -97,26 +102,26 @@ class Stmt:
     has_where: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Conn:
     """What ``op.get_bind()`` returns."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DbUrl:
     """The database URL (``context.config.get_main_option("sqlalchemy.url")``,
     ``bind.engine.url``): b03lint reads migrations for PostgreSQL, so it starts with
     ``postgresql``; the rest (driver, host, database) is not known."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Obj:
     """A harmless run-time object: a logger, a migration context, an inspector, a result."""
 
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Func:
     """A function, lambda or class defined in the migration itself (a helper), with the
     scope it was defined in (what its body sees)."""
@@ -129,7 +134,7 @@ class Func:
     src: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Entity:
     """An object of an Alembic extension: an ``alembic_utils`` entity (``PGFunction``,
     ``PGView``, ``PGPolicy``, ...) or an ``alembic_postgresql_enum.TableReference``, with
@@ -145,7 +150,7 @@ class Entity:
         return default
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Batch:
     """The ``batch_op`` of ``with op.batch_alter_table(...) as batch_op``."""
 
@@ -153,7 +158,7 @@ class Batch:
     schema: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Node:
     """A SQLAlchemy construct (``sa.Column(...)``, ``sa.String(50)``, ``sa.Index(...)``),
     interpreted where it is used, with the names in scope where it was written."""

@@ -11,17 +11,22 @@ imports the other.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import field
+from typing import TYPE_CHECKING, Any
 
 from b03lint.operations import Diagnostic, Location, Operation, Phase
 from b03lint.readers.sql.lexer import Position
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
 #: diagnostic code for SQL that PostgreSQL would reject
 SYNTAX_ERROR_CODE = "I003"
 
 
-@dataclass
+@record
 class SqlResult:
     """What :func:`read_sql` found in one piece of SQL text."""
 

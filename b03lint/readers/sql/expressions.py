@@ -7,8 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pglast import ast, enums
 from pglast.parser import ParseError
@@ -18,8 +17,13 @@ from b03lint.readers.sql.deparse import deparse, name_list, type_spelling
 from b03lint.readers.sql.lexer import DETAIL_RE, events, sanitize
 from b03lint.readers.sql.parse import parse_sql
 
+if TYPE_CHECKING:
+    from dataclasses import dataclass as record
+else:  # the same classes, made without dataclasses' start-up cost (b03lint.records)
+    from b03lint.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(frozen=True, slots=True)
 class CheckInfo:
     """A CHECK expression, analysed.
 
