@@ -132,33 +132,34 @@ class RuleSet:
     @classmethod
     def from_config(cls, registry: Registry, config: Config,
                     select: Sequence[str] = (), ignore: Sequence[str] = ()) -> RuleSet:
+        # from the registry's table alone: only the modules of the chosen rules are imported
         chosen: set[str]
         selectors = list(select) or list(config.get("select"))
         if selectors:
-            chosen = {r.code for s in selectors for r in registry.select(s)}
+            chosen = {c for s in selectors for c in registry.select_codes(s)}
         else:
-            chosen = {r.code for r in registry if r.default_enabled}
-        chosen |= {r.code for s in config.get("extend_select") for r in registry.select(s)}
+            chosen = set(registry.default_codes())
+        chosen |= {c for s in config.get("extend_select") for c in registry.select_codes(s)}
         for s in [*config.get("ignore"), *ignore]:
-            chosen -= {r.code for r in registry.select(s)}
+            chosen -= set(registry.select_codes(s))
         severities: dict[str, Severity] = {}
         for ident, sev in config.get("severity").items():
             if sev not in SEVERITIES:
                 raise ValueError(f"severity of {ident} must be one of "
                                  f"{', '.join(SEVERITIES)}, not {sev!r}")
-            for r in registry.select(ident):
-                severities[r.code] = sev
+            for code in registry.select_codes(ident):
+                severities[code] = sev
         options: dict[str, dict[str, Any]] = {}
         for ident, table in config.get("options").items():
             if not isinstance(table, dict):
                 raise ValueError(f"options of {ident} must be a table")
-            for r in registry.select(ident):
-                options.setdefault(r.code, {}).update(table)
+            for code in registry.select_codes(ident):
+                options.setdefault(code, {}).update(table)
         for s in config.get("per_file_ignores").values():
             for ident in s if isinstance(s, list) else [s]:
-                registry.select(ident)  # unknown codes are errors, not silence
+                registry.select_codes(ident)  # unknown codes are errors, not silence
         rules = [rule_cls(severities.get(rule_cls.code), options.get(rule_cls.code))
-                 for rule_cls in registry if rule_cls.code in chosen]
+                 for rule_cls in registry.rules(sorted(chosen))]
         by_kind: dict[str, list[Rule]] = {}
         for rule in rules:
             for kind in rule.operation_kinds:
@@ -454,13 +455,13 @@ def _configure(findings: list[Finding], ruleset: RuleSet, registry: Registry,
     (the ones from readers and waivers too)."""
     per_file: list[tuple[str, set[str]]] = []
     for pattern, idents in config.get("per_file_ignores").items():
-        codes = {r.code for i in (idents if isinstance(idents, list) else [idents])
-                 for r in registry.select(i)}
+        codes = {c for i in (idents if isinstance(idents, list) else [idents])
+                 for c in registry.select_codes(i)}
         per_file.append((pattern, codes))
     by_code = {r.code: r for r in ruleset.rules}
     out: list[Finding] = []
     for f in findings:
-        if f.code not in ruleset.enabled_codes and registry.get(f.code) is not None:
+        if f.code not in ruleset.enabled_codes and f.code in registry:
             continue
         if any(f.code in codes and fnmatch.fnmatch(f.path, pat) for pat, codes in per_file):
             continue

@@ -14,7 +14,7 @@ rules, the declarative YAML rules of ``rules_dirs``, the Python modules of
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from b03lint.rules.base import CATEGORIES, CODE_RE, NAME_RE, Option, Rule
@@ -75,13 +75,35 @@ def rule_problems(rule: type[Rule]) -> list[str]:
 
 
 class Registry:
-    def __init__(self, rules: Iterable[type[Rule]] = ()):
+    """The rules of a run, by code and by name. Built-in rules can be registered from
+    :data:`b03lint.rules.catalog.BUILTIN` (``pending``) without importing their modules: a
+    module is imported, and its rules registered, the first time one of its rules is asked
+    for (:meth:`get`, :meth:`select`, iteration) or another rule would clash with one of
+    them. :meth:`select_codes` and :meth:`default_codes` answer from the table alone."""
+
+    def __init__(self, rules: Iterable[type[Rule]] = (),
+                 pending: Mapping[str, tuple[str, str, bool, str]] | None = None):
         self.by_code: dict[str, type[Rule]] = {}
         self.by_name: dict[str, type[Rule]] = {}
         #: code -> where the rule came from (``builtin``, ``rules/money.yaml:4``, ...)
         self.origins: dict[str, str] = {}
+        #: code -> (name, category, default_enabled, module) of a rule not imported yet
+        self._pending: dict[str, tuple[str, str, bool, str]] = dict(pending or {})
+        self._pending_names = {entry[0]: code for code, entry in self._pending.items()}
         for rule in rules:
             self.add(rule)
+
+    def _import(self, module: str) -> None:
+        """Register the rules of ``module``, one of the pending built-in modules."""
+        for code in [c for c, entry in self._pending.items() if entry[3] == module]:
+            del self._pending_names[self._pending.pop(code)[0]]
+        for rule in importlib.import_module(module).RULES:
+            self.add(rule)
+
+    def _import_all(self) -> None:
+        while self._pending:
+            wanted = {entry[3] for entry in self._pending.values()}
+            self._import(next(m for m in BUILTIN_MODULES if m in wanted))
 
     def add(self, rule: type[Rule], origin: str | None = None) -> None:
         """Register ``rule``; ``origin`` (default: the rule's own ``origin``) is named in
@@ -89,6 +111,10 @@ class Registry:
         where = origin or rule.origin
         if not (isinstance(rule, type) and issubclass(rule, Rule)):
             raise RegistryError(f"{where}: {rule!r} is not a subclass of b03lint.rules.base.Rule")
+        for pending in (self._pending.get(str(rule.code)),
+                        self._pending.get(self._pending_names.get(str(rule.name), ""))):
+            if pending is not None:  # a built-in it may be or clash with: register it first
+                self._import(pending[3])
         problems = rule_problems(rule)
         if problems:
             raise RegistryError(f"rule {rule.code or rule.__name__} from {where}: "
@@ -110,31 +136,71 @@ class Registry:
         return self.origins.get(rule.code, rule.origin)
 
     def __iter__(self) -> Iterator[type[Rule]]:
+        self._import_all()
         return iter(sorted(self.by_code.values(), key=lambda r: r.code))
 
     def __len__(self) -> int:
-        return len(self.by_code)
+        return len(self.by_code) + len(self._pending)
 
     def __contains__(self, ident: object) -> bool:
-        return isinstance(ident, str) and self.get(ident) is not None
+        return isinstance(ident, str) and self._code_of(ident) is not None
+
+    def _code_of(self, ident: str) -> str | None:
+        """The code ``ident`` names (a code or a name), from the table alone."""
+        code = ident.upper()
+        if code in self.by_code or code in self._pending:
+            return code
+        rule = self.by_name.get(ident.lower())
+        if rule is not None:
+            return rule.code
+        return self._pending_names.get(ident.lower())
 
     def get(self, ident: str) -> type[Rule] | None:
-        return self.by_code.get(ident.upper()) or self.by_name.get(ident.lower())
+        code = self._code_of(ident)
+        if code is None:
+            return None
+        pending = self._pending.get(code)
+        if pending is not None:
+            self._import(pending[3])
+        return self.by_code.get(code)
 
-    def select(self, selector: str) -> list[type[Rule]]:
-        """Rules a selector names: a code, a name, a code prefix, a category or ``ALL``."""
-        rule = self.get(selector)
-        if rule is not None:
-            return [rule]
+    def _codes(self) -> list[tuple[str, str, bool]]:
+        """(code, category, default_enabled) of every rule, sorted by code."""
+        rows = [(r.code, r.category, bool(r.default_enabled)) for r in self.by_code.values()]
+        rows += [(code, entry[1], entry[2]) for code, entry in self._pending.items()]
+        return sorted(rows)
+
+    def default_codes(self) -> list[str]:
+        """The codes of the rules enabled by default, sorted (no module imported)."""
+        return [code for code, _, enabled in self._codes() if enabled]
+
+    def select_codes(self, selector: str) -> list[str]:
+        """The codes :meth:`select` would give, sorted, without importing any rule."""
+        code = self._code_of(selector)
+        if code is not None:
+            return [code]
         if selector.upper() == "ALL":
-            return list(self)
+            return [code for code, _, _ in self._codes()]
         if selector.lower() in CATEGORIES:
-            return [r for r in self if r.category == selector.lower()]
+            return [code for code, category, _ in self._codes() if category == selector.lower()]
         prefix = selector.upper()
-        matched = [r for r in self if r.code.startswith(prefix)]
+        matched = [code for code, _, _ in self._codes() if code.startswith(prefix)]
         if matched and prefix.isalnum():
             return matched
         raise KeyError(f"unknown rule {selector!r}")
+
+    def select(self, selector: str) -> list[type[Rule]]:
+        """Rules a selector names: a code, a name, a code prefix, a category or ``ALL``."""
+        return self.rules(self.select_codes(selector))
+
+    def rules(self, codes: Iterable[str]) -> list[type[Rule]]:
+        """The rule classes of ``codes`` (known codes), importing only their modules."""
+        out: list[type[Rule]] = []
+        for code in codes:
+            rule = self.get(code)
+            assert rule is not None, code
+            out.append(rule)
+        return out
 
 
 def builtin_rules() -> list[type[Rule]]:
@@ -145,8 +211,10 @@ def builtin_rules() -> list[type[Rule]]:
 
 
 def default_registry() -> Registry:
-    """The built-in rules only."""
-    return Registry(builtin_rules())
+    """The built-in rules only (their modules imported as their rules are asked for)."""
+    from b03lint.rules.catalog import BUILTIN
+
+    return Registry(pending=BUILTIN)
 
 
 def _string_list(config: Config, key: str) -> list[str]:
