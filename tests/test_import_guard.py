@@ -220,3 +220,50 @@ def test_libcst_only_on_the_fix_path(tmp_path: Path) -> None:
     code, modules = _imported(root, tmp_path, "--no-cache", "--diff")
     assert code == 1
     assert "libcst" in modules
+
+
+# ------------------------------------------------- what a one-file check leaves unimported
+
+#: rule modules none of whose rules is enabled by default: a default run imports none of
+#: them (the registry knows their rules from b03lint.rules.catalog), nor the lock model and
+#: fix planner they bring
+OFF_BY_DEFAULT = ("b03lint.rules.locks", "b03lint.rules.timeouts", "b03lint.rules.blocking",
+                  "b03lint.rules.runtime", "b03lint.rules.robust",
+                  "b03lint.rules.conventions", "b03lint.rules.lockbase",
+                  "b03lint.rules.lockfix", "b03lint.pgmodel.locks")
+#: pglast's printer: only when a tree is deparsed (a CHECK, a default, a policy...)
+PRINTER = ("pglast.stream", "pglast.printers", "b03lint.readers.sql.printer")
+
+
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+def test_one_plain_file_leaves_unused_rules_and_parsers_unimported(
+        tmp_path: Path, cache: list[str]) -> None:
+    root = _project(tmp_path, PLAIN)
+    code, modules = _modules(tmp_path, root, *cache, "versions/0001_tenants.py")
+    assert code == 0
+    assert "b03lint.rules.input" in modules  # the default rules did run
+    unwanted = {*OFF_BY_DEFAULT, *PRINTER, "yaml", "pglast", "pglast.ast", "pglast.enums",
+                "b03lint.readers.sql", "b03lint.rules.declarative", "b03lint.fixes",
+                "b03lint.reporters.sarif"}
+    assert sorted(unwanted & modules) == []
+
+
+def test_one_sql_file_loads_the_parser_but_not_the_printer(tmp_path: Path) -> None:
+    root = _project(tmp_path, WITH_SQL)
+    code, modules = _modules(tmp_path, root, "--no-cache", "versions/0001_tenants.py")
+    assert code == 0
+    assert {"pglast.parser", "b03lint.readers.sql"} <= modules
+    unwanted = {*OFF_BY_DEFAULT, *PRINTER, "yaml", "b03lint.rules.declarative",
+                "b03lint.fixes"}
+    assert sorted(unwanted & modules) == []
+
+
+def test_selecting_a_rule_imports_its_module(tmp_path: Path) -> None:
+    """The other side: `--select` of an off-by-default rule imports its module (and only
+    the modules of the selected rules)."""
+    root = _project(tmp_path, PLAIN)
+    code, modules = _modules(tmp_path, root, "--no-cache", "--select", "L001",
+                             "versions/0001_tenants.py")
+    assert code == 0
+    assert "b03lint.rules.locks" in modules
+    assert "b03lint.rules.conventions" not in modules
