@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import field, replace
 from functools import cached_property, partial
@@ -173,7 +172,12 @@ def _guard(rule: Rule, errors: list[ToolError], debug: bool,
     try:
         return list(call())
     except Exception as exc:
-        detail = traceback.format_exc() if debug else f"{type(exc).__name__}: {exc}"
+        if debug:
+            import traceback  # only for a crash (it brings textwrap and linecache)
+
+            detail = traceback.format_exc()
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
         errors.append(ToolError(f"internal error in rule {rule.code} ({rule.name}): {detail}",
                                 where))
         return []

@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import inspect
 import sys
-import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -70,6 +69,8 @@ def rules_from_object(obj: Any, origin: str, *, _depth: int = 0) -> list[type[Ru
 
 
 def _import_failure(what: str, exc: BaseException) -> RegistryError:
+    import traceback  # only for a failing rule module
+
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
     return RegistryError(f"cannot import {what}: {type(exc).__name__}: {exc}{where}")
