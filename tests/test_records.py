@@ -101,8 +101,9 @@ json.dump(out, sys.stdout, indent=1, sort_keys=True)
 '''
 
 
-def _describe(plain: bool) -> dict[str, object]:
+def _describe(plain: bool, cache: Path) -> dict[str, object]:
     env = {k: v for k, v in os.environ.items() if k != "B03LINT_PLAIN_DATACLASSES"}
+    env["XDG_CACHE_HOME"] = str(cache)  # not the user's code cache
     env["PYTHONHASHSEED"] = "0"  # hash values compared across the two processes
     if plain:
         env["B03LINT_PLAIN_DATACLASSES"] = "1"
@@ -114,8 +115,8 @@ def _describe(plain: bool) -> dict[str, object]:
     return data
 
 
-def test_record_classes_are_the_dataclasses_they_replace() -> None:
-    fast, plain = _describe(False), _describe(True)
+def test_record_classes_are_the_dataclasses_they_replace(tmp_path: Path) -> None:
+    fast, plain = _describe(False, tmp_path), _describe(True, tmp_path)
     assert fast.pop("plain") is False and plain.pop("plain") is True
     classes = fast["classes"]
     assert isinstance(classes, dict)
