@@ -6,11 +6,28 @@ schema helpers) was a tenth of a pre-commit run; with this table a run imports o
 modules of the rules it runs, and ``select``, ``ignore``, severities, options,
 ``per_file_ignores`` and suppressions are resolved from the table alone. The table is kept
 true by ``tests/test_registry_catalog.py``, which imports every module of
-:data:`b03lint.rules.registry.BUILTIN_MODULES` and compares (run
+:data:`BUILTIN_MODULES` and compares (run
 ``python -m b03lint.rules.catalog`` to print the table the modules define).
 """
 
 from __future__ import annotations
+
+#: modules holding built-in rules, each exporting ``RULES``
+BUILTIN_MODULES = (
+    "b03lint.rules.input",
+    "b03lint.rules.graph",
+    "b03lint.rules.destructive",
+    "b03lint.rules.dropped",
+    "b03lint.rules.contract",
+    "b03lint.rules.live",
+    "b03lint.rules.locks",
+    "b03lint.rules.timeouts",
+    "b03lint.rules.blocking",
+    "b03lint.rules.runtime",
+    "b03lint.rules.robust",
+    "b03lint.rules.conventions",
+    "b03lint.rules.suppression",
+)
 
 #: code -> (name, category, default_enabled, module)
 BUILTIN: dict[str, tuple[str, str, bool, str]] = {
@@ -101,8 +118,6 @@ BUILTIN: dict[str, tuple[str, str, bool, str]] = {
 def table_from_modules() -> dict[str, tuple[str, str, bool, str]]:
     """The table as the rule modules define it (imports all of them)."""
     import importlib
-
-    from b03lint.rules.registry import BUILTIN_MODULES
 
     out: dict[str, tuple[str, str, bool, str]] = {}
     for module in BUILTIN_MODULES:

@@ -22,25 +22,13 @@ from b03lint.rules.base import PHASES as PHASES  # re-exported: defined below th
 from b03lint.rules.base import SEVERITIES as SEVERITIES
 from b03lint.rules.base import RegistryError as RegistryError
 
+# modules holding built-in rules, each exporting ``RULES`` (kept beside the table of their
+# rules, b03lint.rules.catalog.BUILTIN; re-exported)
+from b03lint.rules.catalog import BUILTIN_MODULES as BUILTIN_MODULES
+
 if TYPE_CHECKING:
     from b03lint.config import Config
 
-#: modules holding built-in rules, each exporting ``RULES``
-BUILTIN_MODULES = (
-    "b03lint.rules.input",
-    "b03lint.rules.graph",
-    "b03lint.rules.destructive",
-    "b03lint.rules.dropped",
-    "b03lint.rules.contract",
-    "b03lint.rules.live",
-    "b03lint.rules.locks",
-    "b03lint.rules.timeouts",
-    "b03lint.rules.blocking",
-    "b03lint.rules.runtime",
-    "b03lint.rules.robust",
-    "b03lint.rules.conventions",
-    "b03lint.rules.suppression",
-)
 
 def rule_problems(rule: type[Rule]) -> list[str]:
     """What makes ``rule`` unusable by the engine (checked when it is registered). The
