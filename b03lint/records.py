@@ -6,9 +6,10 @@ annotation checked against ``ClassVar``/``InitVar``/``KW_ONLY`` by regular expre
 ``exec`` per generated method, an ``inspect.signature`` for the docstring, and with
 ``slots=True`` the whole class built a second time. b03lint defines about a hundred such
 classes on the path of every ``check`` (the operation vocabulary alone has fifty-five), and
-that was a tenth of a pre-commit run. :func:`record` makes the same class in one pass and
-one ``exec``: the same ``__init__`` (signature, defaults, keyword-only fields), ``__repr__``
-text, ``__eq__``, ``__hash__``, frozen ``__setattr__``/``__delattr__``, ``__slots__``,
+that was a tenth of a pre-commit run (the per-field bookkeeping, not the class builds). :func:`record` makes the same class with one
+``exec`` and no per-field checks (a slotted class is still built twice, as
+``dataclasses`` does: the class statement makes it without slots): the same ``__init__``
+(signature, defaults, keyword-only fields), ``__repr__`` text, ``__eq__``, ``__hash__``, frozen ``__setattr__``/``__delattr__``, ``__slots__``,
 ``__match_args__``, docstring, and real ``dataclasses.Field`` objects in
 ``__dataclass_fields__`` with the real ``__dataclass_params__``, so ``dataclasses.fields``,
 ``replace``, ``asdict``, ``is_dataclass`` and pickling see a dataclass.
