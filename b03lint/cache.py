@@ -16,11 +16,11 @@ Layout, under the project's ``cache_dir`` (default ``.b03lint_cache/``)::
   display path (a cached value carries the display path in every
   :class:`~b03lint.operations.Location`, so two display paths never share an entry) and
   of the sha256 of the file's bytes. Its value is a pickle.
-* A pack is ``MAGIC + HMAC-SHA256(secret, payload) + payload``, ``payload`` a pickled
-  ``{key: pickled value}``. The secret is per user, outside the project
-  (``$XDG_CACHE_HOME/b03lint/secret``), so a cache folder committed to a repository or
-  written by someone else is never unpickled: unpickling runs code, and ``b03lint check``
-  promises not to run the project's.
+* A pack is ``MAGIC + HMAC-SHA256(secret, payload) + payload``, ``payload`` the records
+  ``key -> pickled value`` (:mod:`b03lint.packfile`), written as they come. The secret
+  is per user, outside the project (``$XDG_CACHE_HOME/b03lint/secret``), so a cache
+  folder committed to a repository or written by someone else is never unpickled:
+  unpickling runs code, and ``b03lint check`` promises not to run the project's.
 * Packs are written atomically (a temporary file in the same folder, then ``os.replace``)
   and never modified, so concurrent runs never see half a file and never overwrite each
   other. A truncated, corrupt, foreign or unreadable pack is deleted and its entries are
@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import hmac
 import io
 import os
 import pickle
@@ -45,16 +44,14 @@ from typing import Any, TypeVar, cast
 
 from b03lint import __version__
 from b03lint.config import Config
+from b03lint.packfile import MAGIC as MAGIC  # re-exported
+from b03lint.packfile import PACK_PREFIX, PACK_SUFFIX, PackWriter
 from b03lint.safeio import read_regular
 
 T = TypeVar("T")
 
 #: bump when the entry layout or the meaning of a cached value changes
-CACHE_FORMAT = 1
-MAGIC = b"B03LINT-CACHE-1\n"
-_MAC_SIZE = 32
-PACK_PREFIX = "pack-"
-PACK_SUFFIX = ".bin"
+CACHE_FORMAT = 2
 #: this many packs in a salt folder make the next flush compact them into one
 MAX_PACKS = 8
 #: fewest stale entries worth a compaction
@@ -231,9 +228,18 @@ class Cache:
         self.salt = salt
         self.secret = secret
         self.folder = root / salt
-        self._index: dict[str, bytes] | None = None
+        #: the entries of the packs read, each dropped once loaded (see :meth:`load`)
+        self._index: dict[str, bytes | memoryview] | None = None
         self._packs: list[Path] = []
-        self._new: dict[str, bytes] = {}
+        #: the pack this run is writing, entry by entry, and the keys written to it
+        self._writer: PackWriter | None = None
+        self._pending: set[str] = set()
+        #: the folder cannot be written: this run goes uncached
+        self._unwritable = False
+        #: keys of packs this instance finished, and keys loaded and dropped from the
+        #: index: their values are only on disk (a compaction reads them back)
+        self._written: set[str] = set()
+        self._evicted: set[str] = set()
         self._used: set[str] = set()
         #: namespaces this run asked for: only their unused entries can be judged stale
         self._touched: set[str] = set()
@@ -285,27 +291,15 @@ class Cache:
             return []
         return [self.folder / n for n in names]
 
-    def _read_pack(self, path: Path) -> dict[str, bytes] | None:
+    def _read_pack(self, path: Path) -> dict[str, memoryview] | None:
         data = read_regular(path)  # a FIFO or a device in its place is refused at once
         if data is None:
             return None
-        head = len(MAGIC) + _MAC_SIZE
-        if len(data) <= head or not data.startswith(MAGIC):
-            return None
-        payload = data[head:]
-        mac = hmac.new(self.secret, payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, data[len(MAGIC):head]):
-            return None  # never unpickle what this user's key did not sign
-        try:
-            entries = pickle.loads(payload)
-        except Exception:
-            return None
-        if not isinstance(entries, dict) or not all(
-                isinstance(k, str) and isinstance(v, bytes) for k, v in entries.items()):
-            return None
-        return entries
+        from b03lint.packfile import parse
 
-    def _load_index(self) -> dict[str, bytes]:
+        return parse(data, self.secret)
+
+    def _load_index(self) -> dict[str, bytes | memoryview]:
         if self._index is None:
             self._index = {}
             for path in self.packs():
@@ -319,18 +313,32 @@ class Cache:
                 self._packs.append(path)
         return self._index
 
+    def _from_disk(self, keys: set[str]) -> dict[str, memoryview]:
+        """The values of ``keys`` as the packs this instance read or wrote hold them
+        (newest wins): for the entries whose copy in memory was dropped."""
+        found: dict[str, memoryview] = {}
+        for path in self._packs:
+            entries = self._read_pack(path) or {}
+            found.update((k, entries[k]) for k in keys & entries.keys())
+        return found
+
     # ------------------------------------------------------------------ reading
 
-    def load_bytes(self, key: str) -> bytes | None:
-        """The pickled value of an entry, or ``None``."""
-        blob = self._new.get(key)
-        if blob is None:
-            blob = self._load_index().get(key)
-        return blob
+    def load_bytes(self, key: str) -> bytes | memoryview | None:
+        """The pickled value of an entry, or ``None`` (also for an entry this run stored:
+        its value went to disk as it was stored, and is computed again if asked for)."""
+        index = self._load_index()
+        if key in self._pending:
+            return None
+        if key in self._evicted:
+            self._evicted.discard(key)
+            index.update(self._from_disk({key}))
+        return index.get(key)
 
     def load(self, key: str, expected: type[T]) -> T | None:
         """The cached object, when it is an instance of ``expected``; else ``None`` (and
-        the entry is forgotten, so the value computed instead replaces it)."""
+        the entry is forgotten, so the value computed instead replaces it). A loaded
+        entry's pickled copy is dropped from memory: the caller holds the value."""
         self._touched.add(key.partition(":")[0])
         payload = self.load_bytes(key)
         value: object = None
@@ -339,49 +347,88 @@ class Cache:
                 value = pickle.loads(payload)
             except Exception:  # a payload written by an incompatible b03lint
                 value = None
+        index = self._load_index()
         if not isinstance(value, expected):
             self.misses += 1
-            self._load_index().pop(key, None)
+            index.pop(key, None)
             return None
         self._used.add(key)
         self.hits += 1
+        if key not in self._pending and index.pop(key, None) is not None:
+            self._evicted.add(key)
         return value
 
     # ------------------------------------------------------------------ writing
 
     def store(self, key: str, value: object) -> None:
-        """Remember ``value`` for :meth:`flush`."""
+        """Write ``value`` into this run's pack (:meth:`flush` completes it)."""
         try:
             payload = dumps(value)
         except Exception:
             return
         self.store_bytes(key, payload)
 
-    def store_bytes(self, key: str, payload: bytes) -> None:
-        self._new[key] = payload
+    def store_bytes(self, key: str, payload: bytes | memoryview) -> None:
         self._used.add(key)
         self._touched.add(key.partition(":")[0])
+        writer = self._open_writer()
+        if writer is None:
+            return
+        try:
+            writer.add(key, payload)
+        except OSError:
+            self._abort()
+            return
+        self._pending.add(key)
+        self._evicted.discard(key)  # superseded: the copy on disk is not this one
+
+    def _open_writer(self) -> PackWriter | None:
+        if self._writer is None and not self._unwritable:
+            self._load_index()  # the packs there before this run's, for flush
+            try:
+                if self._prepare():
+                    self._writer = PackWriter(self.folder, self.secret)
+            except OSError:
+                pass
+            self._unwritable = self._writer is None
+        return self._writer
+
+    def _abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+        self._writer = None
+        self._pending.clear()
+        self._unwritable = True
 
     def flush(self) -> None:
-        """Write what this run added as one pack. Entries of a namespace this run asked for
-        but did not use are stale (an older version of a file, a file since removed);
-        when they outnumber the ones used, or packs pile up (:data:`MAX_PACKS`), the packs
-        this run read are replaced by one pack without them."""
+        """Complete the pack of what this run stored. Entries of a namespace this run asked
+        for but did not use are stale (an older version of a file, a file since removed);
+        when they outnumber the ones used, or packs pile up (:data:`MAX_PACKS`), the pack
+        also takes every entry still used, and replaces the packs this run read."""
         index = self._load_index()
         stale = {k for k in index
                  if k not in self._used and k.partition(":")[0] in self._touched}
         compact = bool(self._packs) and (
             len(self._packs) >= MAX_PACKS or len(stale) > max(MIN_STALE, len(self._used)))
-        if not self._new and not compact:
+        if not self._pending and not compact:
             return
-        if compact:
-            entries = {k: v for k, v in index.items() if k not in stale}
-            entries.update(self._new)
-        else:
-            entries = dict(self._new)
-        written = self._write_pack(entries)
-        if written is None:
+        writer = self._open_writer()
+        if writer is None:
             return
+        try:
+            if compact:
+                kept = {k: v for k, v in index.items()
+                        if k not in stale and k not in self._pending}
+                kept.update(self._from_disk((self._evicted | self._written) - self._pending))
+                for k, v in kept.items():
+                    writer.add(k, v)
+                del kept
+            written = writer.finish()
+        except OSError:
+            self._abort()
+            self._unwritable = False  # the next store may try again
+            return
+        self._writer = None
         if compact:
             for path in self._packs:
                 with contextlib.suppress(OSError):
@@ -389,27 +436,9 @@ class Cache:
             self._packs = []
             self._remove_leftovers()
         self._packs.append(written)  # a later flush of this instance may compact it too
-        self.writes += len(self._new)
-        index.update(self._new)
-        self._new.clear()
-
-    def _write_pack(self, entries: dict[str, bytes]) -> Path | None:
-        if not self._prepare():
-            return None
-        payload = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
-        mac = hmac.new(self.secret, payload, hashlib.sha256).digest()
-        unique = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}"
-        tmp = self.folder / f".tmp-{unique}"
-        pack = self.folder / f"{PACK_PREFIX}{unique}{PACK_SUFFIX}"
-        try:
-            with open(tmp, "xb") as fh:
-                fh.write(MAGIC + mac + payload)
-            os.replace(tmp, pack)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            return None
-        return pack
+        self.writes += len(self._pending)
+        self._written |= self._pending
+        self._pending.clear()
 
     def _remove_leftovers(self) -> None:
         """Temporary files of runs that died mid-write, an hour on."""
