@@ -17,6 +17,7 @@ from b03lint.operations import Diagnostic, Unresolved
 from b03lint.schema.errors import CanonicalError as CanonicalError  # re-exported
 from b03lint.schema.model import Schema
 from b03lint.schema.replay import Conflict, fold
+from b03lint.schema.sharing import share_strings
 
 if TYPE_CHECKING:
     from b03lint.forked import ForkedCall
@@ -149,7 +150,7 @@ def prefetch(config: Config, workers: int) -> None:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             return b""  # the parent reports it
-        return dumps(read_schema_sql(text, shown))
+        return dumps(share_strings(read_schema_sql(text, shown)))
 
     with contextlib.suppress(OSError):  # no more processes: load() reads it
         _PREFETCHED[(str(sql_path), shown, digest)] = ForkedCall(read)
@@ -162,11 +163,14 @@ def cancel_prefetch() -> None:
     _PREFETCHED.clear()
 
 
-def _prefetched(path: Path, shown: str, data: bytes) -> tuple[object, ...] | None:
-    """The forked child's reading of these bytes, if one was started for them."""
+def _prefetched(config: Config, path: Path, shown: str,
+                data: bytes) -> tuple[Any, ...] | None:
+    """The forked child's reading of these bytes, if one was started for them. Its pickled
+    form is what the parse cache keeps, as it is (not pickled again)."""
     import pickle
 
-    child = _PREFETCHED.pop((str(path), shown, hashlib.sha256(data).hexdigest()), None)
+    digest = hashlib.sha256(data).hexdigest()
+    child = _PREFETCHED.pop((str(path), shown, digest), None)
     cancel_prefetch()  # another one (the file changed since): not needed any more
     blob = None if child is None else child.result()
     if not blob:
@@ -175,7 +179,15 @@ def _prefetched(path: Path, shown: str, data: bytes) -> tuple[object, ...] | Non
         value = pickle.loads(blob)
     except Exception:
         return None
-    return value if isinstance(value, tuple) and len(value) == 3 else None
+    if not (isinstance(value, tuple) and len(value) == 3):
+        return None
+    from b03lint.cache import Cache
+
+    cache = Cache.open(config)
+    if cache is not None:
+        cache.store_bytes(cache.key(SQL_NAMESPACE, shown, digest), blob)
+        cache.flush()
+    return value
 
 
 def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
@@ -195,14 +207,13 @@ def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
             data = None
         try:
             def compute() -> tuple[Any, ...]:
+                # kept for as long as the cache keeps it: one object per distinct string
                 if data is not None:
-                    found = _prefetched(sql_path, shown_sql, data)
-                    if found is not None:
-                        return found
-                    return read_schema_sql(_decoded(data, shown_sql), shown_sql)
-                return load_sql(sql_path, shown_sql)
+                    return share_strings(read_schema_sql(_decoded(data, shown_sql), shown_sql))
+                return share_strings(load_sql(sql_path, shown_sql))
 
-            out.sql, out.diagnostics, out.conflicts = cached(
+            found = None if data is None else _prefetched(config, sql_path, shown_sql, data)
+            out.sql, out.diagnostics, out.conflicts = found if found is not None else cached(
                 config, SQL_NAMESPACE, sql_path, shown_sql, tuple, compute, data)
         except CanonicalError as exc:
             out.errors.append(exc.to_error())
@@ -213,7 +224,7 @@ def load(config: Config, shown: dict[str, str] | None = None) -> Canonical:
         try:
             shown_yaml = out.yaml_path
             out.yaml = cached(config, "canonical-yaml", yaml_path, shown_yaml, Schema,
-                              lambda: load_yaml(yaml_path, shown_yaml))
+                              lambda: share_strings(load_yaml(yaml_path, shown_yaml)))
         except CanonicalError as exc:
             out.errors.append(exc.to_error())
     out.schema = out.sql or out.yaml
