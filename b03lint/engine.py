@@ -297,6 +297,8 @@ def lint(
 
     findings: list[Finding] = []
     projects: list[Project] = []
+    all_paths = {shown for found in chain_paths for shown in found}
+    # each chain's paths are handed over, and let go once read (_lint_chain)
     for chain, found_paths, chain_targets in zip(chains, chain_paths, targets, strict=True):
         with one_run():  # one instance of the parse cache for the files and the canonical
             project = _lint_chain(chain, found_paths, chain_targets, result, registry,
@@ -307,7 +309,6 @@ def lint(
             project.findings
     if len(chains) > 1:
         result.environments = [c.env.name for c in chains if c.env is not None]
-    all_paths = {shown for found in chain_paths for shown in found}
     final = _baseline(findings, result, config, projects, ruleset, registry, all_paths,
                       baseline)
     result.findings = sort_findings(final)
@@ -332,16 +333,23 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
                 result: Result, registry: Registry, ruleset: RuleSet, rev: str | None,
                 debug: bool) -> Project:
     """Run every rule on one chain; its configured, suppressed findings land in
-    ``project.findings`` (the baseline is applied once, to every chain's findings)."""
+    ``project.findings`` (the baseline is applied once, to every chain's findings).
+    ``chain_paths`` is emptied once read."""
     from b03lint.loader import load_files, spare_processes
 
     errors = result.errors
-    prefetching = any(type(r).check_project is not Rule.check_project for r in ruleset.rules)
+    project_rules = [r for r in ruleset.rules
+                     if type(r).check_project is not Rule.check_project]
+    prefetching = bool(project_rules)
     if prefetching:  # project rules read the canonical schema: read it beside the files
         from b03lint.schema import canonical
 
-        canonical.prefetch(config, spare_processes(config.get("jobs")))
-    files = load_files([(shown, chain_paths[shown]) for shown in sorted(chain_paths)], config)
+        canonical.prefetch(config, spare_processes(config.get("jobs")),
+                           early=any(r.category == "contract" for r in project_rules))
+    items = [(shown, chain_paths[shown]) for shown in sorted(chain_paths)]
+    chain_paths.clear()  # 20,000 Path objects are 10 MB that nothing needs once read
+    files = load_files(items, config)
+    del items
     project = Project(config, registry, files, targets, rev, errors)
     project.schema_kinds = frozenset(kind for r in ruleset.rules if r.uses_schema_before
                                      for kind in r.operation_kinds)

@@ -269,3 +269,63 @@ def test_the_load_of_others_is_what_runs_now_not_what_ran_a_minute_ago() -> None
     assert busy >= 1, busy
     after = min(loader.others_load() for _ in range(20))
     assert after < busy, (busy, after)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_with_no_child_the_canonical_is_read_before_the_migrations(
+        chain: Path, cache: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``early`` and one process: the canonical schema is read (and cached) at once, then
+    handed to load() as it was read, not read again; unchanged bytes only."""
+    import shutil
+
+    from b03lint.cache import one_run
+    from b03lint.schema import canonical
+
+    root = tmp_path / "chain"
+    shutil.copytree(chain / "db", root / "db")
+    shutil.copy(chain / "pyproject.toml", root / "pyproject.toml")
+    config = _config(root, 1, cache)
+    with one_run():
+        here = canonical.load(config)
+    cache_dir = config.path("cache_dir")
+    assert cache_dir is not None and cache_dir.is_dir() == cache
+    if cache:
+        shutil.rmtree(cache_dir)
+    reads: list[str] = []
+    real = canonical.read_schema_sql
+
+    def counting(text: str, shown: str, label: str = "canonical SQL") -> object:
+        reads.append(shown)
+        return real(text, shown, label)
+
+    monkeypatch.setattr(canonical, "read_schema_sql", counting)
+    with one_run():
+        canonical.prefetch(config, 1, early=True)
+        assert len(reads) == 1 and len(canonical._EARLY) == 1
+        early = canonical.load(config)
+    assert len(reads) == 1 and not canonical._EARLY
+    assert _canonical_state((early.sql, early.diagnostics, early.conflicts, early.errors)) \
+        == _canonical_state((here.sql, here.diagnostics, here.conflicts, here.errors))
+    with one_run():
+        again = canonical.load(config)
+    assert len(reads) == (1 if cache else 2)  # cached by the early read
+    assert _canonical_state(again.sql) == _canonical_state(here.sql)
+    with one_run():
+        canonical.prefetch(config, 1)  # no rule reads it: nothing read
+        assert not canonical._EARLY
+    sql = config.path("canonical_sql")
+    assert sql is not None
+    with one_run():
+        canonical.prefetch(config, 1, early=not cache)  # (cached: nothing to read)
+        sql.write_text(sql.read_text() + "\nCREATE TABLE extra (id int);\n")
+        changed = canonical.load(config)
+    assert changed.sql is not None and "extra" in changed.sql.tables
+
+
+def test_a_workers_results_travel_as_one_framed_buffer() -> None:
+    blobs = [b"", b"\x80\x05one", b"x" * 70_000, b"two"]
+    data = loader._framed(blobs)
+    assert [bytes(v) for v in loader._unframed(data) or []] == blobs
+    assert loader._unframed(data[:-1]) is None
+    assert loader._unframed(data + b"\x01\x00") is None
+    assert loader._unframed(b"") == []
