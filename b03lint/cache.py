@@ -393,6 +393,14 @@ class Cache:
             self._unwritable = self._writer is None
         return self._writer
 
+    def discard(self) -> None:
+        """Forget a pack that was begun and not flushed (a run cut short): its temporary
+        file is removed now, not an hour later."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+            self._pending.clear()
+
     def _abort(self) -> None:
         if self._writer is not None:
             self._writer.abort()
@@ -516,6 +524,8 @@ def one_run() -> Iterator[None]:
         yield
     finally:
         if outer:
+            for cache in (_SHARED[0] or {}).values():
+                cache.discard()  # only a run cut short leaves a pack unflushed
             _SHARED[0] = None
 
 

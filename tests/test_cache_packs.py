@@ -157,3 +157,19 @@ def test_the_canonical_schema_keeps_one_object_per_distinct_string() -> None:
     assert len(pickle.dumps(shared)) < len(pickle.dumps(plain))
     again = pickle.loads(pickle.dumps(shared))
     assert again == plain
+
+
+def test_a_run_cut_short_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from b03lint.cache import one_run
+
+    cache = _cache(tmp_path)
+    with pytest.raises(KeyboardInterrupt), one_run():
+        from b03lint.cache import _SHARED
+
+        shared = _SHARED[0]
+        assert shared is not None
+        shared[(tmp_path, "salt")] = cache
+        cache.store("migration:a", "a")
+        assert list((tmp_path / "salt").glob(".tmp-*"))
+        raise KeyboardInterrupt
+    assert list((tmp_path / "salt").iterdir()) == []
