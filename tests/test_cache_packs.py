@@ -157,6 +157,13 @@ def test_the_canonical_schema_keeps_one_object_per_distinct_string() -> None:
     assert len(pickle.dumps(shared)) < len(pickle.dumps(plain))
     again = pickle.loads(pickle.dumps(shared))
     assert again == plain
+    from b03lint.schema.model import Origin
+
+    origins = [o for t in shared[0].tables.values()
+               for o in [t.origin, *(c.origin for c in t.columns.values())]
+               if isinstance(o, Origin)]
+    assert len(origins) > 30
+    assert len({id(o) for o in origins}) == len(set(origins))  # one object per value
 
 
 def test_a_run_cut_short_leaves_no_temporary_file(tmp_path: Path) -> None:

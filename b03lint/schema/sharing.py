@@ -7,6 +7,11 @@ Reading SQL creates a new string for every occurrence of a name (``tenant_id``, 
 once, so after :func:`share_strings` the pickled entry is smaller, unpickling creates fewer
 objects, and the loaded schema is smaller in memory. Only the identity of equal strings
 changes: every value compares, hashes and prints as before.
+
+Equal :class:`~b03lint.schema.model.Origin` records (immutable: where a fact was read) are
+made one object too: the same statement is the origin of its table, each column and each
+constraint (77,222 origins, 33,337 distinct), and each one pickled is one more object to
+rebuild when the cache is read.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
+from b03lint.schema.model import Origin
+
 T = TypeVar("T")
+#: immutable records shared by value (their identity is never relied on)
+_BY_VALUE: tuple[type, ...] = (Origin,)
 
 _MISSING = object()
 _ATOMS = (int, float, bool, bytes, type(None))
@@ -46,6 +55,7 @@ def share_strings(value: T) -> T:
     back in their place). Objects shared before stay shared; objects of other types are
     left alone."""
     strings: dict[str, str] = {}
+    records: dict[Any, Any] = {}
     done: dict[int, Any] = {}
     alive: list[Any] = []  # the objects walked, so that no id is reused meanwhile
 
@@ -90,6 +100,8 @@ def share_strings(value: T) -> T:
                     new = walk(old)
                     if new is not old:
                         object.__setattr__(obj, name, new)  # frozen ones too: still ours
+                if kind in _BY_VALUE:
+                    result = records.setdefault(obj, obj)
         done[key] = result
         return result
 
