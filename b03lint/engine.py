@@ -335,20 +335,22 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
     """Run every rule on one chain; its configured, suppressed findings land in
     ``project.findings`` (the baseline is applied once, to every chain's findings).
     ``chain_paths`` is emptied once read."""
-    from b03lint.loader import load_files, spare_processes
+    from b03lint.loader import SpareProcesses, load_files
 
     errors = result.errors
     project_rules = [r for r in ruleset.rules
                      if type(r).check_project is not Rule.check_project]
     prefetching = bool(project_rules)
+    # measured once for the run: after the prefetch forks, its child would count as load
+    spare = SpareProcesses(config.get("jobs"))
     if prefetching:  # project rules read the canonical schema: read it beside the files
         from b03lint.schema import canonical
 
-        canonical.prefetch(config, spare_processes(config.get("jobs")),
+        canonical.prefetch(config, spare,
                            early=any(r.category == "contract" for r in project_rules))
     items = [(shown, chain_paths[shown]) for shown in sorted(chain_paths)]
     chain_paths.clear()  # 20,000 Path objects are 10 MB that nothing needs once read
-    files = load_files(items, config)
+    files = load_files(items, config, spare)
     del items
     project = Project(config, registry, files, targets, rev, errors)
     project.schema_kinds = frozenset(kind for r in ruleset.rules if r.uses_schema_before

@@ -329,3 +329,75 @@ def test_a_workers_results_travel_as_one_framed_buffer() -> None:
     assert loader._unframed(data[:-1]) is None
     assert loader._unframed(data + b"\x01\x00") is None
     assert loader._unframed(b"") == []
+
+
+def _counting_load(monkeypatch: pytest.MonkeyPatch, loads: list[float]) -> list[float]:
+    """``others_load`` answers ``loads`` in turn (then the last one), and records each
+    look: a run that looks twice sees its own forked child the second time."""
+    seen: list[float] = []
+
+    def look() -> float:
+        value = loads[min(len(seen), len(loads) - 1)]
+        seen.append(value)
+        return value
+
+    monkeypatch.setattr(loader, "others_load", look)
+    monkeypatch.setattr(loader, "available_cpus", lambda: 2)
+    return seen
+
+
+def test_the_runs_own_canonical_child_is_not_counted_as_load(
+        chain: Path, monkeypatch: pytest.MonkeyPatch, parallel_calls: list[int]) -> None:
+    """Automatic jobs, canonical SQL not cached: the prefetch forks a child to read it, and
+    the migrations are then parsed over the processes measured *before* that child ran.
+    Measured again after it (once, it was), the child itself made the idle machine look
+    busy and 1,000 files were parsed in one process: 1,908 ms where two took 1,491 ms."""
+    from b03lint.cache import one_run
+    from b03lint.engine import lint
+
+    seen = _counting_load(monkeypatch, [0.0, 1.0])  # idle; then our own child runs
+    config = _config(chain, 0, cache=False)
+    with one_run():
+        result = lint(config, baseline=None)
+    assert not result.errors, result.errors
+    assert seen == [0.0]  # looked once for the whole run
+    assert parallel_calls == [N]  # over the two idle CPUs
+
+
+def test_a_check_of_a_few_files_never_measures_the_load(
+        chain: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The pre-commit case: the canonical schema cached, one file to parse. Looking at
+    the run queue costs sleeps between looks; with nothing to decide, it is never done."""
+    import shutil
+
+    from b03lint.cache import one_run
+    from b03lint.engine import lint
+
+    root = tmp_path / "chain"
+    shutil.copytree(chain, root)
+    config = _config(root, 0, cache=True)
+    with one_run():
+        assert not lint(config, baseline=None).errors  # fills the cache
+    first = sorted(p for _shown, p in _items(root))[0]
+    first.write_text(first.read_text() + "\n# edited\n")
+    seen = _counting_load(monkeypatch, [0.0])
+    with one_run():
+        result = lint(_config(root, 0, cache=True), [first], baseline=None)
+    assert not result.errors, result.errors
+    assert result.checked and seen == []
+
+
+def test_spare_processes_are_measured_once_and_only_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _counting_load(monkeypatch, [0.0, 1.0])
+    spare = loader.SpareProcesses(0)
+    assert not spare.measured and seen == []
+    assert loader.plan_workers(loader.PARALLEL_MIN_FILES - 1, 0, spare) == 1
+    assert not spare.measured  # too few files: nothing to decide
+    assert loader.plan_workers(10_000, 0, spare) == 2
+    assert spare() == 2 and loader.plan_workers(10_000, 0, spare) == 2
+    assert seen == [0.0]
+    explicit = loader.SpareProcesses(3)
+    assert explicit() == 3 and seen == [0.0]  # an explicit setting needs no look
+    assert loader.plan_workers(10_000, 3, loader.SpareProcesses(0)) == 3
+    assert seen == [0.0]

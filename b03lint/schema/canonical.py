@@ -20,6 +20,8 @@ from b03lint.schema.replay import Conflict, fold
 from b03lint.schema.sharing import share_strings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from b03lint.forked import ForkedCall
 
 
@@ -122,11 +124,11 @@ _EARLY: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 SQL_NAMESPACE = "canonical-sql"
 
 
-def prefetch(config: Config, workers: int, early: bool = False) -> None:
+def prefetch(config: Config, workers: int | Callable[[], int], early: bool = False) -> None:
     """Start reading the canonical SQL in a forked child when it is not cached and
     ``workers`` (the processes the engine may use, from the ``jobs`` setting and the idle
-    CPUs) is more than one, so that it is read while this process reads the migrations
-    instead of after them. :func:`load` takes the child's result when the file's bytes
+    CPUs; a callable is asked only once the file is known not to be cached) is more than
+    one, so that it is read while this process reads the migrations instead of after them. :func:`load` takes the child's result when the file's bytes
     are still the ones it read; whatever goes wrong there, it reads the file itself.
 
     ``early`` (a rule will read the canonical schema): with no child to read it, this
@@ -136,8 +138,7 @@ def prefetch(config: Config, workers: int, early: bool = False) -> None:
     from b03lint.forked import ForkedCall, fork_is_safe
 
     sql_path = config.path("canonical_sql")
-    forking = workers >= 2 and fork_is_safe()
-    if sql_path is None or not (forking or early):
+    if sql_path is None or (isinstance(workers, int) and workers < 2 and not early):
         return
     from b03lint.cache import Cache, dumps
     from b03lint.paths import display_path
@@ -151,6 +152,9 @@ def prefetch(config: Config, workers: int, early: bool = False) -> None:
     cache = Cache.open(config)
     if cache is not None and cache.load_bytes(cache.key(SQL_NAMESPACE, shown, digest)):
         return  # cached: nothing to gain
+    forking = (workers if isinstance(workers, int) else workers()) >= 2 and fork_is_safe()
+    if not (forking or early):
+        return
     import b03lint.readers.sql  # noqa: F401  (imported here, inherited by the child)
 
     if not forking:
