@@ -141,17 +141,11 @@ def others_load() -> float:
         return 0.0
 
 
-def spare_processes(jobs: object) -> int:
-    """How many processes the run may use for work beside this one's, ``jobs`` being the
-    setting (0 or not an int: automatic, the idle CPUs, at most :data:`MAX_AUTO_JOBS`)."""
-    if isinstance(jobs, int) and jobs >= 1:
-        return jobs
-    return min(idle_cpus(), MAX_AUTO_JOBS)
-
-
 class SpareProcesses:
-    """:func:`spare_processes` for one run: measured the first time it is asked, then the
-    same answer. The engine hands one to the canonical prefetch and to :func:`load_files`:
+    """How many processes the run may use for work beside this one's, for the ``jobs``
+    setting (an int >= 1: that many; else automatic, the idle CPUs, at most
+    :data:`MAX_AUTO_JOBS`). Measured the first time it is asked, then the same answer for
+    the run. The engine hands one to the canonical prefetch and to :func:`load_files`:
     measured afresh after the prefetch had forked its child, the run counted its own child
     as another job's load and parsed 1,000 files in one process on an idle machine
     (1,908 ms, where two processes took 1,491 ms). Asked only when needed, so a run whose
@@ -165,12 +159,12 @@ class SpareProcesses:
 
     def __call__(self) -> int:
         if self._count is None:
-            self._count = spare_processes(self.jobs)
+            jobs = self.jobs
+            if isinstance(jobs, int) and jobs >= 1:
+                self._count = jobs
+            else:
+                self._count = min(idle_cpus(), MAX_AUTO_JOBS)
         return self._count
-
-    @property
-    def measured(self) -> bool:
-        return self._count is not None
 
 
 #: a count of processes, or how to get it when it is needed
@@ -188,7 +182,9 @@ def plan_workers(files: int, jobs: int, idle: Spare | None = None) -> int:
         return 1
     if jobs > 1:
         return max(1, min(jobs, files // MIN_FILES_PER_WORKER))
-    spare = idle_cpus() if idle is None else idle if isinstance(idle, int) else idle()
+    if idle is None:
+        idle = idle_cpus()
+    spare = idle if isinstance(idle, int) else idle()
     return max(1, min(spare, MAX_AUTO_JOBS, files // MIN_FILES_PER_WORKER))
 
 

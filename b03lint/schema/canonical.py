@@ -128,8 +128,9 @@ def prefetch(config: Config, workers: int | Callable[[], int], early: bool = Fal
     """Start reading the canonical SQL in a forked child when it is not cached and
     ``workers`` (the processes the engine may use, from the ``jobs`` setting and the idle
     CPUs; a callable is asked only once the file is known not to be cached) is more than
-    one, so that it is read while this process reads the migrations instead of after them. :func:`load` takes the child's result when the file's bytes
-    are still the ones it read; whatever goes wrong there, it reads the file itself.
+    one, so that it is read while this process reads the migrations instead of after
+    them. :func:`load` takes the child's result when the file's bytes are still the ones
+    it read; whatever goes wrong there, it reads the file itself.
 
     ``early`` (a rule will read the canonical schema): with no child to read it, this
     process reads and caches it now, before the migrations. Pickling it for the cache needs
