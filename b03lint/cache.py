@@ -51,7 +51,7 @@ from b03lint.safeio import read_regular
 T = TypeVar("T")
 
 #: bump when the entry layout or the meaning of a cached value changes
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 #: this many packs in a salt folder make the next flush compact them into one
 MAX_PACKS = 8
 #: fewest stale entries worth a compaction
@@ -357,6 +357,28 @@ class Cache:
         if key not in self._pending and index.pop(key, None) is not None:
             self._evicted.add(key)
         return value
+
+    def peek(self, key: str) -> bytes | memoryview | None:
+        """The pickled value of an entry many callers may ask for (an SQL reading shared
+        by files), counted as used and left in memory; None when absent (also for an
+        entry this run stored)."""
+        self._touched.add(key.partition(":")[0])
+        payload = self.load_bytes(key)
+        if payload is not None:
+            self._used.add(key)
+        return payload
+
+    def reject(self, key: str) -> None:
+        """Forget an entry whose value turned out unusable, so the value computed instead
+        replaces it."""
+        self._used.discard(key)
+        self._load_index().pop(key, None)
+
+    def keep_used(self, keys: tuple[str, ...]) -> None:
+        """Count ``keys`` as used by this run, so that no compaction drops them: the
+        entries a cached value depends on without asking for them (the SQL readings a
+        cached migration was read with, for its next edit)."""
+        self._used.update(keys)
 
     # ------------------------------------------------------------------ writing
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
     from b03lint.cache import Cache
+    from b03lint.sqlmemo import SqlMemo
 
 #: namespace of parsed migration files in the cache
 NAMESPACE = "migration"
@@ -63,7 +64,8 @@ Where = tuple[str, str] | None
 _PROJECTS: dict[str, object] = {}
 
 
-def _parse(shown: str, data: bytes, where: Where = None) -> MigrationFile:
+def _parse(shown: str, data: bytes, where: Where = None,
+           memo: SqlMemo | None = None) -> MigrationFile:
     from b03lint.readers.python import read_migration
 
     modules = None
@@ -75,7 +77,7 @@ def _parse(shown: str, data: bytes, where: Where = None) -> MigrationFile:
         if not isinstance(project, ProjectModules):
             project = _PROJECTS[where[1]] = ProjectModules([root, root / "src"])
         modules = project.for_file(origin, root)
-    mf: MigrationFile = read_migration(shown, data, modules)
+    mf: MigrationFile = read_migration(shown, data, modules, memo)
     return mf
 
 
@@ -215,6 +217,11 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
     from b03lint.cache import Cache
 
     cache = Cache.open(config)
+    memo = None
+    if cache is not None:
+        from b03lint.sqlmemo import SqlMemo
+
+        memo = SqlMemo(cache)
     out: list[MigrationFile | None] = [None] * len(items)
     _PROJECTS.clear()  # a new run reads the project's modules afresh
     root = str(config.root)
@@ -232,6 +239,7 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
             key = cache.key(NAMESPACE, shown, hashlib.sha256(data).hexdigest())
             hit = cache.load(key, MigrationFile)
             if hit is not None and hit.path == shown and _fresh(hit):
+                cache.keep_used(hit.sql_keys)  # for this file's next edit
                 out[i] = hit
                 continue
         todo.append((i, shown, data, key, (str(path), root)))
@@ -239,9 +247,9 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
     jobs = config.get("jobs")
     workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0, spare)
     if workers > 1:
-        parsed = _parse_parallel(todo, workers, cache)
+        parsed = _parse_parallel(todo, workers, cache, memo)
     else:
-        parsed = _parse_each(todo, len(todo), cache)
+        parsed = _parse_each(todo, len(todo), cache, memo)
     for (i, *_rest), mf in zip(todo, parsed, strict=True):
         out[i] = mf
     if cache is not None:
@@ -252,17 +260,23 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
 # --------------------------------------------------------------------------- parallel
 
 
-def _parse_chunk(chunk: list[tuple[str, bytes, Where]]) -> list[bytes]:
+def _parse_chunk(chunk: list[tuple[str, bytes, Where]],
+                 memo: SqlMemo | None = None) -> list[bytes]:
     """Worker side: parse each file and hand it back pickled (the same bytes go into the
-    cache, so a file is pickled once). An empty result means "parse it in the parent"."""
+    cache, so a file is pickled once). An empty result means "parse it in the parent".
+    One more pickle follows the files': the SQL-memo entries the worker computed, for the
+    parent to write (:mod:`b03lint.sqlmemo`)."""
     from b03lint.cache import dumps
 
+    if memo is not None:
+        memo.collecting()
     out: list[bytes] = []
     for shown, data, where in chunk:
         try:
-            out.append(dumps(_parse(shown, data, where)))
+            out.append(dumps(_parse(shown, data, where, memo)))
         except Exception:
             out.append(b"")
+    out.append(dumps(memo.deliver() if memo is not None else []))
     return out
 
 
@@ -278,10 +292,10 @@ class _ForkedWorker:
     which goes back to the system once read (a list of 10,000 small copies stayed in the
     heap for the rest of the run)."""
 
-    def __init__(self, chunk: list[tuple[str, bytes, Where]]):
+    def __init__(self, chunk: list[tuple[str, bytes, Where]], memo: SqlMemo | None):
         from b03lint.forked import ForkedCall
 
-        self.call = ForkedCall(lambda: _framed(_parse_chunk(chunk)))
+        self.call = ForkedCall(lambda: _framed(_parse_chunk(chunk, memo)))
 
     def close(self) -> int:
         return self.call.close()
@@ -332,7 +346,7 @@ class _PoolWorker:
 
 
 def _parse_parallel(todo: list[tuple[int, str, bytes, str, Where]], workers: int,
-                    cache: Cache | None) -> list[MigrationFile]:
+                    cache: Cache | None, memo: SqlMemo | None) -> list[MigrationFile]:
     """Parse over ``workers`` processes, in order: this process parses the first share
     itself while ``workers - 1`` workers parse one share each (so two CPUs need one extra
     process, not two). Whatever a worker cannot deliver (no processes here, a worker
@@ -351,7 +365,7 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str, Where]], workers: int
     try:
         if _fork_is_safe():
             for chunk in chunks:
-                started.append(_ForkedWorker(chunk))
+                started.append(_ForkedWorker(chunk, memo))
         elif sys.platform != "emscripten":
             from concurrent.futures import ProcessPoolExecutor
 
@@ -360,14 +374,16 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str, Where]], workers: int
     except (OSError, RuntimeError, ImportError):
         pass  # no more processes: this process parses what was not handed out
     try:
-        parsed = _parse_each(todo, own, cache)
+        parsed = _parse_each(todo, own, cache, memo)
         for n, (a, b) in enumerate(spans):
             blobs: Sequence[bytes | memoryview] | None = (
                 started[n].result() if n < len(started) else None)
-            if blobs is None or len(blobs) != b - a:
-                blobs = [b""] * (b - a)
-            for (_i, shown, data, key, where), blob in zip(rest[a:b], blobs, strict=True):
-                parsed.append(_from_worker(shown, data, key, blob, cache, where))
+            if blobs is None or len(blobs) != b - a + 1:
+                blobs = [b""] * (b - a + 1)
+            if memo is not None and blobs[-1]:
+                memo.receive(_unpickled(blobs[-1]))
+            for (_i, shown, data, key, where), blob in zip(rest[a:b], blobs[:-1], strict=True):
+                parsed.append(_from_worker(shown, data, key, blob, cache, where, memo))
     finally:
         for worker in started:  # reap what an exception above left running
             if isinstance(worker, _ForkedWorker):
@@ -378,36 +394,41 @@ def _parse_parallel(todo: list[tuple[int, str, bytes, str, Where]], workers: int
 
 
 def _parse_each(todo: list[tuple[int, str, bytes, str, Where]], count: int,
-                cache: Cache | None) -> list[MigrationFile]:
+                cache: Cache | None, memo: SqlMemo | None = None) -> list[MigrationFile]:
     """Parse the first ``count`` files of ``todo`` in this process, letting go of each
     file's bytes once parsed (they would stay in the heap beside what was read)."""
     parsed: list[MigrationFile] = []
     for n in range(count):
         i, shown, data, key, where = todo[n]
-        parsed.append(_parse_and_store(shown, data, key, cache, where))
+        parsed.append(_parse_and_store(shown, data, key, cache, where, memo))
         todo[n] = (i, shown, b"", key, where)
     return parsed
 
 
 def _parse_and_store(shown: str, data: bytes, key: str, cache: Cache | None,
-                     where: Where = None) -> MigrationFile:
-    mf = _parse(shown, data, where)
+                     where: Where = None, memo: SqlMemo | None = None) -> MigrationFile:
+    mf = _parse(shown, data, where, memo)
     if cache is not None:
         cache.store(key, mf)
     return mf
 
 
 def _from_worker(shown: str, data: bytes, key: str, blob: bytes | memoryview,
-                 cache: Cache | None, where: Where = None) -> MigrationFile:
+                 cache: Cache | None, where: Where = None,
+                 memo: SqlMemo | None = None) -> MigrationFile:
     """A worker's pickled result (written to the cache as is), or a parse in this process
     when the worker could not deliver one."""
-    if blob:
-        try:
-            value = pickle.loads(blob)
-        except Exception:
-            value = None
-        if isinstance(value, MigrationFile):
-            if cache is not None:
-                cache.store_bytes(key, blob)
-            return value
-    return _parse_and_store(shown, data, key, cache, where)
+    value = _unpickled(blob) if blob else None
+    if isinstance(value, MigrationFile):
+        if cache is not None:
+            cache.store_bytes(key, blob)
+            cache.keep_used(value.sql_keys)  # the worker's use of them, in this process
+        return value
+    return _parse_and_store(shown, data, key, cache, where, memo)
+
+
+def _unpickled(blob: bytes | memoryview) -> object:
+    try:
+        return pickle.loads(blob)
+    except Exception:
+        return None

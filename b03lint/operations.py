@@ -809,6 +809,9 @@ class MigrationFile:
     #: (path, sha256) of the project modules read to read this file (names it imports):
     #: a cached reading is stale when one of them changed
     sources: tuple[tuple[str, str], ...] = ()
+    #: the SQL-memo entries (``b03lint.sqlmemo``) its reading used: still in use while
+    #: this reading is, so the cache keeps them for the next edit of the file
+    sql_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def readable(self) -> bool:

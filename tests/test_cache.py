@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,9 +86,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
     real = b03lint.readers.python.read_migration
 
-    def counting(path: str, data: bytes, modules: Any = None) -> MigrationFile:
+    def counting(path: str, data: bytes, modules: Any = None, memo: Any = None) -> MigrationFile:
         seen.append(path)
-        return real(path, data, modules)
+        return real(path, data, modules, memo)
 
     monkeypatch.setattr(b03lint.readers.python, "read_migration", counting)
     yield seen
@@ -335,7 +336,10 @@ def test_two_runs_writing_the_same_cache_at_once(tmp_path: Path) -> None:
         assert report["summary"]["files"] == 150
         files = list((root / ".b03lint_cache").glob("*/*"))
         assert not [f for f in files if f.name.startswith(".tmp-")]
-        assert len(_keys(root)) == 151  # 150 migrations and the parsed canonical SQL
+        kinds = Counter(k.partition(":")[0] for k in _keys(root))
+        # 150 migrations, the parsed canonical SQL, and the readings of their SQL texts
+        assert kinds["migration"] == 150 and kinds["canonical-sql"] == 1, kinds
+        assert kinds["sql"] > 0 and set(kinds) == {"migration", "canonical-sql", "sql"}
         for pack in _packs(root):
             pack.write_bytes(pack.read_bytes()[:10])  # and heal again next time
     for pack in _packs(root):

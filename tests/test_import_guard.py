@@ -267,3 +267,19 @@ def test_selecting_a_rule_imports_its_module(tmp_path: Path) -> None:
     assert code == 0
     assert "b03lint.rules.locks" in modules
     assert "b03lint.rules.conventions" not in modules
+
+
+def test_an_edit_that_keeps_the_sql_loads_no_sql_parser(tmp_path: Path) -> None:
+    """The pre-commit case: a migration with SQL is edited in its Python only. Its SQL
+    readings come from the cache's SQL memo (``b03lint/sqlmemo.py``): pglast is not
+    loaded (``tests/test_sql_memo.py`` shows the readings and reports are unchanged)."""
+    root = _project(tmp_path, WITH_SQL)
+    target = root / "versions" / "0001_tenants.py"
+    code, modules = _modules(tmp_path, root, "versions/0001_tenants.py")
+    assert code == 0 and "pglast" in modules
+    target.write_text(WITH_SQL.replace(
+        '    op.execute("CREATE TABLE tenants',
+        '    # the SQL stays as it was\n    op.execute("CREATE TABLE tenants'))
+    code, modules = _modules(tmp_path, root, "versions/0001_tenants.py")
+    assert code == 0
+    assert "pglast" not in {m.split(".")[0] for m in modules}

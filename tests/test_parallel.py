@@ -69,9 +69,9 @@ def parallel_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     real = loader._parse_parallel
 
     def spy(todo: list[tuple[int, str, bytes, str]], workers: int,
-            cache: object) -> list[MigrationFile]:
+            cache: object, memo: object) -> list[MigrationFile]:
         seen.append(len(todo))
-        return real(todo, workers, cache)  # type: ignore[arg-type]
+        return real(todo, workers, cache, memo)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "_parse_parallel", spy)
     yield seen
@@ -125,7 +125,7 @@ def test_the_process_pool_used_where_fork_is_not(chain: Path,
 
 def test_a_worker_that_dies_leaves_its_files_to_this_process(
         chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def die(chunk: list[tuple[str, bytes]]) -> list[bytes]:
+    def die(chunk: list[tuple[str, bytes]], memo: object = None) -> list[bytes]:
         os._exit(3)  # in the forked child: as if it were killed
 
     monkeypatch.setattr(loader, "_parse_chunk", die)

@@ -83,6 +83,7 @@ from __future__ import annotations
 import hashlib
 
 from b03lint.operations import Diagnostic, Location, MigrationFile
+from b03lint.readers.memo import SqlMemo
 from b03lint.readers.python.alembic_ops import AlembicOps
 from b03lint.readers.python.comments import collect_comments
 from b03lint.readers.python.constructs import Constructs
@@ -97,17 +98,20 @@ from b03lint.readers.python.values import Env
 __all__ = ["read_migration"]
 
 
-def read_migration(path: str, data: bytes, modules: FileModules | None = None) -> MigrationFile:
+def read_migration(path: str, data: bytes, modules: FileModules | None = None,
+                   memo: SqlMemo | None = None) -> MigrationFile:
     """Read one Alembic revision file statically.
 
     ``path`` is the display path used in every :class:`Location`; ``data`` the file's raw
     bytes; ``modules`` the project's modules it may import names from (read statically,
-    see ``project.py``; none when not given). Never raises: unreadable input becomes a
-    fatal :class:`Diagnostic`.
+    see ``project.py``; none when not given); ``memo`` readings of SQL texts to take
+    instead of reading them again (see :mod:`b03lint.readers.memo`; what the file reads
+    as is the same with or without it). Never raises: unreadable input becomes a fatal
+    :class:`Diagnostic`.
     """
     mf = MigrationFile(path=path, digest=hashlib.sha256(data).hexdigest())
     try:
-        _read(path, data, mf, modules)
+        _read(path, data, mf, modules, memo)
     except (RecursionError, MemoryError) as exc:
         mf.diagnostics.append(
             Diagnostic(
@@ -130,7 +134,8 @@ def read_migration(path: str, data: bytes, modules: FileModules | None = None) -
     return mf
 
 
-def _read(path: str, data: bytes, mf: MigrationFile, modules: FileModules | None) -> None:
+def _read(path: str, data: bytes, mf: MigrationFile, modules: FileModules | None,
+          memo: SqlMemo | None) -> None:
     text = decode(path, data, mf.diagnostics)
     if text is None:
         return
@@ -141,7 +146,7 @@ def _read(path: str, data: bytes, mf: MigrationFile, modules: FileModules | None
     collect_comments(text, mf.comments)
     ev = Evaluator(src, len(data))
     ev.project = modules
-    sql = EmbeddedSql(path, data, mf)
+    sql = EmbeddedSql(path, data, mf, memo)
     sa = Constructs(ev, sql, src)
     ops = AlembicOps(ev, sa, sql, src, mf.diagnostics)
     module_env = Env()
@@ -151,6 +156,7 @@ def _read(path: str, data: bytes, mf: MigrationFile, modules: FileModules | None
     finally:
         if modules is not None:
             mf.sources = tuple(modules.sources())
+        mf.sql_keys = sql.keys()
         _release(module_env, ev, sql, sa, ops, interp)
 
 

@@ -436,12 +436,9 @@ class Constructs:
         if isinstance(item, Text):
             return [IndexElement(expression=item.text)]
         if isinstance(item, TextClause):
-            sql = self.sql.module()
-            if sql is not None:
-                try:
-                    return list(sql.parse_index_elements(item.text.text))
-                except Exception:
-                    pass
+            elements = self.sql.index_elements(item.text.text)
+            if elements is not None:
+                return elements
             return [IndexElement(expression=item.text.text, is_expression=True)]
         if isinstance(item, Node):
             last = last_part(item.qual)

@@ -2,9 +2,12 @@
 run, CHECK conditions and textual index elements, handed to the SQL reader.
 
 The SQL reader (``b03lint.readers.sql``, which imports pglast) is imported lazily, only
-for a file that has SQL, a CHECK constraint or a textual index element. Each character of
-the SQL keeps the position where it is written in the ``.py`` file. The per-file SQL
-budget lives here, the layer it protects.
+for a file that has SQL, a CHECK constraint or a textual index element whose reading the
+memo (:mod:`b03lint.readers.memo`) does not hold. Each character of the SQL keeps the
+position where it is written in the ``.py`` file: the SQL reader reads the text with every
+position a character offset in it (so the reading is the same wherever the text is
+written, and can be kept in the memo), and :func:`_placed` puts each offset where the
+file writes that character. The per-file SQL budget lives here, the layer it protects.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol, cast
 
 from b03lint.operations import (
@@ -21,10 +25,12 @@ from b03lint.operations import (
     Diagnostic,
     DropSequence,
     IndexElement,
+    Location,
     MigrationFile,
     Operation,
     Phase,
 )
+from b03lint.readers.memo import SqlMemo
 from b03lint.readers.python.comments import merge_comments
 from b03lint.readers.python.emit import Emit, Unreadable, op_fields
 from b03lint.readers.python.source import Pos
@@ -92,13 +98,30 @@ def sql_text(value: object) -> str | None:
 class EmbeddedSql:
     """The SQL of one file, read through the SQL reader within the file's budget."""
 
-    def __init__(self, path: str, data: bytes, mf: MigrationFile) -> None:
+    def __init__(self, path: str, data: bytes, mf: MigrationFile,
+                 memo: SqlMemo | None = None) -> None:
         self.path = path
         self.size = len(data)
         self.mf = mf
+        self.memo = memo
         self._module: object = None
         #: characters of SQL still to be read in this file
         self._budget = max(SQL_BUDGET, SQL_BUDGET_FACTOR * len(data))
+        #: the memo entries this file's reading asked for, in order (an ordered set)
+        self._keys: dict[str, None] = {}
+
+    def keys(self) -> tuple[str, ...]:
+        """The memo entries this file's reading used (``MigrationFile.sql_keys``)."""
+        return tuple(self._keys)
+
+    def _ask(self, ask: str) -> tuple[str | None, object]:
+        """The memo's key for ``ask`` and what it holds (None without a memo)."""
+        memo = self.memo
+        if memo is None:
+            return None, None
+        key = memo.key(ask)
+        self._keys[key] = None
+        return key, memo.take(key)
 
     def run(
         self, value: object, node: ast.expr | None, emit: Emit, driver: bool = False
@@ -150,9 +173,6 @@ class EmbeddedSql:
     def _read(self, text: Text, emit: Emit, template: bool = False) -> None:
         if not text.text.strip():
             return
-        sql = self.module()
-        if sql is None:
-            raise Unreadable("the SQL reader is not available")
         if len(text.text) > self._budget:
             raise Unreadable(
                 "not read: this file's SQL would exceed "
@@ -160,16 +180,21 @@ class EmbeddedSql:
                 "(the same SQL executed many times over?)"
             )
         self._budget -= len(text.text)
-        source = text
-
-        def position(offset: int) -> Pos:
-            return source.position(offset)
-
-        result = sql.read_sql(text.text, path=self.path, position=position, phase=emit.phase,
-                              via=emit.via, template=template)
-        emit.out.extend(result.operations)
-        self.mf.diagnostics.extend(result.diagnostics)
-        merge_comments(self.mf.comments, result.comments)
+        key, found = self._ask(f"sql\0{emit.phase}\0{emit.via}\0{int(template)}\0{text.text}")
+        reading = found if _is_reading(found) else None
+        if reading is None:
+            sql = self.module()
+            if sql is None:
+                raise Unreadable("the SQL reader is not available")
+            result = sql.read_sql(text.text, path="", position=_offset, phase=emit.phase,
+                                  via=emit.via, template=template)
+            reading = (result.operations, result.diagnostics, result.comments)
+            if key is not None and self.memo is not None:
+                self.memo.keep(key, reading)
+        operations, diagnostics, comments = _placed(reading, self.path, text.position)
+        emit.out.extend(operations)
+        self.mf.diagnostics.extend(diagnostics)
+        merge_comments(self.mf.comments, comments)
 
     def module(self) -> SqlModule | None:
         """The SQL reader, imported on first use (it imports pglast)."""
@@ -184,32 +209,122 @@ class EmbeddedSql:
             return None
         return cast(SqlModule, self._module)
 
+    def _check_info(self, expression: str) -> _Check | None:
+        """The SQL reader's analysis of a CHECK condition (or any expression), from the
+        memo when it has it: ``(expression, enum column, enum values)``, ``()`` when the
+        SQL reader could not analyse it, None without the SQL reader."""
+        key, found = self._ask(f"check\0{expression}")
+        if _is_check(found):
+            return cast(_Check, found)
+        sql = self.module()
+        if sql is None:
+            return None
+        try:
+            info = sql.analyze_check(expression)
+        except Exception:
+            value: _Check = ()
+        else:
+            values = tuple(info.values) if info.values is not None else None
+            value = (info.expression, info.column, values)
+        if key is not None and self.memo is not None:
+            self.memo.keep(key, value)
+        return value
+
     def expression(self, text: str) -> str:
         """An expression in the SQL reader's one spelling (as it deparses CHECKs and
         generated columns); the text itself when the SQL reader cannot read it."""
-        sql = self.module()
-        if sql is None:
-            return text
-        try:
-            return sql.analyze_check(text).expression or text
-        except Exception:
-            return text
+        info = self._check_info(text)
+        return (info[0] or text) if info else text
 
     def check(self, name: str | None, expression: str,
-               columns: tuple[str, ...] = ()) -> ConstraintDef:
-        sql = self.module()
+              columns: tuple[str, ...] = ()) -> ConstraintDef:
+        info = self._check_info(expression)
         expr, column, values = expression, None, None
-        if sql is not None:
-            try:
-                info = sql.analyze_check(expression)
-            except Exception:
-                info = None
-            if info is not None:
-                expr = info.expression or expression
-                column = info.column
-                values = tuple(info.values) if info.values is not None else None
+        if info:
+            expr = info[0] or expression
+            column, values = info[1], info[2]
         return ConstraintDef(kind="check", name=name, columns=columns, expression=expr,
                              enum_column=column, enum_values=values)
+
+    def index_elements(self, text: str) -> list[IndexElement] | None:
+        """The elements of a textual index expression (``sa.text("lower(email)")``), or
+        None when the SQL reader is missing or cannot read them."""
+        key, found = self._ask(f"index\0{text}")
+        if found == _FAILED:
+            return None
+        if isinstance(found, tuple) and all(isinstance(e, IndexElement) for e in found):
+            return list(found)
+        sql = self.module()
+        if sql is None:
+            return None
+        try:
+            elements: tuple[IndexElement, ...] | str = tuple(sql.parse_index_elements(text))
+        except Exception:
+            elements = _FAILED
+        if key is not None and self.memo is not None:
+            self.memo.keep(key, elements)
+        return None if isinstance(elements, str) else list(elements)
+
+
+#: a CHECK analysis: (expression, enum column, enum values), or () when it failed
+_Check = tuple[()] | tuple[str | None, str | None, tuple[str, ...] | None]
+#: the memo's value for index elements the SQL reader could not read
+_FAILED = "failed"
+#: what the SQL reader made of one text: operations, diagnostics, comments by offset
+_Reading = tuple[list[Operation], list[Diagnostic], dict[int, str]]
+
+
+def _offset(offset: int) -> Pos:
+    """The position the SQL reader is given: each character's offset in the text, kept
+    in the ``line`` of a location until :func:`_placed` puts it in the file."""
+    return offset, 0
+
+
+def _is_reading(found: object) -> bool:
+    if not (isinstance(found, tuple) and len(found) == 3):
+        return False
+    operations, diagnostics, comments = found
+    return (isinstance(operations, list) and isinstance(diagnostics, list)
+            and isinstance(comments, dict)
+            and all(isinstance(op, Operation) for op in operations)
+            and all(isinstance(d, Diagnostic) for d in diagnostics))
+
+
+def _is_check(found: object) -> bool:
+    if found == ():
+        return True
+    return (isinstance(found, tuple) and len(found) == 3
+            and all(v is None or isinstance(v, str) for v in found[:2])
+            and (found[2] is None or isinstance(found[2], tuple)))
+
+
+def _placed(reading: object, path: str,
+            position: Callable[[int], Pos]) -> _Reading:
+    """A reading by offsets (see :func:`_offset`) at its place in the file at ``path``:
+    every location and comment line where ``position`` puts the character. Comments on
+    one line are joined by a space, in the order the SQL reader found them, as it joins
+    them itself when it is given the file's positions."""
+    operations, diagnostics, comments = cast(_Reading, reading)
+    moved: dict[Location, Location] = {}
+
+    def place(loc: Location) -> Location:
+        found = moved.get(loc)
+        if found is None:
+            line, column = position(loc.line)
+            if loc.end_line is None:
+                found = Location(path, line, column)
+            else:
+                end_line, end_column = position(loc.end_line)
+                found = Location(path, line, column, end_line, end_column)
+            moved[loc] = found
+        return found
+
+    lines: dict[int, str] = {}
+    for offset, part in comments.items():
+        line = position(offset)[0]
+        lines[line] = f"{lines[line]} {part}" if line in lines else part
+    return ([replace(op, loc=place(op.loc)) for op in operations],
+            [replace(d, loc=place(d.loc)) for d in diagnostics], lines)
 
 
 def _literal(node: ast.expr | None) -> str | None:
