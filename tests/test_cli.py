@@ -357,3 +357,27 @@ def test_computed_down_revision_explains_multiple_heads(tmp_path: Path) -> None:
     assert rc == 1, out  # one head cannot be proven: never a PASS
     assert " G001 blocking " in out and "computed down_revision (b)" in out
     assert " I004 info " in out
+
+
+def test_a_chosen_command_builds_only_its_own_parser() -> None:
+    import argparse
+
+    from b03lint.cli import COMMANDS, build_parser
+
+    def commands(parser: argparse.ArgumentParser) -> set[str]:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return set(sub.choices)
+
+    assert commands(build_parser("check")) == {"check"}
+    assert commands(build_parser("")) == set(COMMANDS)  # unknown: all, for the error
+
+
+@pytest.mark.parametrize("columns", ["57", "", "junk", "-3"])
+def test_help_is_as_wide_as_argparse_makes_it(columns: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from b03lint.cli import _columns
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert _columns() == shutil.get_terminal_size().columns
