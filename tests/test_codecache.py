@@ -191,3 +191,42 @@ def test_concurrent_runs_leave_a_valid_table(tmp_path: Path) -> None:
     assert len(_tables(tmp_path)) == 1
     assert not list((tmp_path / "xdg" / "b03lint").glob("*.tmp"))
     assert _run_loaded(tmp_path, "on")[1] > 0
+
+
+def _program(tmp_path: Path, source: str) -> int:
+    """Run ``source`` with the table installed and saved; how many texts it loaded."""
+    script = ("import dataclasses, sys\nfrom b03lint import codecache\ncodecache.install()\n"
+              f"{source}\nloaded = len(codecache._state.get('table') or {{}})\n"
+              "codecache.save()\nprint(loaded)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={**{k: v for k, v in os.environ.items()
+                                               if k != "PYTHONDONTWRITEBYTECODE"},
+                                            "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_table_of_texts_no_run_uses_is_pruned(tmp_path: Path) -> None:
+    """Texts of classes nobody defines any more (an upgraded b03lint's old ones) are
+    dropped by the next run that saves, once they outnumber what it used."""
+    from b03lint import codecache
+
+    _secret(tmp_path)
+    common = "from b03lint import operations\n"
+    _program(tmp_path, common)
+    base = _program(tmp_path, common)  # what the vocabulary needs, all from the table
+    junk = 3 * codecache.MIN_PRUNE
+    _program(tmp_path, common + f"for i in range({junk // 3}):\n"
+             "    dataclasses.make_dataclass(f'C{i}', [(f'f{i}', int)])\n")
+    table = _tables(tmp_path)[0]
+    grown = _program(tmp_path, common + "dataclasses.make_dataclass('Fresh', [('zz', int)])\n")
+    assert grown >= base + junk
+    pruned = _program(tmp_path, common)
+    assert base < pruned < base + 10  # what the saving run used (Fresh too), and only that
+    # and a run that compiles nothing prunes a bloated table too, once
+    _program(tmp_path, common + f"for i in range({junk // 3}):\n"
+             "    dataclasses.make_dataclass(f'D{i}', [(f'g{i}', int)])\n")
+    assert _program(tmp_path, common) >= base + junk
+    assert _program(tmp_path, common) == base
+    written = table.read_bytes()
+    assert _program(tmp_path, common) == base and table.read_bytes() == written
