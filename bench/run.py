@@ -22,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,11 +48,18 @@ def tool(name: str) -> str:
     return found
 
 
+#: the per-user cache folder of every measured run (its secret and compiled-code table):
+#: the bench's own, so figures never depend on what this user's earlier runs left there
+#: (a developer's code table had grown to 1,614 texts, ten times what a check uses)
+BENCH_XDG = Path(tempfile.gettempdir()) / "b03lint-bench-xdg"
+
+
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     env["NO_COLOR"] = "1"
+    env["XDG_CACHE_HOME"] = str(BENCH_XDG)
     return env
 
 
