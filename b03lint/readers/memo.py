@@ -25,9 +25,11 @@ class SqlMemo(Protocol):
         ...
 
     def take(self, key: str) -> object | None:
-        """The value kept for ``key``, or None."""
+        """A copy of the value kept for ``key`` that is the caller's own (it may change
+        it: a new copy on every call), or None."""
         ...
 
     def keep(self, key: str, value: object) -> None:
-        """Remember ``value`` for ``key`` (best effort: it may be dropped)."""
+        """Remember ``value`` for ``key`` as it is now (best effort: it may be dropped);
+        the caller may change ``value`` afterwards."""
         ...

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import importlib
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol, cast
 
 from b03lint.operations import (
@@ -319,12 +318,18 @@ def _placed(reading: object, path: str,
             moved[loc] = found
         return found
 
+    # The reading is this call's own (just read and already kept, or just unpickled from
+    # the memo), so its records are moved in place: ``dataclasses.replace`` made a copy
+    # of each for 5.6 us, where the SQL reader takes 85 us per operation.
+    for op in operations:
+        object.__setattr__(op, "loc", place(op.loc))
+    for diagnostic in diagnostics:
+        object.__setattr__(diagnostic, "loc", place(diagnostic.loc))
     lines: dict[int, str] = {}
     for offset, part in comments.items():
         line = position(offset)[0]
         lines[line] = f"{lines[line]} {part}" if line in lines else part
-    return ([replace(op, loc=place(op.loc)) for op in operations],
-            [replace(d, loc=place(d.loc)) for d in diagnostics], lines)
+    return operations, diagnostics, lines
 
 
 def _literal(node: ast.expr | None) -> str | None:
