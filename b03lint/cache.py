@@ -335,10 +335,12 @@ class Cache:
             index.update(self._from_disk({key}))
         return index.get(key)
 
-    def load(self, key: str, expected: type[T]) -> T | None:
+    def load(self, key: str, expected: type[T], shared: bool = False) -> T | None:
         """The cached object, when it is an instance of ``expected``; else ``None`` (and
         the entry is forgotten, so the value computed instead replaces it). A loaded
-        entry's pickled copy is dropped from memory: the caller holds the value."""
+        entry's pickled copy is dropped from memory, since the caller holds the value;
+        ``shared``: an entry many callers ask for (the SQL reading of a text several
+        files hold), whose copy stays, each caller unpickling its own value."""
         self._touched.add(key.partition(":")[0])
         payload = self.load_bytes(key)
         value: object = None
@@ -348,31 +350,15 @@ class Cache:
             except Exception:  # a payload written by an incompatible b03lint
                 value = None
         index = self._load_index()
-        if not isinstance(value, expected):
+        if value is None or not isinstance(value, expected):
             self.misses += 1
             index.pop(key, None)
             return None
         self._used.add(key)
         self.hits += 1
-        if key not in self._pending and index.pop(key, None) is not None:
+        if not shared and key not in self._pending and index.pop(key, None) is not None:
             self._evicted.add(key)
         return value
-
-    def peek(self, key: str) -> bytes | memoryview | None:
-        """The pickled value of an entry many callers may ask for (an SQL reading shared
-        by files), counted as used and left in memory; None when absent (also for an
-        entry this run stored)."""
-        self._touched.add(key.partition(":")[0])
-        payload = self.load_bytes(key)
-        if payload is not None:
-            self._used.add(key)
-        return payload
-
-    def reject(self, key: str) -> None:
-        """Forget an entry whose value turned out unusable, so the value computed instead
-        replaces it."""
-        self._used.discard(key)
-        self._load_index().pop(key, None)
 
     def keep_used(self, keys: tuple[str, ...]) -> None:
         """Count ``keys`` as used by this run, so that no compaction drops them: the

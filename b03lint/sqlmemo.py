@@ -24,7 +24,6 @@ writes the parent's pack.
 from __future__ import annotations
 
 import hashlib
-import pickle
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,15 +50,7 @@ class SqlMemo:
     def take(self, key: str) -> object | None:
         """A fresh copy of the value kept for ``key`` (unpickled on each call), or None;
         an entry that does not unpickle is forgotten."""
-        payload = self.cache.peek(key)
-        if payload is None:
-            return None
-        try:
-            value: object = pickle.loads(payload)
-        except Exception:  # written by an incompatible b03lint
-            self.cache.reject(key)
-            return None
-        return value
+        return self.cache.load(key, object, shared=True)
 
     def keep(self, key: str, value: object) -> None:
         if key in self._kept:
