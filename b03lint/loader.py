@@ -217,11 +217,6 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
     from b03lint.cache import Cache
 
     cache = Cache.open(config)
-    memo = None
-    if cache is not None:
-        from b03lint.sqlmemo import SqlMemo
-
-        memo = SqlMemo(cache)
     out: list[MigrationFile | None] = [None] * len(items)
     _PROJECTS.clear()  # a new run reads the project's modules afresh
     root = str(config.root)
@@ -244,6 +239,11 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
                 continue
         todo.append((i, shown, data, key, (str(path), root)))
 
+    memo = None
+    if cache is not None and todo:  # files to read: their SQL may be in the memo
+        from b03lint.sqlmemo import SqlMemo
+
+        memo = SqlMemo(cache)
     jobs = config.get("jobs")
     workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0, spare)
     if workers > 1:

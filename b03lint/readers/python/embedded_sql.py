@@ -122,6 +122,11 @@ class EmbeddedSql:
         self._keys[key] = None
         return key, memo.take(key)
 
+    def _keep(self, key: str | None, value: object) -> None:
+        """Hand what was just read to the memo, under the key :meth:`_ask` gave."""
+        if key is not None and self.memo is not None:
+            self.memo.keep(key, value)
+
     def run(
         self, value: object, node: ast.expr | None, emit: Emit, driver: bool = False
     ) -> None:
@@ -188,8 +193,7 @@ class EmbeddedSql:
             result = sql.read_sql(text.text, path="", position=_offset, phase=emit.phase,
                                   via=emit.via, template=template)
             reading = (result.operations, result.diagnostics, result.comments)
-            if key is not None and self.memo is not None:
-                self.memo.keep(key, reading)
+            self._keep(key, reading)
         operations, diagnostics, comments = _placed(reading, self.path, text.position)
         emit.out.extend(operations)
         self.mf.diagnostics.extend(diagnostics)
@@ -225,8 +229,7 @@ class EmbeddedSql:
         else:
             values = tuple(info.values) if info.values is not None else None
             value = (info.expression, info.column, values)
-        if key is not None and self.memo is not None:
-            self.memo.keep(key, value)
+        self._keep(key, value)
         return value
 
     def expression(self, text: str) -> str:
@@ -260,8 +263,7 @@ class EmbeddedSql:
             elements: tuple[IndexElement, ...] | str = tuple(sql.parse_index_elements(text))
         except Exception:
             elements = _FAILED
-        if key is not None and self.memo is not None:
-            self.memo.keep(key, elements)
+        self._keep(key, elements)
         return None if isinstance(elements, str) else list(elements)
 
 
