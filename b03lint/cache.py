@@ -271,6 +271,24 @@ class Cache:
             found = shared[(root, salt)] = cls(root, salt, secret)
         return found
 
+    def companion(self, name: str) -> Cache:
+        """A cache of its own inside this one's folder (``<salt>/<name>/``), same salt and
+        secret, for entries only some runs read (the SQL memo): its packs are read only by
+        a run that asks for it, so every other run neither reads nor holds them (at 20,000
+        revisions they added 37 MB to a warm run's peak), and they go when the salt's
+        folder goes. Within :func:`one_run`, one instance per name."""
+        shared = _SHARED[0]
+        if shared is None:
+            return Cache(self.folder, name, self.secret)
+        found = shared.get((self.folder, name))
+        if found is None or found.secret != self.secret:
+            found = shared[(self.folder, name)] = Cache(self.folder, name, self.secret)
+        return found
+
+    def read_packs(self) -> None:
+        """Read the packs now (before forking workers, which then share what was read)."""
+        self._load_index()
+
     # ------------------------------------------------------------------ keys
 
     @staticmethod
@@ -496,7 +514,12 @@ class Cache:
                 if now - folder.stat().st_mtime < STALE_AFTER:
                     continue
                 for entry in folder.iterdir():
-                    entry.unlink()
+                    if entry.is_dir() and not entry.is_symlink():  # a companion
+                        for inner in entry.iterdir():
+                            inner.unlink()
+                        entry.rmdir()
+                    else:
+                        entry.unlink()
                 folder.rmdir()
             except OSError:
                 continue

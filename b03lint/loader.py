@@ -221,6 +221,7 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
     _PROJECTS.clear()  # a new run reads the project's modules afresh
     root = str(config.root)
     todo: list[tuple[int, str, bytes, str, Where]] = []  # (index, shown, data, key, where)
+    served: list[tuple[str, ...]] = []  # the SQL-memo keys of the files the cache served
     for i, (shown, path) in enumerate(items):
         try:
             data = overlay.read_bytes(path)
@@ -234,7 +235,7 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
             key = cache.key(NAMESPACE, shown, hashlib.sha256(data).hexdigest())
             hit = cache.load(key, MigrationFile)
             if hit is not None and hit.path == shown and _fresh(hit):
-                cache.keep_used(hit.sql_keys)  # for this file's next edit
+                served.append(hit.sql_keys)
                 out[i] = hit
                 continue
         todo.append((i, shown, data, key, (str(path), root)))
@@ -244,6 +245,8 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
         from b03lint.sqlmemo import SqlMemo
 
         memo = SqlMemo(cache)
+        for keys in served:  # still in use, for each file's next edit
+            memo.keep_used(keys)
     jobs = config.get("jobs")
     workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0, spare)
     if workers > 1:
@@ -254,6 +257,8 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
         out[i] = mf
     if cache is not None:
         cache.flush()
+    if memo is not None:
+        memo.flush()
     return [mf for mf in out if mf is not None]
 
 
@@ -422,7 +427,8 @@ def _from_worker(shown: str, data: bytes, key: str, blob: bytes | memoryview,
     if isinstance(value, MigrationFile):
         if cache is not None:
             cache.store_bytes(key, blob)
-            cache.keep_used(value.sql_keys)  # the worker's use of them, in this process
+        if memo is not None:
+            memo.keep_used(value.sql_keys)  # the worker's use of them, in this process
         return value
     return _parse_and_store(shown, data, key, cache, where, memo)
 

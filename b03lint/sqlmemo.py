@@ -11,9 +11,10 @@ a 100-revision chain edited, its SQL unchanged): 882 M instructions without the 
 650 M with it; a cold 1,000-revision run pays about 3 % to write the entries.
 
 An entry stays while a file uses it: each reading records the keys it used
-(``MigrationFile.sql_keys``), and the loader counts them as used whenever it serves that
-file from the cache (:meth:`Cache.keep_used`), so compaction drops only the readings of
-texts no current file holds.
+(``MigrationFile.sql_keys``), and a run that reads files counts the keys of every file it
+serves from the cache as used (:meth:`SqlMemo.keep_used`), so compaction drops only the
+readings of texts no current file holds. The entries live in a companion folder of the
+cache (``<salt>/sql/``): a run that reads no file (every migration cached) never opens it.
 
 In a forked worker the memo reads the parent's index (inherited, read-only) and
 *collects* the entries it computes: the worker hands them back with its files, and the
@@ -29,15 +30,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from b03lint.cache import Cache
 
-#: namespace of SQL readings in the cache
+#: namespace of SQL readings in the cache, and the companion folder that holds them
 NAMESPACE = "sql"
 
 
 class SqlMemo:
-    """The readings of SQL texts one run takes from and adds to ``cache``."""
+    """The readings of SQL texts one run takes from and adds to ``cache``'s companion
+    folder ``sql`` (:meth:`Cache.companion`: runs that read no file never read them)."""
 
     def __init__(self, cache: Cache) -> None:
-        self.cache = cache
+        self.cache = cache.companion(NAMESPACE)
+        self.cache.read_packs()  # before any worker is forked: they share the index
         #: keys written (or collected) this run: a text read twice is written once
         self._kept: set[str] = set()
         #: in a worker: the entries computed, for the parent to write
@@ -66,6 +69,13 @@ class SqlMemo:
             self._collected.append((key, payload))
         else:
             self.cache.store_bytes(key, payload)
+
+    def keep_used(self, keys: tuple[str, ...]) -> None:
+        """The entries a migration served from the cache was read with: still in use."""
+        self.cache.keep_used(keys)
+
+    def flush(self) -> None:
+        self.cache.flush()
 
     # ------------------------------------------------------------------ workers
 

@@ -107,10 +107,13 @@ def _packs(root: Path) -> list[Path]:
     return sorted(p for p in (root / ".b03lint_cache").glob("*/pack-*.bin") if p.is_file())
 
 
-def _keys(root: Path) -> set[str]:
-    """Every entry in the cache of ``root``'s configuration, as a fresh run sees it."""
+def _keys(root: Path, companion: str | None = None) -> set[str]:
+    """Every entry in the cache of ``root``'s configuration (or in its ``companion``
+    folder), as a fresh run sees it."""
     cache = Cache.open(load_config(root))
     assert cache is not None
+    if companion is not None:
+        cache = cache.companion(companion)
     return set(cache._load_index())
 
 
@@ -337,9 +340,8 @@ def test_two_runs_writing_the_same_cache_at_once(tmp_path: Path) -> None:
         files = list((root / ".b03lint_cache").glob("*/*"))
         assert not [f for f in files if f.name.startswith(".tmp-")]
         kinds = Counter(k.partition(":")[0] for k in _keys(root))
-        # 150 migrations, the parsed canonical SQL, and the readings of their SQL texts
-        assert kinds["migration"] == 150 and kinds["canonical-sql"] == 1, kinds
-        assert kinds["sql"] > 0 and set(kinds) == {"migration", "canonical-sql", "sql"}
+        assert kinds == {"migration": 150, "canonical-sql": 1}  # and the parsed canonical SQL
+        assert _keys(root, "sql")  # the readings of their SQL texts, in the companion
         for pack in _packs(root):
             pack.write_bytes(pack.read_bytes()[:10])  # and heal again next time
     for pack in _packs(root):
@@ -404,3 +406,27 @@ def test_stale_entries_are_dropped_when_they_are_the_majority(
         second.write_text(SECOND + f"# edit {i}\n")
         _load(project)
     assert len(_keys(project)) <= 4  # the 2 live entries, and at most 2 stale ones
+
+
+def test_an_old_salt_folder_goes_with_its_companion(tmp_path: Path) -> None:
+    """Another configuration's or version's folder, untouched for a week, is removed
+    when a new salt folder is made, its SQL-memo companion folder included; a recent one
+    stays."""
+    import time
+
+    root = tmp_path / "cache"
+    old_cache = Cache(root, "a" * 24, b"k" * 32)
+    old_cache.store("migration:x", 1)
+    old_cache.flush()
+    companion = old_cache.companion("sql")
+    companion.store("sql:y", 2)
+    companion.flush()
+    recent = Cache(root, "b" * 24, b"k" * 32)
+    recent.store("migration:x", 1)
+    recent.flush()
+    week_ago = time.time() - b03lint.cache.STALE_AFTER - 60
+    os.utime(root / ("a" * 24), (week_ago, week_ago))
+    new = Cache(root, "c" * 24, b"k" * 32)
+    new.store("migration:x", 1)
+    new.flush()
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["b" * 24, "c" * 24]

@@ -76,15 +76,19 @@ def _private_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
 
 
+def _cache(tmp_path: Path) -> Cache:
+    return Cache(tmp_path / "cache", "salt", b"k" * 32)
+
+
 def _memo(tmp_path: Path) -> SqlMemo:
-    return SqlMemo(Cache(tmp_path / "cache", "salt", b"k" * 32))
+    return SqlMemo(_cache(tmp_path))
 
 
-def _next_run(memo: SqlMemo) -> SqlMemo:
+def _next_run(memo: SqlMemo, tmp_path: Path) -> SqlMemo:
     """What the next run sees of what ``memo`` wrote (a run never serves its own writes:
     they went to disk as they were made)."""
-    memo.cache.flush()
-    return SqlMemo(Cache(memo.cache.root, memo.cache.salt, memo.cache.secret))
+    memo.flush()
+    return SqlMemo(_cache(tmp_path))
 
 
 def _no_sql_reader(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,7 +116,7 @@ def test_a_reading_from_the_memo_equals_a_direct_one(
     cold = read_migration("versions/0001.py", data, memo=memo)
     assert cold == direct and _fields(cold) == _fields(direct)
     assert len(cold.sql_keys) == len(set(cold.sql_keys)) >= 8
-    memo = _next_run(memo)
+    memo = _next_run(memo, tmp_path)
     _no_sql_reader(monkeypatch)
     served = read_migration("versions/0001.py", data, memo=memo)
     assert _fields(served) == _fields(direct)
@@ -125,7 +129,7 @@ def test_the_same_sql_elsewhere_is_placed_where_it_is_written(
     in another file, are located there."""
     memo = _memo(tmp_path)
     read_migration("versions/0001.py", MIGRATION.encode(), memo=memo)
-    memo = _next_run(memo)
+    memo = _next_run(memo, tmp_path)
     moved = MIGRATION.replace("import os\n", "import os\n\n# moved\n\n", 1).encode()
     direct = read_migration("versions/0002.py", moved)
     _no_sql_reader(monkeypatch)
@@ -138,17 +142,17 @@ def test_a_bad_entry_is_read_again_and_replaced(tmp_path: Path) -> None:
     data = MIGRATION.encode()
     direct = read_migration("versions/0001.py", data)
     keys = read_migration("versions/0001.py", data, memo=_memo(tmp_path / "probe")).sql_keys
-    cache = Cache(tmp_path / "cache", "salt", b"k" * 32)
+    cache = _cache(tmp_path).companion("sql")
     # a payload that does not unpickle, and values of the wrong shape for each kind
     bad = [b"\x80\x05garbage", dumps(42), dumps((["not an operation"], [], {})), dumps("x")]
     for n, key in enumerate(keys):
         cache.store_bytes(key, bad[n % len(bad)])
     cache.flush()
-    cache = Cache(tmp_path / "cache", "salt", b"k" * 32)
-    again = read_migration("versions/0001.py", data, memo=SqlMemo(cache))
+    memo = _memo(tmp_path)
+    again = read_migration("versions/0001.py", data, memo=memo)
     assert _fields(again) == _fields(direct)
-    cache.flush()
-    fresh = SqlMemo(Cache(tmp_path / "cache", "salt", b"k" * 32))
+    memo.flush()
+    fresh = _memo(tmp_path)
     for key in keys:  # each bad entry was replaced by the reading
         value = fresh.take(key)
         assert value is not None and value not in (42, "x")
@@ -183,7 +187,8 @@ def _config(root: Path, jobs: int, cache: bool = True) -> Config:
 def _sql_entries(root: Path) -> set[str]:
     cache = Cache.open(_config(root, 1))
     assert cache is not None
-    return {k for k in cache._load_index() if k.startswith("sql:")}
+    assert not any(k.startswith("sql:") for k in cache._load_index())  # not beside files
+    return set(cache.companion("sql")._load_index())
 
 
 def _edit_python(items: list[tuple[str, Path]]) -> None:
@@ -289,3 +294,24 @@ def test_the_report_after_an_edit_is_the_uncached_one(chain: Path, tmp_path: Pat
     _edit_python(_items(chain))
     served = check()
     assert served == check("--no-cache")
+
+
+def test_a_run_that_reads_no_file_never_opens_the_sql_memo(
+        chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every migration cached: the SQL readings' packs are not read (nor held in memory)."""
+    items = _items(chain)
+    loader.load_files(items, _config(chain, 1))
+    assert _sql_entries(chain)
+    opened: list[str] = []
+    real = Cache.companion
+
+    def spy(self: Cache, name: str) -> Cache:
+        opened.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(Cache, "companion", spy)
+    loader.load_files(items, _config(chain, 1))
+    assert opened == []
+    _edit_python(items[:1])
+    loader.load_files(items, _config(chain, 1))
+    assert opened == ["sql"]
