@@ -276,14 +276,9 @@ class Cache:
         secret, for entries only some runs read (the SQL memo): its packs are read only by
         a run that asks for it, so every other run neither reads nor holds them (at 20,000
         revisions they added 37 MB to a warm run's peak), and they go when the salt's
-        folder goes. Within :func:`one_run`, one instance per name."""
-        shared = _SHARED[0]
-        if shared is None:
-            return Cache(self.folder, name, self.secret)
-        found = shared.get((self.folder, name))
-        if found is None or found.secret != self.secret:
-            found = shared[(self.folder, name)] = Cache(self.folder, name, self.secret)
-        return found
+        folder goes. Not shared through :func:`one_run`: its owner flushes it, or
+        discards it, and lets it go with its index and bookkeeping."""
+        return Cache(self.folder, name, self.secret)
 
     def read_packs(self) -> None:
         """Read the packs now (before forking workers, which then share what was read)."""

@@ -249,16 +249,20 @@ def _load_files(items: Sequence[tuple[str, Path]], config: Config,
             memo.keep_used(keys)
     jobs = config.get("jobs")
     workers = plan_workers(len(todo), jobs if isinstance(jobs, int) else 0, spare)
-    if workers > 1:
-        parsed = _parse_parallel(todo, workers, cache, memo)
-    else:
-        parsed = _parse_each(todo, len(todo), cache, memo)
+    try:
+        if workers > 1:
+            parsed = _parse_parallel(todo, workers, cache, memo)
+        else:
+            parsed = _parse_each(todo, len(todo), cache, memo)
+        if memo is not None:
+            memo.flush()
+    finally:
+        if memo is not None:
+            memo.discard()  # only a run cut short leaves its pack unflushed
     for (i, *_rest), mf in zip(todo, parsed, strict=True):
         out[i] = mf
     if cache is not None:
         cache.flush()
-    if memo is not None:
-        memo.flush()
     return [mf for mf in out if mf is not None]
 
 

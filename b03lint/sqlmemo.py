@@ -75,7 +75,13 @@ class SqlMemo:
         self.cache.keep_used(keys)
 
     def flush(self) -> None:
+        """Write what this run added (the memo is done: its owner then lets it go, and
+        with it the index and key sets)."""
         self.cache.flush()
+
+    def discard(self) -> None:
+        """Forget a pack begun and not flushed (a run cut short)."""
+        self.cache.discard()
 
     # ------------------------------------------------------------------ workers
 
