@@ -69,9 +69,9 @@ def parallel_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     real = loader._parse_parallel
 
     def spy(todo: list[tuple[int, str, bytes, str]], workers: int,
-            cache: object, memo: object) -> list[MigrationFile]:
+            cache: object, memo: object, intern_names: bool = False) -> list[MigrationFile]:
         seen.append(len(todo))
-        return real(todo, workers, cache, memo)  # type: ignore[arg-type]
+        return real(todo, workers, cache, memo, intern_names)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "_parse_parallel", spy)
     yield seen
@@ -401,3 +401,35 @@ def test_spare_processes_are_measured_once_and_only_when_asked(
     assert explicit() == 3 and seen == [0.0]  # an explicit setting needs no look
     assert loader.plan_workers(10_000, 3, loader.SpareProcesses(0)) == 3
     assert seen == [0.0]
+
+
+def _names(files: list[MigrationFile]) -> list[str]:
+    """Every column name the files' operations write, each object as it is held."""
+    return [c.name for mf in files for op in mf.operations
+            for c in (getattr(op, "columns", None) or ()) if c.name == "tenant_id"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["cached", "worker"])
+def test_a_large_chain_holds_each_name_once(chain: Path, jobs: int, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """From ``INTERN_FROM`` files on, the migrations a worker or the cache hands over hold
+    one object per name for the whole run; below it, one per file (cheaper to load). The
+    files are the same either way."""
+    items = _items(chain)
+    config = _config(chain, jobs, cache=True)
+    config.set("cache_dir", str(tmp_path / "cache"), "test")
+    first = loader.load_files(items, config)  # parsed (the worker's share unpickled)
+    again = loader.load_files(items, config)  # all from the cache
+    monkeypatch.setattr(loader, "INTERN_FROM", N)
+    shared = loader.load_files(items, config)
+    cold = _config(chain, jobs, cache=True)
+    cold.set("cache_dir", str(tmp_path / "cache2"), "test")
+    shared_cold = loader.load_files(items, cold)
+    assert first == again == shared == shared_cold
+    apart, together = _names(again), _names(shared)
+    assert len(apart) > 20
+    assert len({id(n) for n in apart}) > 20  # one object per file
+    assert len({id(n) for n in together}) == 1
+    if jobs == 2:  # the worker's share came through the pipe, its names shared too
+        half = _names(shared_cold[N // 2:])
+        assert len(half) > 5 and len({id(n) for n in half}) == 1
