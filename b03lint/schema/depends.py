@@ -147,7 +147,10 @@ def _foreign_keys_to(schema: Schema, table: str, columns: set[str] | None,
 
 def _sequence_users(schema: Schema, sequences: set[str],
                     skip: tuple[str, str] | None) -> list[tuple[str, str]]:
-    out = []
+    """Columns whose default draws from one of ``sequences`` (``skip`` excepted)."""
+    out: list[tuple[str, str]] = []
+    if not sequences:  # most dropped columns own no sequence: no need to look at all
+        return out
     for t in schema.tables.values():
         for c in t.columns.values():
             if (t.name, c.name) == skip:
