@@ -503,6 +503,8 @@ class Cache:
                     path.unlink()
             self._packs = []
             self._remove_leftovers()
+            for k in stale:  # gone from disk: a later flush must not count them again
+                index.pop(k, None)
         self._packs.append(written)  # a later flush of this instance may compact it too
         self.writes += len(self._pending)
         self._written |= self._pending

@@ -180,3 +180,24 @@ def test_a_run_cut_short_leaves_no_temporary_file(tmp_path: Path) -> None:
         assert list((tmp_path / "salt").glob(".tmp-*"))
         raise KeyboardInterrupt
     assert list((tmp_path / "salt").iterdir()) == []
+
+
+def test_a_flush_after_a_compaction_does_not_compact_again(tmp_path: Path) -> None:
+    """The stale entries a compaction dropped are gone from what this run holds too: a
+    later flush of the same run (the replay's expression answers, after the loader's)
+    neither rewrites the pack nor counts them stale again."""
+    writer = _cache(tmp_path)
+    for i in range(200):
+        writer.store(f"migration:{i}", i)
+    writer.flush()
+    cache = _cache(tmp_path)
+    assert cache.load("migration:3", int) == 3
+    cache.flush()  # 199 stale of 200: compacted into one pack of the one used
+    (pack,) = cache.packs()
+    assert list(parse(pack.read_bytes(), SECRET) or ()) == ["migration:3"]
+    cache.store("expression:x", "answer")
+    cache.flush()
+    packs = cache.packs()
+    assert pack in packs and len(packs) == 2  # the new entry's own pack, the other kept
+    cache.flush()
+    assert cache.packs() == packs
