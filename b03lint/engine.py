@@ -358,6 +358,23 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
     result.files += len(files) if targets is None else len(targets)
     result.checked += [mf.path for mf in files if project.is_target(mf.path)]
 
+    from b03lint.schema.expressions import remembering
+    from b03lint.sqlmemo import expression_memo
+
+    memo = expression_memo(config)  # what the replays read of expressions, for next time
+    with remembering(memo):
+        project.findings = _findings(project, files, ruleset, result, debug)
+    if memo is not None:
+        memo.flush()
+    if prefetching:
+        canonical.cancel_prefetch()
+    return project
+
+
+def _findings(project: Project, files: list[MigrationFile], ruleset: RuleSet,
+              result: Result, debug: bool) -> list[Finding]:
+    """Every finding of one chain: its target files', then the project rules'."""
+    errors = result.errors
     raw: list[Finding] = []
     for mf in files:
         if not project.is_target(mf.path):
@@ -367,10 +384,7 @@ def _lint_chain(config: Config, chain_paths: dict[str, Path], targets: set[str] 
         result.unresolved_data += sum(isinstance(op, Unresolved) and op.data
                                       for op in mf.operations)
         raw += file_findings(project, mf, ruleset, errors, debug)
-    project.findings = chain_findings(project, raw, ruleset, result, debug)
-    if prefetching:
-        canonical.cancel_prefetch()
-    return project
+    return chain_findings(project, raw, ruleset, result, debug)
 
 
 def file_findings(project: Project, mf: MigrationFile, ruleset: RuleSet,

@@ -17,6 +17,12 @@ serves from the cache as used (:meth:`SqlMemo.keep_used`), so compaction drops o
 readings of texts no current file holds. The entries live in a companion folder of the
 cache (``<salt>/sql/``): a run that reads no file (every migration cached) never opens it.
 
+The schema layer asks questions of its own about expression texts (which columns a
+CHECK or an index predicate uses, the text after a rename: see
+:mod:`b03lint.schema.expressions`). :func:`expression_memo` keeps their answers in the
+parse cache itself, namespace ``expression``: a few hundred small entries at most, read
+with the packs every run reads anyway.
+
 In a forked worker the memo reads the parent's index (inherited, read-only) and
 *collects* the entries it computes: the worker hands them back with its files, and the
 parent writes them (:meth:`SqlMemo.deliver`, :meth:`SqlMemo.receive`). A worker never
@@ -30,6 +36,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from b03lint.cache import Cache
+    from b03lint.config import Config
 
 #: namespace of SQL readings in the cache, and the companion folder that holds them
 NAMESPACE = "sql"
@@ -39,8 +46,12 @@ class SqlMemo:
     """The readings of SQL texts one run takes from and adds to ``cache``'s companion
     folder ``sql`` (:meth:`Cache.companion`: runs that read no file never read them)."""
 
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache.companion(NAMESPACE)
+    def __init__(self, cache: Cache, namespace: str = NAMESPACE,
+                 companion: bool = True) -> None:
+        self.namespace = namespace
+        #: ``companion``: in the folder of its own (:meth:`Cache.companion`); else the
+        #: cache itself, whose packs every run reads
+        self.cache = cache.companion(namespace) if companion else cache
         self.cache.read_packs()  # before any worker is forked: they share the index
         #: keys written (or collected) this run: a text read twice is written once
         self._kept: set[str] = set()
@@ -49,7 +60,7 @@ class SqlMemo:
 
     def key(self, ask: str) -> str:
         digest = hashlib.sha256(ask.encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{NAMESPACE}:{digest[:40]}"
+        return f"{self.namespace}:{digest[:40]}"
 
     def take(self, key: str) -> object | None:
         """A fresh copy of the value kept for ``key`` (unpickled on each call), or None;
@@ -102,7 +113,21 @@ class SqlMemo:
             return
         for entry in entries:
             if (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
-                    and entry[0].startswith(f"{NAMESPACE}:")
+                    and entry[0].startswith(f"{self.namespace}:")
                     and isinstance(entry[1], bytes) and entry[0] not in self._kept):
                 self._kept.add(entry[0])
                 self.cache.store_bytes(entry[0], entry[1])
+
+
+#: namespace of the schema layer's answers about expression texts
+EXPRESSIONS = "expression"
+
+
+def expression_memo(config: Config) -> SqlMemo | None:
+    """The memo of :func:`b03lint.schema.expressions.remembering` for a run of ``config``:
+    in its parse cache (the run's shared instance, see :func:`b03lint.cache.one_run`), or
+    None when the cache is off. Its owner flushes it when the run is done with it."""
+    from b03lint.cache import Cache
+
+    cache = Cache.open(config)
+    return None if cache is None else SqlMemo(cache, EXPRESSIONS, companion=False)
