@@ -164,3 +164,15 @@ def test_the_replay_of_a_cached_chain_does_not_import_pglast(tmp_path: Path) -> 
     served, imported = check(str(last.relative_to(root)))
     assert not imported
     assert served == check("--no-cache", str(last.relative_to(root)))[0]
+
+
+def test_questions_that_join_alike_are_kept_apart(fresh: None) -> None:
+    """The arguments are length-prefixed in the key: ("a\\0b", "c") and ("a", "b\\0c")
+    are two questions, and None is not the text "None"."""
+    memo = DictMemo()
+    with remembering(memo):
+        referenced_columns("a\0b", "c")
+        referenced_columns("a", "b\0c")
+        referenced_columns("None > 0", None)
+        referenced_columns("None > 0", "None")
+    assert len(memo.entries) == 4

@@ -60,8 +60,9 @@ def _remembered(valid: Callable[[object], bool]) -> Callable[[F], F]:
             memo = _MEMO[0]
             if memo is None:
                 return compute(*args)
-            key = memo.key("\0".join([f"expression.{name}",
-                                       *("\1" if a is None else a for a in args)]))
+            # each argument length-prefixed: no two questions spell the same key
+            key = memo.key("".join([f"expression.{name}",
+                                    *("-" if a is None else f":{len(a)}:{a}" for a in args)]))
             hit = memo.take(key)
             if isinstance(hit, tuple) and len(hit) == 1 and valid(hit[0]):
                 return hit[0]
