@@ -130,28 +130,51 @@ def _rebuild(cls: type, *values: Any) -> Any:
     unpickler keeps every tuple it built until the load ends. With a second tuple per
     object, the 27 MB canonical schema of the 20,000-revision benchmark chain peaked at
     59 MB while it loaded, 47 MB without; 5,000 migrations load 16% faster (353 ms to
-    297 ms)."""
-    obj: Any = object.__new__(cls)
-    spec = _slotted_fields(cls)
-    if spec is None:
-        raise pickle.UnpicklingError(f"{cls.__qualname__} is not a slotted dataclass")
-    for descriptor, value in zip(spec[1], values, strict=True):
-        descriptor.__set__(obj, value)
-    return obj
+    297 ms). Each class has its own builder (:func:`_builder`)."""
+    build = _BUILDERS.get(cls)
+    if build is None:
+        build = _BUILDERS[cls] = _builder(cls, False)
+    return build(*values)
 
 
 def _rebuild_sharing(cls: type, *values: Any) -> Any:
     """:func:`_rebuild`, with each text field interned: one object for every copy of a
-    name across all the values loaded so (see :func:`loads`). A copy of its loop, not a
-    call to it: building the interned arguments first made 2,000 loads 56 % slower."""
-    obj: Any = object.__new__(cls)
+    name across all the values loaded so (see :func:`loads`)."""
+    build = _SHARING_BUILDERS.get(cls)
+    if build is None:
+        build = _SHARING_BUILDERS[cls] = _builder(cls, True)
+    return build(*values)
+
+
+#: class -> the function that makes one from its field values (plain; interning)
+_BUILDERS: dict[type, Callable[..., Any]] = {}
+_SHARING_BUILDERS: dict[type, Callable[..., Any]] = {}
+
+
+def _builder(cls: type, sharing: bool) -> Callable[..., Any]:
+    """A function that makes a ``cls`` from its field values, one statement per slot,
+    written for the class as ``dataclasses`` writes ``__init__``: a generic loop over the
+    slot setters (``zip``, a call per field) made loading 1,000 migrations 37 % slower
+    (57 ms against 36 ms). The text depends on the number of fields alone (the class and
+    its setters are the function's globals), so a few texts serve every class, compiled
+    once per user by :mod:`b03lint.codecache`. A wrong number of values is a
+    ``TypeError``, which :meth:`Cache.load` counts as a miss."""
     spec = _slotted_fields(cls)
     if spec is None:
         raise pickle.UnpicklingError(f"{cls.__qualname__} is not a slotted dataclass")
-    intern = sys.intern
-    for descriptor, value in zip(spec[1], values, strict=True):
-        descriptor.__set__(obj, intern(value) if type(value) is str else value)
-    return obj
+    count = len(spec[0])
+    names = ", ".join(f"v{i}" for i in range(count))
+    value = "intern(v{0}) if v{0}.__class__ is str else v{0}" if sharing else "v{0}"
+    lines = [f"def build({names}):", "    o = new(cls)"]
+    lines += [f"    s{i}(o, {value.format(i)})" for i in range(count)]
+    lines.append("    return o")
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls, "intern": sys.intern}
+    scope.update((f"s{i}", d.__set__) for i, d in enumerate(spec[1]))
+    from b03lint.codecache import compiled
+
+    exec(compiled("\n".join(lines) + "\n"), scope)
+    build: Callable[..., Any] = scope["build"]
+    return build
 
 
 class _SharingUnpickler(pickle.Unpickler):

@@ -127,13 +127,8 @@ def install() -> None:
     used: set[str] = set()
 
     def cached_exec(source: Any, globals: Any = None, locals: Any = None) -> None:
-        if isinstance(source, str):
-            code = table.get(source)
-            if code is None:
-                code = new[source] = compile(source, "<string>", "exec", dont_inherit=True)
-            used.add(source)
-            source = code
-        builtins.exec(source, globals, locals)
+        builtins.exec(compiled(source) if isinstance(source, str) else source, globals,
+                      locals)
 
     import dataclasses
 
@@ -142,6 +137,20 @@ def install() -> None:
     dataclasses.exec = cached_exec  # type: ignore[attr-defined]
     records.exec = cached_exec  # type: ignore[attr-defined]
     _state.update(installed=True, path=path, key=key, table=table, new=new, used=used)
+
+
+def compiled(source: str) -> CodeType:
+    """``source`` compiled as ``exec`` would compile it, from the table when it is there
+    (also for b03lint's own generated functions: :func:`b03lint.cache._builder`)."""
+    table: dict[str, CodeType] | None = _state.get("table")
+    code = None if table is None else table.get(source)
+    if code is None:
+        code = compile(source, "<string>", "exec", dont_inherit=True)
+        if table is not None:
+            _state["new"][source] = code
+    if table is not None:
+        _state["used"].add(source)
+    return code
 
 
 def _bloated(size: int) -> bool:

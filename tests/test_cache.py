@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import b03lint.cache
+import b03lint.loader
 import b03lint.readers.python
 from b03lint.cache import MAGIC, Cache, salt_for
 from b03lint.config import Config, load_config
@@ -232,6 +233,56 @@ def test_an_entry_that_does_not_unpickle_is_recomputed(project: Path,
     calls.clear()
     assert _load(project) == first
     assert calls == []
+
+
+@pytest.mark.parametrize("intern_names", [False, True])
+def test_an_entry_pickled_with_another_number_of_fields_is_recomputed(
+        project: Path, calls: list[str], monkeypatch: pytest.MonkeyPatch,
+        intern_names: bool) -> None:
+    """A class that gained or lost a field since the entry was written (an edited
+    b03lint whose code stamp did not change, or a hand-made pickle): a miss, never a
+    half-built object. Both builders (:func:`b03lint.cache._builder`) are asked."""
+    first = _load(project)
+    cache = Cache.open(load_config(project))
+    assert cache is not None
+    keys = list(cache._load_index())
+    real = b03lint.cache._Pickler.reducer_override
+
+    def one_more(self: Any, obj: Any) -> Any:
+        reduced = real(self, obj)
+        if reduced is NotImplemented or type(obj) is not MigrationFile:
+            return reduced
+        return reduced[0], (*reduced[1], "extra")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(b03lint.cache._Pickler, "reducer_override", one_more)
+        for key, mf in zip(sorted(keys), sorted(first, key=lambda m: m.path), strict=True):
+            cache.store(key, mf)
+        cache.flush()
+    monkeypatch.setattr(b03lint.loader, "INTERN_FROM", 0 if intern_names else 10**9)
+    again = Cache.open(load_config(project))
+    assert again is not None
+    for key in keys:
+        assert again.load(key, MigrationFile, intern_names=intern_names) is None
+    calls.clear()
+    assert _load(project) == first
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("intern_names", [False, True])
+def test_every_record_of_a_migration_comes_back_equal(intern_names: bool) -> None:
+    """What the cache writes loads back as equal objects of the same classes, through
+    the plain builders and the interning ones; the interning ones hand back one object
+    for equal names."""
+    from b03lint.readers.python import read_migration
+
+    mf = read_migration("versions/0001_tenants.py", FIRST.encode())
+    back = b03lint.cache.loads(b03lint.cache.dumps([mf, mf.path + ""]), intern_names)
+    assert back[0] == mf
+    assert type(back[0]) is MigrationFile
+    assert [type(op) for op in back[0].operations] == [type(op) for op in mf.operations]
+    twice = b03lint.cache.loads(b03lint.cache.dumps(mf), intern_names)
+    assert (twice.path is back[0].path) is intern_names
 
 
 def test_a_pickle_signed_by_someone_else_is_never_loaded(project: Path,

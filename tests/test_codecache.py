@@ -230,3 +230,29 @@ def test_a_table_of_texts_no_run_uses_is_pruned(tmp_path: Path) -> None:
     assert _program(tmp_path, common) == base
     written = table.read_bytes()
     assert _program(tmp_path, common) == base and table.read_bytes() == written
+
+
+BUILDERS = """\
+import sys
+from b03lint import codecache
+codecache.install()
+from b03lint import cache, operations
+where = operations.Location("f.py", 3)
+assert cache.loads(cache.dumps(where)) == where
+assert cache.loads(cache.dumps(where), intern_names=True) == where
+new = sorted(t for t in codecache._state["new"] if t.startswith("def build("))
+codecache.save()
+print(len(new))
+"""
+
+
+def test_the_cache_builders_are_compiled_once_per_user(tmp_path: Path) -> None:
+    """The parse cache's builders (b03lint.cache._builder) come from the table too: the
+    second process compiles none of them."""
+    _secret(tmp_path)
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    counts = [subprocess.run([sys.executable, "-c", BUILDERS], capture_output=True, text=True,
+                             env=env, check=True, timeout=120).stdout.strip()
+              for _ in range(2)]
+    assert counts == ["2", "0"]
