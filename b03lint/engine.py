@@ -92,26 +92,48 @@ def discover(folder: Path, errors: list[ToolError], recursive: bool = True) -> l
     """Every revision file in ``folder`` (and its sub-folders when ``recursive``, symlinks
     followed once), as Alembic finds them: ``*.py`` except ``__init__.py`` and editor lock
     files."""
-    found: list[Path] = []
-    seen_dirs: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True,
-                                                onerror=lambda e: errors.append(
-                                                    ToolError(f"cannot list folder: {e.strerror}",
-                                                              e.filename))):
-        real = os.path.realpath(dirpath)
-        if real in seen_dirs:
-            dirnames[:] = []
+    return [path for path, _link in _discover(folder, errors, recursive)]
+
+
+def _discover(folder: Path, errors: list[ToolError],
+              recursive: bool = True) -> list[tuple[Path, bool]]:
+    """:func:`discover`'s files, each with whether it is a symlink, in ``os.walk``'s order
+    (top-down, names sorted). What a file or folder is comes from the listing itself (the
+    type the folder entry carries), not from a ``stat`` of each path; a folder's real path
+    is resolved only where a link leads into it, so that a loop is still walked once."""
+    found: list[tuple[Path, bool]] = []
+    seen: set[str] = set()
+    top = os.fspath(folder)
+    stack = [(top, os.path.realpath(top))]
+    while stack:
+        where, real = stack.pop()
+        if real in seen:
             continue
-        seen_dirs.add(real)
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
-        if not recursive:
-            dirnames[:] = []
-        for name in sorted(filenames):
-            if name.endswith(".py") and not name.startswith((".#", "__init__")):
-                found.append(Path(dirpath) / name)
+        seen.add(real)
+        try:
+            with os.scandir(where) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            errors.append(ToolError(f"cannot list folder: {exc.strerror}", exc.filename))
+            continue
+        folders: list[tuple[str, str]] = []
+        for entry in sorted(entries, key=lambda e: e.name):
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if recursive and name != "__pycache__" and not name.startswith("."):
+                    path = os.path.join(where, name)
+                    folders.append((path, os.path.realpath(path) if entry.is_symlink()
+                                    else os.path.join(real, name)))
+            elif name.endswith(".py") and not name.startswith((".#", "__init__")):
+                found.append((Path(os.path.join(where, name)), entry.is_symlink()))
+        stack += reversed(folders)
     from b03lint import overlay
 
-    found += overlay.new_files(folder, recursive)
+    found += [(path, False) for path in overlay.new_files(folder, recursive)]
     return found
 
 
@@ -207,8 +229,8 @@ def chain_files(config: Config, errors: list[ToolError]) -> dict[str, Path]:
     # and only look closer at files that are links themselves
     shown_dirs: dict[Path, str] = {}
     for folder in existing:
-        for p in discover(folder, errors, config.recursive):
-            if p.is_symlink():
+        for p, link in _discover(folder, errors, config.recursive):
+            if link:
                 shown = display_path(p)
             else:
                 parent = shown_dirs.get(p.parent)

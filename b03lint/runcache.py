@@ -191,12 +191,14 @@ def _file_print(path: str) -> bytes | None:
 
 
 def _listing(path: str) -> list[str] | None:
-    """The sorted entries of a folder (sub-folders marked with a slash), without
-    ``__pycache__``, which Python itself writes and nothing b03lint reads looks at."""
+    """The sorted entries of a folder (sub-folders marked with a trailing slash, symlinks
+    with ``/@``: a name never holds a slash), without ``__pycache__``, which Python itself writes and nothing b03lint reads
+    looks at. The marks are what discovery reads from a listing instead of a ``stat`` of
+    each file (``engine._discover``): a file turned into a link changes the listing."""
     try:
         with os.scandir(path) as it:
-            return sorted(f"{e.name}/" if e.is_dir() else e.name for e in it
-                          if e.name != "__pycache__")
+            return sorted(e.name + ("/@" if e.is_symlink() else "") + ("/" if e.is_dir() else "")
+                          for e in it if e.name != "__pycache__")
     except OSError:
         return None
 
@@ -209,7 +211,7 @@ def _listing_print(path: str, skip: Sequence[str] = (),
         names = _listing(path)
         if names is None:
             return None
-    kept = (n for n in names if n.rstrip("/") not in skip)
+    kept = (n for n in names if n.partition("/")[0] not in skip)
     return _digest("\0".join(kept).encode("utf-8", "surrogateescape"))
 
 

@@ -176,9 +176,21 @@ def test_a_rerun_is_served_and_every_input_makes_it_fresh(project: Path) -> None
         path.write_text(path.read_text().replace("{", "{ ", 1))
         _age(path)
 
+    def migration_to_link() -> None:
+        # the same bytes, now behind a symlink: discovery reads that from the folder's
+        # listing (no stat of each file), and the finding's path names the link's target;
+        # outside the project, whose own listings a new folder would change anyway
+        elsewhere = project.parent / "elsewhere"
+        elsewhere.mkdir()
+        copy = elsewhere / migration.name
+        copy.write_bytes(migration.read_bytes())
+        migration.unlink()
+        migration.symlink_to(copy)
+        _age(copy, migration)
+
     for change in (migration_edit, new_migration, configuration, yaml_rule, rule_module,
                    canonical_sql, canonical_yaml, drift_register, adr_listing, baseline,
-                   baseline_edit):
+                   baseline_edit, migration_to_link):
         change()
         assert not _served(project), f"{change.__name__}: a changed input was served"
         fresh = _check(project)
