@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from b03lint import runcache
+
 #: absolute path -> the bytes that stand for the file
 _TEXTS: dict[str, bytes] = {}
 
@@ -22,7 +24,9 @@ def read_bytes(path: Path) -> bytes:
         found = _TEXTS.get(os.path.abspath(path))
         if found is not None:
             return found
-    return path.read_bytes()
+    data = path.read_bytes()
+    runcache.note_read(path, data)
+    return data
 
 
 def new_files(folder: Path, recursive: bool = True) -> list[Path]:

@@ -215,6 +215,10 @@ def _listing_print(path: str, skip: Sequence[str] = (),
     return _digest("\0".join(kept).encode("utf-8", "surrogateescape"))
 
 
+#: the kinds of :func:`_kind` that a ``stat`` (following links) can give, by file type
+_MODE_KINDS = {0o10: "file", 0o04: "dir"}
+
+
 def _kind(path: str, follow: bool) -> str:
     try:
         st = os.stat(path) if follow else os.lstat(path)
@@ -412,6 +416,8 @@ class Recorder:
         self.env: dict[str, str | None] = {}
         self.output: list[tuple[int, str]] = []
         self.doubts: list[str] = []
+        #: absolute path -> digest of the bytes the run read from it (:func:`note_read`)
+        self.prints: dict[str, bytes] = {}
         #: where the entry goes (set by the check command from its configuration)
         self.cache_dir: str | None = None
         self.start_ns = 0
@@ -521,9 +527,11 @@ class Recorder:
             skip.append(os.path.join(real, ""))
         keep = ("site-packages", "dist-packages")
         prefixes = tuple(skip)
+        sep = os.sep
 
         def excluded(path: str) -> bool:
-            folder = os.path.join(path, "")  # a folder itself, as well as what it holds
+            # a folder itself, as well as what it holds (os.path.join(path, ""), inlined)
+            folder = path if path.endswith(sep) else path + sep
             if not folder.startswith(prefixes):
                 return False
             return not (folder.startswith(skip[0]) and any(k in path for k in keep))
@@ -543,6 +551,7 @@ class Recorder:
             return None
         excluded = self._excluded()
         files: list[tuple[str, bytes | None]] = []
+        kinds: dict[str, str] = {}  # path -> what the stat below found there
         for path in self.opened:
             if path in self.written or excluded(path):
                 continue
@@ -553,10 +562,16 @@ class Recorder:
                 continue
             if not self._settled(st):
                 return None  # changed during the run, or just before it
-            if os.path.isdir(path):
+            kind = _MODE_KINDS.get(st.st_mode >> 12)
+            if kind is not None:
+                kinds[path] = kind
+            if kind == "dir":
                 self.stats.setdefault((path, True), None)
                 continue
-            files.append((path, _file_print(path)))
+            # the digest of the bytes the run read (note_read) where it noted them: what
+            # its output came from, and one read of each migration fewer
+            sig = self.prints.get(path)
+            files.append((path, _file_print(path) if sig is None else sig))
         dirs: list[tuple[str, tuple[str, ...], bytes | None]] = []
         own: dict[str, set[str]] = {}  # folder -> names of what this run wrote there
         for path in [os.path.abspath(self.cache_dir), *self.written]:
@@ -570,8 +585,8 @@ class Recorder:
             if now != (None if seen is None else _listing_print(path, skip, seen)):
                 return None  # the folder changed while the run was reading it
             dirs.append((path, skip, now))
-        stats = [(path, follow, _kind(path, follow)) for path, follow in self.stats
-                 if not excluded(path)]
+        stats = [(path, follow, (kinds.get(path) if follow else None) or _kind(path, follow))
+                 for path, follow in self.stats if not excluded(path)]
         modules: list[tuple[str, tuple[int, int] | None]] = []
         module_files: set[str] = set()
         for module in list(sys.modules.values()):
@@ -623,6 +638,14 @@ class Recorder:
                 pass
             return False
         return True
+
+
+def note_read(path: str | os.PathLike[str], data: bytes) -> None:
+    """Tell the run being recorded that it read ``data`` from ``path`` (the loader's
+    migrations): its entry keeps their digest instead of reading the file again."""
+    rec = _ACTIVE
+    if rec is not None:
+        rec.prints[os.path.abspath(path)] = _digest(data)
 
 
 def recording() -> Recorder | None:

@@ -256,6 +256,35 @@ def test_a_file_changed_during_the_run_is_not_trusted(project: Path) -> None:
     assert _served(project)
 
 
+def test_the_entry_keeps_the_digest_of_the_bytes_the_run_read(tmp_path: Path) -> None:
+    """A migration rewritten after the loader read it, its time stamp put back: the entry
+    names what the run's output came from, so the next run, which reads the new bytes,
+    is not served the old output."""
+    from b03lint import overlay
+
+    cache_dir = tmp_path / ".b03lint_cache"
+    cache_dir.mkdir()
+    migration = tmp_path / "0001_first.py"
+    migration.write_bytes(b"revision = '1'\n")
+    _age(migration)
+    stamp = migration.stat()
+    recorder = runcache.Recorder(["check"]).start()
+    try:
+        recorder.cache_dir = str(cache_dir)
+        read = overlay.read_bytes(migration)
+        runcache._ACTIVE = None  # someone else's write, not the run's own
+        migration.write_bytes(b"revision = '2'\n")
+        os.utime(migration, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        runcache._ACTIVE = recorder
+        entry = recorder.entry(0)
+    finally:
+        recorder.stop()
+    assert entry is not None
+    files = dict(entry["files"])
+    assert files[str(migration)] == runcache._digest(read)
+    assert files[str(migration)] != runcache._file_print(str(migration))
+
+
 def test_runs_the_cache_cannot_see_are_never_stored(project: Path) -> None:
     # --changed-since asks git: a subprocess, whose answer no fingerprint covers
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
