@@ -192,9 +192,10 @@ def _file_print(path: str) -> bytes | None:
 
 def _listing(path: str) -> list[str] | None:
     """The sorted entries of a folder (sub-folders marked with a trailing slash, symlinks
-    with ``/@``: a name never holds a slash), without ``__pycache__``, which Python itself writes and nothing b03lint reads
-    looks at. The marks are what discovery reads from a listing instead of a ``stat`` of
-    each file (``engine._discover``): a file turned into a link changes the listing."""
+    with ``/@``: a name never holds a slash), without ``__pycache__``, which Python itself
+    writes and nothing b03lint reads looks at. The marks are what discovery reads from a
+    listing instead of a ``stat`` of each file (``engine._discover``): a file turned into
+    a link changes the listing."""
     try:
         with os.scandir(path) as it:
             return sorted(e.name + ("/@" if e.is_symlink() else "") + ("/" if e.is_dir() else "")
