@@ -157,7 +157,7 @@ def _builder(cls: type, sharing: bool) -> Callable[..., Any]:
     slot setters (``zip``, a call per field) made loading 1,000 migrations 37 % slower
     (57 ms against 36 ms). The text depends on the number of fields alone (the class and
     its setters are the function's globals), so a few texts serve every class, compiled
-    once per user by :mod:`b03lint.codecache`. A wrong number of values is a
+    once per user by :mod:`b03lint.codecache` (:func:`b03lint.codetable.compiled`). A wrong number of values is a
     ``TypeError``, which :meth:`Cache.load` counts as a miss."""
     spec = _slotted_fields(cls)
     if spec is None:
@@ -170,7 +170,7 @@ def _builder(cls: type, sharing: bool) -> Callable[..., Any]:
     lines.append("    return o")
     scope: dict[str, Any] = {"new": object.__new__, "cls": cls, "intern": sys.intern}
     scope.update((f"s{i}", d.__set__) for i, d in enumerate(spec[1]))
-    from b03lint.codecache import compiled
+    from b03lint.codetable import compiled
 
     exec(compiled("\n".join(lines) + "\n"), scope)
     build: Callable[..., Any] = scope["build"]

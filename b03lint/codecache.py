@@ -38,6 +38,7 @@ import marshal
 import os
 import sys
 
+from b03lint.codetable import compiled, state
 from b03lint.private import private_folder, read_private
 from b03lint.runcache import _read_secret, secret_path
 
@@ -61,7 +62,8 @@ if TYPE_CHECKING:
     from types import CodeType
     from typing import Any
 
-_state: dict[str, Any] = {}
+#: the table and this run's bookkeeping (kept in b03lint.codetable, which compiles from it)
+_state = state
 
 
 def _build() -> str:
@@ -137,20 +139,6 @@ def install() -> None:
     dataclasses.exec = cached_exec  # type: ignore[attr-defined]
     records.exec = cached_exec  # type: ignore[attr-defined]
     _state.update(installed=True, path=path, key=key, table=table, new=new, used=used)
-
-
-def compiled(source: str) -> CodeType:
-    """``source`` compiled as ``exec`` would compile it, from the table when it is there
-    (also for b03lint's own generated functions: :func:`b03lint.cache._builder`)."""
-    table: dict[str, CodeType] | None = _state.get("table")
-    code = None if table is None else table.get(source)
-    if code is None:
-        code = compile(source, "<string>", "exec", dont_inherit=True)
-        if table is not None:
-            _state["new"][source] = code
-    if table is not None:
-        _state["used"].add(source)
-    return code
 
 
 def _bloated(size: int) -> bool:
