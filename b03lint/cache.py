@@ -189,18 +189,46 @@ def loads(payload: bytes | memoryview, intern_names: bool = False) -> Any:
     table, column and type names every migration repeats are one object for the whole
     run, whichever file they were read from: 5,000 migrations loaded take 12.6 MB
     instead of 21.5 MB, for about a fifth more time to load them. Worth it for a large
-    chain (:data:`b03lint.loader.SHARE_FROM`), not for a pre-commit run's few hundred."""
+    chain (:data:`b03lint.loader.INTERN_FROM`), not for a pre-commit run's few hundred."""
     if not intern_names:
         return pickle.loads(payload)
     return _SharingUnpickler(io.BytesIO(payload)).load()
 
 
+#: class -> what pickles one of its objects (None: pickled as Python pickles it)
+_REDUCERS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
+
+
+def _reducer(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A function that gives :func:`_rebuild` and a ``cls`` object's field values, one
+    attribute read per field, written for the class: with the generic form (a slot
+    getter called per field, in a list) pickling 1,000 migrations took 57-59 ms, now
+    32-41 ms (best of 40; the same bytes)."""
+    spec = _slotted_fields(cls)
+    if spec is None:
+        return None
+    names = spec[0]
+    if not all(n.isidentifier() for n in names):  # pragma: no cover - never a field name
+        descriptors = spec[1]
+        return lambda obj: (_rebuild, (cls, *[d.__get__(obj) for d in descriptors]))
+    text = "def reduce(o):\n    return rebuild, (cls, " + "".join(f"o.{n}, " for n in names) \
+        + ")\n"
+    scope: dict[str, Any] = {"rebuild": _rebuild, "cls": cls}
+    from b03lint.codetable import compiled
+
+    exec(compiled(text), scope)
+    reduce: Callable[[Any], tuple[Any, ...]] = scope["reduce"]
+    return reduce
+
+
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
-        spec = _slotted_fields(type(obj))
-        if spec is None:
-            return NotImplemented
-        return _rebuild, (type(obj), *[d.__get__(obj) for d in spec[1]])
+        cls = type(obj)
+        try:
+            reduce = _REDUCERS[cls]
+        except KeyError:
+            reduce = _REDUCERS[cls] = _reducer(cls)
+        return NotImplemented if reduce is None else reduce(obj)
 
 
 def dumps(value: object) -> bytes:
