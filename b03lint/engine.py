@@ -119,17 +119,18 @@ def _discover(folder: Path, errors: list[ToolError],
         folders: list[tuple[str, str]] = []
         for entry in sorted(entries, key=lambda e: e.name):
             name = entry.name
-            try:
+            try:  # the entry's type, or (where the listing has none) a stat of it
                 is_dir = entry.is_dir()
+                link = entry.is_symlink()
             except OSError:
-                is_dir = False
+                is_dir, link = False, False
             if is_dir:
                 if recursive and name != "__pycache__" and not name.startswith("."):
                     path = os.path.join(where, name)
-                    folders.append((path, os.path.realpath(path) if entry.is_symlink()
+                    folders.append((path, os.path.realpath(path) if link
                                     else os.path.join(real, name)))
             elif name.endswith(".py") and not name.startswith((".#", "__init__")):
-                found.append((Path(os.path.join(where, name)), entry.is_symlink()))
+                found.append((Path(os.path.join(where, name)), link))
         stack += reversed(folders)
     from b03lint import overlay
 
