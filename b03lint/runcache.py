@@ -216,8 +216,8 @@ def _listing_print(path: str, skip: Sequence[str] = (),
     return _digest("\0".join(kept).encode("utf-8", "surrogateescape"))
 
 
-#: the kinds of :func:`_kind` that a ``stat`` (following links) can give, by file type
-_MODE_KINDS = {0o10: "file", 0o04: "dir"}
+#: the kinds of :func:`_kind_of` named by file type alone
+_MODE_KINDS = {0o10: "file", 0o04: "dir"}  # S_IFREG, S_IFDIR
 
 
 def _kind(path: str, follow: bool) -> str:
@@ -225,11 +225,15 @@ def _kind(path: str, follow: bool) -> str:
         st = os.stat(path) if follow else os.lstat(path)
     except (OSError, ValueError):
         return "missing"
+    return _kind_of(path, st)
+
+
+def _kind_of(path: str, st: os.stat_result) -> str:
+    """What ``path`` is, from a ``stat`` (or ``lstat``) of it already taken."""
     mode = st.st_mode >> 12
-    if mode == 0o10:  # S_IFREG
-        return "file"
-    if mode == 0o04:  # S_IFDIR
-        return "dir"
+    kind = _MODE_KINDS.get(mode)
+    if kind is not None:
+        return kind
     if mode == 0o12:  # S_IFLNK
         try:
             return "link:" + os.readlink(path)
@@ -552,7 +556,7 @@ class Recorder:
             return None
         excluded = self._excluded()
         files: list[tuple[str, bytes | None]] = []
-        kinds: dict[str, str] = {}  # path -> what the stat below found there
+        kinds: dict[str, str] = {}  # path -> what the stat below (following links) found
         for path in self.opened:
             if path in self.written or excluded(path):
                 continue
@@ -563,9 +567,7 @@ class Recorder:
                 continue
             if not self._settled(st):
                 return None  # changed during the run, or just before it
-            kind = _MODE_KINDS.get(st.st_mode >> 12)
-            if kind is not None:
-                kinds[path] = kind
+            kind = kinds[path] = _kind_of(path, st)
             if kind == "dir":
                 self.stats.setdefault((path, True), None)
                 continue
