@@ -207,12 +207,9 @@ def _reducer(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
     spec = _slotted_fields(cls)
     if spec is None:
         return None
-    names = spec[0]
-    if not all(n.isidentifier() for n in names):  # pragma: no cover - never a field name
-        descriptors = spec[1]
-        return lambda obj: (_rebuild, (cls, *[d.__get__(obj) for d in descriptors]))
-    text = "def reduce(o):\n    return rebuild, (cls, " + "".join(f"o.{n}, " for n in names) \
-        + ")\n"
+    # field names are identifiers (dataclasses refuses any other), so each is read as one
+    fields = "".join(f"o.{name}, " for name in spec[0])
+    text = f"def reduce(o):\n    return rebuild, (cls, {fields})\n"
     scope: dict[str, Any] = {"rebuild": _rebuild, "cls": cls}
     from b03lint.codetable import compiled
 
