@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -66,7 +67,18 @@ def b03_process(*args: str, cwd: Path = ROOT,
     if env is None:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     return subprocess.Popen([sys.executable, "-m", "b03lint", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)
+
+
+def _default_signals() -> None:
+    """In the child, before exec: the signals the tests send get their default action, as
+    in a terminal's foreground job. A suite started in the background (``cmd &`` in a
+    script, ``nohup``) ignores SIGINT and SIGHUP, an ignored signal stays ignored across
+    exec, and b03lint rightly leaves an inherited SIG_IGN alone, so the interrupt tests
+    would otherwise wait out their timeout."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def b03_fresh(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
