@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "live database vs canonical; or --emit-migration"),
     "rebuild": ("b03lint.commands.rebuild", "scratch rebuild with alembic, then compare"),
     "server": ("b03lint.commands.server", "language server for editors (LSP over stdio)"),
+    "daemon": ("b03lint.commands.daemon",
+               "keep a resident b03lint that starts checks at once (opt-in)"),
 }
 
 
@@ -104,11 +106,14 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, in_resident: bool = False) -> int:
     """Run one command. Called without ``argv`` (the console script, ``python -m
-    b03lint``), a ``check`` is the whole process, and the result cache
-    (:mod:`b03lint.runcache`) may serve it or record it; a caller that passes ``argv``
-    shares its process with state the cache cannot see, and always gets a full run."""
+    b03lint``), a ``check`` is the whole process: the result cache
+    (:mod:`b03lint.runcache`) may serve it or record it, and when it cannot serve it a
+    resident process (:mod:`b03lint.resident`, ``b03lint daemon``) may run it; a caller
+    that passes ``argv`` shares its process with state the cache cannot see, and always
+    gets a full run here. ``in_resident``: this is the resident process's fork running a
+    caller's command line, whose result cache the caller has already asked."""
     whole_process = argv is None
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
@@ -122,10 +127,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # --no-result-cache skips serving; the result is stored for the plain command line
         keyed = [a for a in args_list if a != "--no-result-cache"]
-        if len(keyed) == len(args_list):
+        if len(keyed) == len(args_list) and not in_resident:
             served = runcache.serve(keyed)
             if served is not None:
                 return served
+        if not in_resident:
+            from b03lint import resident
+
+            delegated = resident.delegate(sys.argv)
+            if delegated is not None:
+                return delegated
         if "--no-cache" not in args_list:
             recorder = runcache.Recorder(keyed).start()
     if whole_process:
