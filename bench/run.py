@@ -54,12 +54,19 @@ def tool(name: str) -> str:
 BENCH_XDG = Path(tempfile.gettempdir()) / "b03lint-bench-xdg"
 
 
-def child_env() -> dict[str, str]:
+def child_env(daemon: bool = False) -> dict[str, str]:
+    """The environment of every measured run: a resident process (``b03lint daemon``)
+    of this user's is never used, except by the rows that measure the bench's own."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     env["NO_COLOR"] = "1"
     env["XDG_CACHE_HOME"] = str(BENCH_XDG)
+    env["XDG_RUNTIME_DIR"] = str(BENCH_XDG / "run")
+    if daemon:
+        env.pop("B03LINT_DAEMON", None)
+    else:
+        env["B03LINT_DAEMON"] = "off"
     return env
 
 
@@ -92,11 +99,12 @@ class Sample:
         return len(self.seconds)
 
 
-def run_once(cmds: Sequence[Sequence[str]], cwd: Path) -> tuple[float, float, int, list[int]]:
+def run_once(cmds: Sequence[Sequence[str]], cwd: Path, daemon: bool = False
+             ) -> tuple[float, float, int, list[int]]:
     """Run a pipeline (``cmds[0] | cmds[1] | ...``, output discarded); return wall seconds,
-    CPU seconds (user + system, every process and its workers), peak RSS (KiB, largest
-    process) and every command's exit code."""
-    env = child_env()
+    CPU seconds (user + system, every process and its workers; not the resident
+    process's runner), peak RSS (KiB, largest process) and every command's exit code."""
+    env = child_env(daemon)
     start = time.perf_counter()
     procs: list[subprocess.Popen[bytes]] = []
     stdin = subprocess.DEVNULL
@@ -121,9 +129,10 @@ def run_once(cmds: Sequence[Sequence[str]], cwd: Path) -> tuple[float, float, in
     return time.perf_counter() - start, cpu, rss, codes
 
 
-def record(sample: Sample, cmds: Sequence[Sequence[str]], cwd: Path) -> None:
+def record(sample: Sample, cmds: Sequence[Sequence[str]], cwd: Path,
+           daemon: bool = False) -> None:
     """Run once and add the figures to ``sample``."""
-    seconds, cpu, rss, codes = run_once(cmds, cwd)
+    seconds, cpu, rss, codes = run_once(cmds, cwd, daemon)
     sample.seconds.append(seconds)
     sample.cpu.append(cpu)
     sample.rss_kb.append(rss)
@@ -230,9 +239,14 @@ def precommit(b03: str, root: Path, n: int, quick: bool, rows: list[Row],
     shown = target.relative_to(root).as_posix()
     original = target.read_bytes()
     base, cold, edited, unchanged = Sample(), Sample(), Sample(), Sample()
+    resident = Sample()
+    (BENCH_XDG / "run").mkdir(parents=True, mode=0o700, exist_ok=True)
     try:
         clear_cache(root)
         run_once([[b03, "check"]], root)  # the rest of the chain cached
+        started = run_once([[b03, "daemon", "start", "--idle-timeout", "900"]], root, True)
+        if started[3] != [0]:
+            problems.append(f"pre-commit N={n}: `b03lint daemon start` exited {started[3]}")
         for i in range(repeats(100, quick) + 2):
             # the developer's edit (a comment line), saved a moment ago: this file is a
             # miss of every cache, the rest of the chain comes from the parse cache
@@ -244,12 +258,19 @@ def precommit(b03: str, root: Path, n: int, quick: bool, rows: list[Row],
                                       (base, [[py, "-c", "pass"]], REPO),
                                       (unchanged, [[b03, "check", shown]], root)):
                 record(sample, cmds, cwd)
+            # the same edit once more, checked by the resident process
+            target.write_bytes(original + f"\n# edited by the benchmark ({i}, again)\n"
+                               .encode())
+            age(target)
+            record(resident, [[b03, "check", shown]], root, True)
     finally:
         target.write_bytes(original)
+        run_once([[b03, "daemon", "stop"]], root, True)
     if not any(r.what.startswith("`python -c pass`") for r in rows):
         rows.append(Row("`python -c pass`", "", base, "1.0x (the unit)"))
     for label, s, limit in (("no cache", cold, None),
                             ("one migration edited, rest cached", edited, 4.0),
+                            ("edited, `b03lint daemon` running", resident, 4.0),
                             ("unchanged re-run (result cache)", unchanged, 2.5)):
         ratio = s.ms / base.ms
         rows.append(Row(f"pre-commit: `b03lint check <1 file>`, {label}", str(n), s,
