@@ -152,6 +152,10 @@ def main(argv: Sequence[str] | None = None, *, in_resident: bool = False) -> int
             recorder.store(code)
         if whole_process:
             codecache.save()
+    if chosen == "check" and whole_process and not in_resident:
+        from b03lint import resident
+
+        resident.autostart()
     return code
 
 

@@ -64,8 +64,35 @@ MAX_REQUEST = 1 << 24
 MAX_SOCKET_PATH = 100
 
 
+#: set when this process found no resident process to use (none, or one out of date):
+#: with ``B03LINT_DAEMON=auto`` the command line then starts one for the next check
+WANTED = [False]
+
+
+def _mode() -> str:
+    return os.environ.get(SWITCH, "").strip().lower()
+
+
 def disabled() -> bool:
-    return os.environ.get(SWITCH, "").strip().lower() in ("off", "0", "no", "false")
+    return _mode() in ("off", "0", "no", "false")
+
+
+def autostart() -> None:
+    """With ``B03LINT_DAEMON=auto``, after a check that found no resident process: start
+    one in the background (``b03lint daemon start`` by the same interpreter, script and
+    options as this process, so that it has the same :func:`key`) and do not wait."""
+    if not WANTED[0] or _mode() != "auto":
+        return
+    import subprocess
+
+    args = len(sys.argv) - 1
+    prefix = sys.orig_argv[:len(sys.orig_argv) - args] if args else list(sys.orig_argv)
+    import contextlib
+
+    with contextlib.suppress(OSError):  # the next check tries again
+        subprocess.Popen([*prefix, "daemon", "start"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
 
 
 def key() -> str:
@@ -154,11 +181,16 @@ def delegate(argv: Sequence[str]) -> int | None:
     if path is None:
         return None
     try:
-        if (os.stat(path).st_mode & 0o170000) != 0o140000:
-            return None
+        kind = os.stat(path).st_mode & 0o170000
+    except OSError:
+        WANTED[0] = True
+        return None
+    try:
         for fd in (0, 1, 2):
             os.fstat(fd)
     except OSError:
+        return None
+    if kind != 0o140000:
         return None
     if not private_folder(os.path.dirname(path)):
         return None
@@ -169,6 +201,7 @@ def delegate(argv: Sequence[str]) -> int | None:
         try:
             sock.connect(path)
         except OSError:
+            WANTED[0] = True  # a socket nobody listens on: a server that died
             return None
         if peer_uid(sock) != os.geteuid():
             return None
@@ -224,6 +257,7 @@ def _follow(sock: object) -> int | None:
                 tag, value = buf[:1], int.from_bytes(buf[1:FRAME], "big", signed=True)
                 buf = buf[FRAME:]
                 if tag == b"S":
+                    WANTED[0] = True
                     return None
                 if tag == b"P":
                     group[0] = value

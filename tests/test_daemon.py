@@ -216,7 +216,7 @@ def test_folder_and_socket_are_private_and_stop_removes_the_socket(daemon: Daemo
     pid = daemon.start()
     folder = run_dir / "b03lint"
     assert folder.stat().st_mode & 0o777 == 0o700
-    [sock] = list(folder.iterdir())
+    [sock] = list(folder.glob("*.sock"))
     assert sock.is_socket() and sock.stat().st_mode & 0o777 == 0o600
     again = daemon.b03("daemon", "start")
     assert again.returncode == 0 and b"already running" in again.stdout
@@ -242,7 +242,7 @@ def test_a_folder_others_can_open_is_refused(example_copy: Path, run_dir: Path) 
 def test_it_stops_after_the_idle_timeout(daemon: Daemon, run_dir: Path) -> None:
     pid = daemon.start("--idle-timeout", "1")
     assert _gone(pid, within=15)
-    assert list((run_dir / "b03lint").iterdir()) == []
+    assert list((run_dir / "b03lint").glob("*.sock")) == []
 
 
 def test_an_edited_module_makes_it_stand_down(example_copy: Path, run_dir: Path,
@@ -266,6 +266,40 @@ def test_an_edited_module_makes_it_stand_down(example_copy: Path, run_dir: Path,
         assert d.pid() is None
     finally:
         d.stop()
+
+
+def test_auto_starts_one_for_the_next_check(daemon: Daemon) -> None:
+    """B03LINT_DAEMON=auto: the first check runs here and leaves a server behind; the
+    next one uses it; both print the same."""
+    first, delegated = daemon.check("--no-result-cache", B03LINT_DAEMON="auto")
+    assert not delegated
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and daemon.pid() is None:
+        time.sleep(0.1)
+    assert daemon.pid() is not None
+    second, delegated = daemon.check("--no-result-cache", B03LINT_DAEMON="auto")
+    assert delegated
+    assert (second.returncode, second.stdout, second.stderr) == (
+        first.returncode, first.stdout, first.stderr)
+    # without "auto", a check never starts one
+    daemon.stop()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and daemon.pid() is not None:
+        time.sleep(0.05)
+    daemon.check("--no-result-cache")
+    time.sleep(1)
+    assert daemon.pid() is None
+
+
+def test_two_starts_at_once_leave_one_server(daemon: Daemon) -> None:
+    procs = [subprocess.Popen([sys.executable, "-m", "b03lint", "daemon", "start"],
+                              cwd=daemon.root, env=daemon.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(3)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert sum(b"started" in out for out in outputs) == 1, outputs
+    pids = {int(out.split(b"pid ")[1].split(b",")[0]) for out in outputs}
+    assert len(pids) == 1
 
 
 # --------------------------------------------------------------------------- signals
@@ -356,7 +390,7 @@ def test_another_user_is_refused_without_a_word(example_copy: Path, run_dir: Pat
         pytest.skip("nobody cannot read this checkout")
     assert started.returncode == 0, started.stderr
     try:
-        [path] = list((folder / "b03lint").iterdir())
+        [path] = list((folder / "b03lint").glob("*.sock"))
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(10)
             sock.connect(str(path))

@@ -135,7 +135,7 @@ def _prepare_dir(folder: str) -> str | None:
     return None
 
 
-def _listen(path: str) -> socket.socket:
+def _bind(path: str) -> socket.socket:
     """Bind the socket with mode 0600 (the umask is set around the bind, so no other
     user can ever connect to it) and replace a dead server's leftover socket."""
     if os.path.lexists(path):
@@ -146,7 +146,6 @@ def _listen(path: str) -> socket.socket:
         sock.bind(path)
     finally:
         os.umask(old)
-    sock.listen(64)
     return sock
 
 
@@ -155,27 +154,51 @@ def _start(path: str, idle: float, foreground: bool) -> int:
     if problem is not None:
         print(f"b03lint daemon: {problem}", file=sys.stderr)
         return 2
-    if foreground:
-        listener = _listen(path)
-        print(f"b03lint daemon: running, pid {os.getpid()}, socket {path}", flush=True)
-        _serve(listener, path, idle)
-        return 0
+    import fcntl
+
+    # two starts at once (B03LINT_DAEMON=auto in two terminals): the second one waits
+    # here until the first one's server listens, then finds it instead of replacing it
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pid = _running(path)
+        if pid is not None:
+            print(f"b03lint daemon: already running, pid {pid}, socket {path}")
+            return 0
+        listener = _bind(path)
+        if foreground:
+            listener.listen(64)
+            os.close(lock)
+            lock = -1
+            print(f"b03lint daemon: running, pid {os.getpid()}, socket {path}", flush=True)
+            _serve(listener, path, idle)
+            return 0
+        return _detach(listener, path, idle, lock)
+    finally:
+        if lock >= 0:
+            os.close(lock)
+
+
+def _detach(listener: socket.socket, path: str, idle: float, lock: int) -> int:
+    """Serve from a grandchild in a session of its own; its pid once it listens (the
+    process that calls ``listen`` is the one ``SO_PEERCRED`` names)."""
     sys.stdout.flush()
     sys.stderr.flush()
     ready_r, ready_w = os.pipe()
     first = os.fork()
     if first == 0:  # pragma: no cover - measured by the tests from the outside
         os.close(ready_r)
+        os.close(lock)  # the lock is the parent's to release, once this one listens
         os.setsid()
         if os.fork() != 0:
             os._exit(0)
         code = 0
         try:
-            listener = _listen(path)
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
             os.chdir("/")
+            listener.listen(64)
             os.write(ready_w, f"{os.getpid()}\n".encode())
             os.close(ready_w)
             _serve(listener, path, idle)
@@ -185,6 +208,7 @@ def _start(path: str, idle: float, foreground: bool) -> int:
             code = 2
         os._exit(code)
     os.close(ready_w)
+    listener.close()
     os.waitpid(first, 0)
     with os.fdopen(ready_r, "rb") as fh:
         said = fh.read().decode(errors="replace").strip()
@@ -256,33 +280,32 @@ def _stale(snapshot: list[tuple[str, int, int]]) -> bool:
 
 
 def _serve(listener: socket.socket, path: str, idle: float) -> None:
-    from b03lint import codecache
-
-    codecache.install()
-    _preload()
-    from b03lint.cache import code_stamp
-
-    code_stamp()  # remembered (lru_cache) for every runner: the snapshot stands for it
-    snapshot = _snapshot()
     me = os.stat(path).st_ino
     server = os.getpid()
 
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(0)
 
+    # first of all: a stop that comes while the imports below run still removes the socket
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # relays are reaped by the kernel
-    listener.settimeout(idle or None)
     try:
+        from b03lint import codecache
+
+        codecache.install()
+        _preload()
+        from b03lint.cache import code_stamp
+
+        code_stamp()  # remembered (lru_cache) for every runner: the snapshot stands for it
+        snapshot = _snapshot()
+        listener.settimeout(idle or None)
         while True:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
                 return
-            except InterruptedError:  # pragma: no cover - PEP 475 retries
-                continue
             if os.fork() == 0:
                 listener.close()
                 code = 0
@@ -294,11 +317,10 @@ def _serve(listener: socket.socket, path: str, idle: float) -> None:
             conn.close()
     finally:
         listener.close()
-        try:
-            if os.stat(path).st_ino == me:
+        with contextlib.suppress(OSError):
+            # (a relay stopped before it reset its signals must not remove the socket)
+            if os.getpid() == server and os.stat(path).st_ino == me:
                 os.unlink(path)
-        except OSError:
-            pass
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
