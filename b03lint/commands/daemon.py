@@ -396,7 +396,7 @@ def _wait(runner: int, conn: socket.socket) -> int:
             if fd == pidfd:
                 os.close(pidfd)
                 return os.waitpid(runner, 0)[1]
-            if watching and not conn.recv(1, socket.MSG_PEEK):
+            if watching and not conn.recv(4096):  # (bytes after the request: ignored)
                 watching = False  # the caller is gone: nobody will read the result
                 poll.unregister(conn.fileno())
                 with contextlib.suppress(OSError):
