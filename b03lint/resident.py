@@ -54,7 +54,8 @@ KEY_ENV = ("PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONWARNINGS",
 SWITCH = "B03LINT_DAEMON"
 #: the top-level modules the server imports ahead (see :mod:`b03lint.commands.daemon`),
 #: as a file or a package in the folder of ``sys.path[0]``
-SHADOWED = ("b03lint", "yaml", "yaml.py", "pglast", "pglast.py")
+SHADOWED = (os.path.join("b03lint", "__init__.py"), os.path.join("yaml", "__init__.py"),
+            "yaml.py", os.path.join("pglast", "__init__.py"), "pglast.py")
 #: the signals passed on to the run (and whose "ignored" the run inherits)
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
 FRAME = 5

@@ -239,6 +239,17 @@ def test_a_folder_others_can_open_is_refused(example_copy: Path, run_dir: Path) 
     assert b"Traceback" not in done.stderr
 
 
+def test_it_stops_when_its_socket_is_removed(daemon: Daemon, run_dir: Path) -> None:
+    pid = daemon.start("--idle-timeout", "0")  # never idle: only the check stops it
+    [sock] = list((run_dir / "b03lint").glob("*.sock"))
+    sock.unlink()
+    # another server under the same name is left alone by the first one's exit
+    other = daemon.start("--idle-timeout", "0")
+    assert other != pid
+    assert _gone(pid, within=15)
+    assert daemon.pid() == other
+
+
 def test_it_stops_after_the_idle_timeout(daemon: Daemon, run_dir: Path) -> None:
     pid = daemon.start("--idle-timeout", "1")
     assert _gone(pid, within=15)
@@ -384,11 +395,14 @@ def test_another_user_is_refused_without_a_word(example_copy: Path, run_dir: Pat
     env = {k: v for k, v in os.environ.items() if k != "B03LINT_DAEMON"}
     env.update(XDG_RUNTIME_DIR=str(folder), XDG_CACHE_HOME=str(folder / "xdg"),
                HOME=str(folder))
+    # (not from `folder`: its socket folder `b03lint/` would shadow the package for
+    # `python -m b03lint` once it exists)
     started = subprocess.run([*prefix, sys.executable, "-m", "b03lint", "daemon", "start"],
-                             cwd=folder, env=env, capture_output=True, timeout=120)
+                             cwd="/", env=env, capture_output=True, timeout=120)
     if started.returncode != 0 and b"Permission denied" in started.stderr:
         pytest.skip("nobody cannot read this checkout")
     assert started.returncode == 0, started.stderr
+    server = int(started.stdout.split(b"pid ")[1].split(b",")[0])
     try:
         [path] = list((folder / "b03lint").glob("*.sock"))
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -410,5 +424,7 @@ def test_another_user_is_refused_without_a_word(example_copy: Path, run_dir: Pat
         _done, delegated = d.check("--no-result-cache")
         assert not delegated
     finally:
-        subprocess.run([*prefix, sys.executable, "-m", "b03lint", "daemon", "stop"],
-                       cwd=folder, env=env, capture_output=True, timeout=60)
+        stopped = subprocess.run([*prefix, sys.executable, "-m", "b03lint", "daemon", "stop"],
+                                 cwd="/", env=env, capture_output=True, timeout=60)
+    assert stopped.returncode == 0 and b"stopped" in stopped.stdout, stopped
+    assert _gone(server)

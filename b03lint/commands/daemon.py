@@ -22,8 +22,9 @@ The client side is :mod:`b03lint.resident`. Here:
   encodings and buffering) and signal dispositions; then runs ``cli.main`` as a whole
   process would, except that the result cache was already asked by the caller.
 * The server stops after ``--idle-timeout`` seconds without a connection, on
-  ``b03lint daemon stop`` (SIGTERM), and when it finds itself out of date; it removes
-  its socket when it stops, unless another server has taken its place.
+  ``b03lint daemon stop`` (SIGTERM), when it finds itself out of date, and when its
+  socket is gone or is another server's (checked every :data:`_WATCH` seconds); it
+  removes its socket when it stops, unless another server has taken its place.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ HELP = ("keep a resident b03lint that starts each check without Python's start-u
 _NOT_PRELOADED = ("b03lint.live", "b03lint.server", "b03lint.testing", "b03lint.commands.",
                   "b03lint.__main__", "b03lint.fixes")
 #: third-party modules a check imports only when a file needs them
+#: how often (seconds) an idle server checks that its socket is still there
+_WATCH = 5.0
 _THIRD_PARTY = ("yaml", "pglast", "pglast.ast", "pglast.enums", "pglast.stream")
 
 
@@ -300,12 +303,20 @@ def _serve(listener: socket.socket, path: str, idle: float) -> None:
 
         code_stamp()  # remembered (lru_cache) for every runner: the snapshot stands for it
         snapshot = _snapshot()
-        listener.settimeout(idle or None)
+        import time
+
+        listener.settimeout(min(idle, _WATCH) if idle else _WATCH)
+        last = time.monotonic()
         while True:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
-                return
+                if idle and time.monotonic() - last >= idle:
+                    return
+                if not _still_ours(path, me):
+                    return  # its folder was removed, or another server took the name
+                continue
+            last = time.monotonic()
             if os.fork() == 0:
                 listener.close()
                 code = 0
@@ -321,6 +332,13 @@ def _serve(listener: socket.socket, path: str, idle: float) -> None:
             # (a relay stopped before it reset its signals must not remove the socket)
             if os.getpid() == server and os.stat(path).st_ino == me:
                 os.unlink(path)
+
+
+def _still_ours(path: str, inode: int) -> bool:
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
