@@ -33,10 +33,7 @@ class ModuleReader:
     def read(self, tree: ast.Module) -> None:
         mf = self.mf
         env = self.module_env
-        doc = ast.get_docstring(tree, clean=True)
-        if doc:
-            first = doc.strip().splitlines()[0].strip() if doc.strip() else ""
-            mf.message = first or None
+        mf.message = first_line(ast.get_docstring(tree, clean=False))
         functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         meta: dict[str, tuple[ast.expr, ast.stmt]] = {}
         #: the statement that last binds `upgrade` / `downgrade` (Python keeps the last)
@@ -237,10 +234,34 @@ class ModuleReader:
         return None
 
 
+def first_line(doc: str | None) -> str | None:
+    """The first line of text of a docstring, as ``inspect.cleandoc`` would give it (tabs
+    expanded, the line stripped), without cleaning the whole docstring (``cleandoc`` was
+    2 % of reading a migration, for one line)."""
+    if not doc:
+        return None
+    text = doc.expandtabs().strip()
+    return text.splitlines()[0].strip() or None if text else None
+
+
 def binds(stmt: ast.stmt, names: tuple[str, ...]) -> list[str]:
     """Which of ``names`` a module-level statement binds in the module's namespace: a
     ``def`` or class (also inside an ``if``/``try``/``with``/loop), an assignment target,
-    an import alias. Function and class bodies are their own scopes and are not entered."""
+    an import alias. Function and class bodies are their own scopes and are not entered.
+
+    The statements every revision has (its imports, ``def``s, docstring and ``revision =
+    "..."`` lines) are answered without walking them: the walk was 10 % of reading a
+    migration."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name] if stmt.name in names else []
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        bound = {a.asname or a.name.split(".")[0] for a in stmt.names}
+        return [name for name in names if name in bound]
+    if isinstance(stmt, (ast.Assign, ast.Expr)) and isinstance(stmt.value, ast.Constant):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+        if all(isinstance(t, ast.Name) for t in targets):
+            ids = {t.id for t in targets if isinstance(t, ast.Name)}
+            return [name for name in names if name in ids]
     found: list[str] = []
     stack: list[ast.AST] = [stmt]
     while stack:

@@ -36,9 +36,11 @@ class Source:
         self.text = text
         self.path = path
         self.lines = NEWLINE.split(text)
+        #: every column is then its byte offset (most migrations: no line is looked at)
+        self.ascii = text.isascii()
 
     def col(self, line: int, byte_col: int) -> int:
-        if not 1 <= line <= len(self.lines):
+        if self.ascii or not 1 <= line <= len(self.lines):
             return byte_col
         s = self.lines[line - 1]
         if s.isascii():
