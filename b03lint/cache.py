@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from b03lint import __version__
+from b03lint import __version__, held
 from b03lint.config import Config
 from b03lint.packfile import MAGIC as MAGIC  # re-exported
 from b03lint.packfile import PACK_PREFIX, PACK_SUFFIX, PackWriter
@@ -443,11 +443,16 @@ class Cache:
         files hold), whose copy stays, each caller unpickling its own value;
         ``intern_names``: see :func:`loads`."""
         self._touched.add(key.partition(":")[0])
+        if not shared:
+            held.note(self.folder)  # (a resident process's fork: for the next run)
         payload = self.load_bytes(key)
         value: object = None
         if payload is not None:
+            # a resident process's fork: the value it unpickled ahead from these bytes
+            value = None if shared else held.take(payload)
             try:
-                value = loads(payload, intern_names)
+                if value is None:
+                    value = loads(payload, intern_names)
             except Exception:  # a payload written by an incompatible b03lint
                 value = None
         index = self._load_index()

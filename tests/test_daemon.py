@@ -208,6 +208,28 @@ def test_the_client_imports_nothing_heavy(daemon: Daemon) -> None:
                               "typing", "b03lint.config", "pathlib", "signal"}) == []
 
 
+def test_it_holds_what_its_checks_read_and_the_results_stay_the_same(daemon: Daemon) -> None:
+    """After a check, the server holds the parse-cache values that check read (`daemon
+    status` says how many); the checks that follow print exactly what a local run prints."""
+    daemon.start()
+    assert b"holding" not in daemon.b03("daemon", "status").stdout
+    for i in range(3):
+        _edit(daemon.root, f"\n# held {i}\n")
+        remote, delegated = daemon.check("--output-format", "json")
+        local, _ = daemon.check("--output-format", "json", "--no-result-cache",
+                                B03LINT_DAEMON="off")
+        assert delegated
+        assert (remote.returncode, remote.stdout, remote.stderr) == (
+            local.returncode, local.stdout, local.stderr)
+    deadline = time.monotonic() + 10
+    status = b""
+    while b"holding" not in status and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = daemon.b03("daemon", "status").stdout
+    files = len(list((daemon.root / "alembic" / "versions").rglob("*.py")))
+    assert int(status.split(b"holding ")[1].split()[0]) >= files, status
+
+
 # --------------------------------------------------------------------------- lifecycle
 
 
@@ -220,9 +242,16 @@ def test_folder_and_socket_are_private_and_stop_removes_the_socket(daemon: Daemo
     assert sock.is_socket() and sock.stat().st_mode & 0o777 == 0o600
     again = daemon.b03("daemon", "start")
     assert again.returncode == 0 and b"already running" in again.stdout
+    _edit(daemon.root, "\n# held\n")
+    assert daemon.check("--no-result-cache")[1]
+    status = Path(f"{sock}.status")
+    deadline = time.monotonic() + 10
+    while not status.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status.exists()
     assert daemon.b03("daemon", "stop").returncode == 0
     assert _gone(pid)
-    assert not sock.exists()
+    assert not sock.exists() and not status.exists()
     assert daemon.b03("daemon", "status").returncode == 1
     _done, delegated = daemon.check("--no-result-cache")
     assert not delegated

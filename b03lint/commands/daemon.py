@@ -21,6 +21,12 @@ The client side is :mod:`b03lint.resident`. Here:
   directory, environment, umask, ``sys.argv``, ``sys.path``, standard streams (same
   encodings and buffering) and signal dispositions; then runs ``cli.main`` as a whole
   process would, except that the result cache was already asked by the caller.
+* **Held values.** A runner tells the server, down a pipe, which parse-cache folders its
+  check read; between requests the server unpickles the entries of their packs (signed
+  with this user's secret; nothing is ever deleted) and keeps them, by the digest of
+  their bytes (:mod:`b03lint.held`, :mod:`b03lint.holding`), so that the next runner
+  takes each value instead of unpickling the same bytes: on a 437-revision chain the
+  edited pre-commit check went from about 80 to 68 ms. ``status`` says how much is held.
 * The server stops after ``--idle-timeout`` seconds without a connection, on
   ``b03lint daemon stop`` (SIGTERM), when it finds itself out of date, and when its
   socket is gone or is another server's (checked every :data:`_WATCH` seconds); it
@@ -39,6 +45,10 @@ from typing import Any
 
 from b03lint import resident
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from b03lint.holding import Holder
+
 HELP = ("keep a resident b03lint that starts each check without Python's start-up and "
         "imports (opt-in; see `b03lint daemon status`)")
 
@@ -49,6 +59,8 @@ _NOT_PRELOADED = ("b03lint.live", "b03lint.server", "b03lint.testing", "b03lint.
 #: third-party modules a check imports only when a file needs them
 #: how often (seconds) an idle server checks that its socket is still there
 _WATCH = 5.0
+#: beside the socket: what the server holds (`b03lint daemon status` shows it)
+_STATUS = ".status"
 _THIRD_PARTY = ("yaml", "pglast", "pglast.ast", "pglast.enums", "pglast.stream")
 
 
@@ -74,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"b03lint daemon: not running (socket {path})")
             return 1
         print(f"b03lint daemon: running, pid {pid}, socket {path}")
+        with contextlib.suppress(OSError), open(path + _STATUS, encoding="utf-8") as fh:
+            print(f"b03lint daemon: {fh.read(200).strip()}")
         return 0
     if args.action == "stop":
         pid = _running(path)
@@ -303,35 +317,97 @@ def _serve(listener: socket.socket, path: str, idle: float) -> None:
 
         code_stamp()  # remembered (lru_cache) for every runner: the snapshot stands for it
         snapshot = _snapshot()
+        import gc
+        import select
         import time
 
-        listener.settimeout(min(idle, _WATCH) if idle else _WATCH)
+        gc.freeze()  # what was imported is never collected: forks need not walk it
+        # runners report the cache folders they read; the server then holds their values
+        feedback, report_to = os.pipe()
+        os.set_blocking(feedback, False)
+        os.set_blocking(report_to, False)
+        from b03lint.holding import Holder
+
+        holder = Holder()
+        listener.setblocking(False)
         last = time.monotonic()
         while True:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
+            ready, _, _ = select.select([listener.fileno(), feedback], [], [],
+                                        min(idle, _WATCH) if idle else _WATCH)
+            if not ready:
                 if idle and time.monotonic() - last >= idle:
                     return
                 if not _still_ours(path, me):
                     return  # its folder was removed, or another server took the name
                 continue
-            last = time.monotonic()
-            if os.fork() == 0:
-                listener.close()
-                code = 0
+            if listener.fileno() in ready:
                 try:
-                    _relay(conn, snapshot, server)
-                except BaseException:
-                    code = 2
-                os._exit(code)
-            conn.close()
+                    conn, _ = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                conn.setblocking(True)
+                last = time.monotonic()
+                if os.fork() == 0:
+                    listener.close()
+                    os.close(feedback)
+                    code = 0
+                    try:
+                        _relay(conn, snapshot, server, report_to)
+                    except BaseException:
+                        code = 2
+                    os._exit(code)
+                conn.close()
+            elif feedback in ready:  # between requests: a request never waits for this
+                folders = _reported(feedback)
+                if folders:
+                    holder.hold(folders)
+                    gc.freeze()
+                    _write_status(path, holder)
     finally:
         listener.close()
         with contextlib.suppress(OSError):
             # (a relay stopped before it reset its signals must not remove the socket)
             if os.getpid() == server and os.stat(path).st_ino == me:
                 os.unlink(path)
+        with contextlib.suppress(OSError):
+            if os.getpid() == server:
+                os.unlink(path + _STATUS)
+
+
+def _reported(feedback: int) -> list[str]:
+    """The folders the runners reported since the last look, most recent last."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(feedback, 1 << 16)
+        except (BlockingIOError, InterruptedError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    folders: list[str] = []
+    for line in data.split(b"\n"):
+        for raw in line.split(b"\0"):
+            folder = raw.decode("utf-8", "surrogateescape")
+            if os.path.isabs(folder):
+                if folder in folders:
+                    folders.remove(folder)
+                folders.append(folder)
+    return folders
+
+
+def _write_status(path: str, holder: Holder) -> None:
+    """What `b03lint daemon status` says about the values held (next to the socket)."""
+    from b03lint import held
+
+    text = (f"holding {len(held.VALUES)} cached values ({holder.total / 1e6:.1f} MB of "
+            f"pickles) from {len(holder.packs)} cache folder"
+            f"{'' if len(holder.packs) == 1 else 's'}\n")
+    tmp = f"{path}{_STATUS}.{os.getpid()}"
+    with contextlib.suppress(OSError):
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path + _STATUS)
 
 
 def _still_ours(path: str, inode: int) -> bool:
@@ -367,7 +443,8 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]] | None:
     return (message, fds) if isinstance(message, dict) else None
 
 
-def _relay(conn: socket.socket, snapshot: list[tuple[str, int, int]], server: int) -> None:
+def _relay(conn: socket.socket, snapshot: list[tuple[str, int, int]], server: int,
+           report_to: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -385,11 +462,12 @@ def _relay(conn: socket.socket, snapshot: list[tuple[str, int, int]], server: in
     if runner == 0:
         conn.close()
         os.setpgid(0, 0)
-        _runner(message, fds)  # never returns
+        _runner(message, fds, report_to)  # never returns
     with contextlib.suppress(OSError):  # the runner did it first, or has already ended
         os.setpgid(runner, runner)
     for fd in fds:
         os.close(fd)
+    os.close(report_to)
     conn.sendall(resident.frame(b"P", runner))
     status = _wait(runner, conn)
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
@@ -430,8 +508,9 @@ def _stream(fd: int, mode: str, spec: Any) -> Any:
                             line_buffering=line_buffering, write_through=write_through)
 
 
-def _runner(message: dict[str, Any], fds: list[int]) -> None:
-    """Become the caller's process and run its command line; never returns."""
+def _runner(message: dict[str, Any], fds: list[int], report_to: int) -> None:
+    """Become the caller's process and run its command line, then tell the server
+    (``report_to``) which cache folders it read; never returns."""
     code = 2
     try:
         ignored = set(message["ignored"])
@@ -458,8 +537,9 @@ def _runner(message: dict[str, Any], fds: list[int]) -> None:
             stream = _stream(fd, "r" if fd == 0 else "w", specs[fd])
             setattr(sys, name, stream)
             setattr(sys, f"__{name}__", stream)
-        from b03lint import cli
+        from b03lint import cli, held
 
+        held.REPORTING[0] = True
         code = cli.main(in_resident=True)
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
@@ -477,6 +557,9 @@ def _runner(message: dict[str, Any], fds: list[int]) -> None:
                   f"{type(exc).__name__}: {exc}", file=sys.stderr)
         code = 2
     _flush()
+    from b03lint import held
+
+    held.report(report_to)
     os._exit(code)
 
 
