@@ -159,8 +159,15 @@ def main(argv: Sequence[str] | None = None, *, in_resident: bool = False) -> int
     return code
 
 
+#: parsers the resident process (``b03lint daemon``) built ahead, by command: each fork
+#: takes its own copy (a parser holds nothing of a run: the help width is found when
+#: help is written)
+PREBUILT: dict[str, argparse.ArgumentParser] = {}
+
+
 def _run(args_list: list[str], chosen: str | None) -> int:
-    parser = build_parser(chosen if chosen in COMMANDS else "")
+    key = chosen if chosen in COMMANDS else ""
+    parser = PREBUILT.pop(key, None) or build_parser(key)
     args = parser.parse_args(args_list)
     if not hasattr(args, "_module"):
         parser.print_help()

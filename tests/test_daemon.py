@@ -189,6 +189,17 @@ def test_the_run_has_the_callers_directory_and_environment(daemon: Daemon) -> No
         assert delegated == (switch == "on")
         results.append((done.returncode, done.stdout, done.stderr))
     assert results[0] == results[1]
+    helps = []
+    for switch in ("off", "on"):  # the server's parser, written at the caller's width
+        done = daemon.b03("check", "--help", importtime=True, B03LINT_DAEMON=switch,
+                          COLUMNS="61")
+        imported = {line.rsplit(b"|", 1)[1].strip() for line in done.stderr.splitlines()
+                    if line.startswith(b"import time:") and b"|" in line}
+        assert (b"argparse" in imported) == (switch == "off")  # built here, or not
+        helps.append((done.returncode, done.stdout))
+    assert helps[0] == helps[1]
+    wide = daemon.b03("check", "--help", COLUMNS="200")
+    assert wide.returncode == 0 and wide.stdout != helps[1][1]  # the width is the caller's
 
 
 def test_the_client_imports_nothing_heavy(daemon: Daemon) -> None:

@@ -316,6 +316,9 @@ def _serve(listener: socket.socket, path: str, idle: float) -> None:
         from b03lint.cache import code_stamp
 
         code_stamp()  # remembered (lru_cache) for every runner: the snapshot stands for it
+        from b03lint import cli
+
+        cli.PREBUILT["check"] = cli.build_parser("check")
         snapshot = _snapshot()
         import gc
         import select
