@@ -125,13 +125,53 @@ def test_the_process_pool_used_where_fork_is_not(chain: Path,
 
 def test_a_worker_that_dies_leaves_its_files_to_this_process(
         chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def die(chunk: list[tuple[str, bytes]], memo: object = None) -> list[bytes]:
-        os._exit(3)  # in the forked child: as if it were killed
+    """Files a worker took from the queue and never delivered are parsed here."""
+    taken: list[int] = []
 
-    monkeypatch.setattr(loader, "_parse_chunk", die)
+    def die(todo: object, queue: int, size: int, memo: object = None) -> list[bytes]:
+        first = int.from_bytes(os.read(queue, 4), "little")  # takes a batch...
+        os.write(report, first.to_bytes(4, "little"))
+        os._exit(3)  # ...and is killed in the middle of it
+
+    read, report = os.pipe()
+    monkeypatch.setattr(loader, "_claims", die)
     items = _items(chain)
     assert (loader.load_files(items, _config(chain, 2, cache=False))
             == loader.load_files(items, _config(chain, 1, cache=False)))
+    os.close(report)
+    while chunk := os.read(read, 4):
+        taken.append(int.from_bytes(chunk, "little"))
+    os.close(read)
+    assert len(taken) == 1  # the worker did take files away from this process
+
+
+def test_a_process_with_a_cpu_to_itself_takes_more_files(
+        chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are handed out batch by batch: a worker slowed down (its CPU shared with
+    another job) delivers fewer, and the result is the same."""
+    parent = os.getpid()
+    real = loader._parse
+    delivered: list[str] = []
+
+    def parse(shown: str, *args: object, **kwargs: object) -> MigrationFile:
+        if os.getpid() != parent:
+            import time
+
+            time.sleep(0.02)
+        return real(shown, *args, **kwargs)  # type: ignore[arg-type]
+
+    real_from_worker = loader._from_worker
+
+    def from_worker(shown: str, *args: object, **kwargs: object) -> MigrationFile:
+        delivered.append(shown)
+        return real_from_worker(shown, *args, **kwargs)  # type: ignore[arg-type]
+
+    items = _items(chain)
+    serial = loader.load_files(items, _config(chain, 1, cache=False))
+    monkeypatch.setattr(loader, "_parse", parse)
+    monkeypatch.setattr(loader, "_from_worker", from_worker)
+    assert loader.load_files(items, _config(chain, 2, cache=False)) == serial
+    assert 0 < len(delivered) < N // 4, len(delivered)
 
 
 def test_a_bad_result_from_a_worker_is_parsed_again_here(chain: Path) -> None:
@@ -424,6 +464,14 @@ def test_a_large_chain_holds_each_name_once(chain: Path, jobs: int, tmp_path: Pa
     shared = loader.load_files(items, config)
     cold = _config(chain, jobs, cache=True)
     cold.set("cache_dir", str(tmp_path / "cache2"), "test")
+    delivered: list[str] = []  # the files a worker parsed (the queue decides which)
+    real_from_worker = loader._from_worker
+
+    def from_worker(shown: str, *args: object, **kwargs: object) -> MigrationFile:
+        delivered.append(shown)
+        return real_from_worker(shown, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "_from_worker", from_worker)
     shared_cold = loader.load_files(items, cold)
     assert first == again == shared == shared_cold
     apart, together = _names(again), _names(shared)
@@ -431,5 +479,5 @@ def test_a_large_chain_holds_each_name_once(chain: Path, jobs: int, tmp_path: Pa
     assert len({id(n) for n in apart}) > 20  # one object per file
     assert len({id(n) for n in together}) == 1
     if jobs == 2:  # the worker's share came through the pipe, its names shared too
-        half = _names(shared_cold[N // 2:])
+        half = _names([mf for mf in shared_cold if mf.path in delivered])
         assert len(half) > 5 and len({id(n) for n in half}) == 1
