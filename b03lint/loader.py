@@ -408,7 +408,11 @@ def _parse_claimed(todo: list[tuple[int, str, bytes, str, Where]], workers: int,
 
     from b03lint.forked import ForkedCall
 
-    size = max(_BATCH, math.ceil(len(todo) / _MAX_BATCHES))
+    # a large chain goes in one contiguous share per process: this process lets go of
+    # the bytes of each file it parses, and freed every other batch they left holes the
+    # rest of the run did not reuse (at 20,000 revisions the peak went from 232 to 246 MB)
+    size = (math.ceil(len(todo) / workers) if intern_names
+            else max(_BATCH, math.ceil(len(todo) / _MAX_BATCHES)))
     starts = range(0, len(todo), size)
     try:
         queue, feed = os.pipe()

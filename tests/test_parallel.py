@@ -173,6 +173,16 @@ def test_a_process_with_a_cpu_to_itself_takes_more_files(
     assert loader.load_files(items, _config(chain, 2, cache=False)) == serial
     assert 0 < len(delivered) < N // 4, len(delivered)
 
+    # a large chain goes in one contiguous share per process (the memory this process
+    # frees stays in one piece): the slow worker parses its half
+    monkeypatch.setattr(loader, "INTERN_FROM", N)
+    delivered.clear()
+    assert loader.load_files(items, _config(chain, 2, cache=False)) == serial
+    assert len(delivered) == N // 2, len(delivered)
+    indexes = sorted(shown for shown, _p in items)
+    first = indexes.index(sorted(delivered)[0])
+    assert sorted(delivered) == indexes[first:first + N // 2]  # contiguous
+
 
 def test_a_bad_result_from_a_worker_is_parsed_again_here(chain: Path) -> None:
     shown, path = _items(chain)[0]
