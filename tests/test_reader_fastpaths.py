@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from b03lint.readers.python import read_migration
-from b03lint.readers.python.module import binds, first_line
+from b03lint.readers.python.module import binds, first_line, walked_binds
 from b03lint.readers.python.source import Source
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,24 +33,8 @@ STATEMENTS = [
 
 
 def walked(stmt: ast.stmt, names: tuple[str, ...]) -> set[str]:
-    """What a full walk of the statement finds (the general case of ``binds``)."""
-    found: set[str] = set()
-    stack: list[ast.AST] = [stmt]
-    while stack:
-        node = stack.pop()
-        name = None
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            name = node.name
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            name = node.id
-        elif isinstance(node, ast.alias):
-            name = node.asname or node.name.split(".")[0]
-        if name in names:
-            found.add(name)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                 ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-    return found
+    """What the general walk finds (the shortcuts of ``binds`` must agree with it)."""
+    return set(walked_binds(stmt, names))
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +61,19 @@ def migrations(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def test_binds_of_a_crafted_statement(text: str, names: tuple[str, ...]) -> None:
     stmt = ast.parse(text).body[0]
     assert set(binds(stmt, names)) == walked(stmt, names)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("upgrade = 1", {"upgrade"}), ("x = upgrade = 'a'", {"upgrade"}), ("x = 1", set()),
+    ("import a.upgrade as upgrade", {"upgrade"}), ("import upgrade.sub", {"upgrade"}),
+    ("from x import upgrade as downgrade", {"downgrade"}), ("'upgrade'", set()),
+    ("def upgrade(): pass", {"upgrade"}), ("class downgrade: pass", {"downgrade"}),
+    ("if x:\n    def upgrade(): pass", {"upgrade"}), ("y = (upgrade := 1)", {"upgrade"}),
+    ("def f():\n    upgrade = 1", set()),
+])
+def test_binds_names_what_python_binds(text: str, expected: set[str]) -> None:
+    stmt = ast.parse(text).body[0]
+    assert set(binds(stmt, ("upgrade", "downgrade"))) == expected
 
 
 def test_binds_of_every_statement_at_hand(migrations: list[Path]) -> None:

@@ -262,6 +262,12 @@ def binds(stmt: ast.stmt, names: tuple[str, ...]) -> list[str]:
         if all(isinstance(t, ast.Name) for t in targets):
             ids = {t.id for t in targets if isinstance(t, ast.Name)}
             return [name for name in names if name in ids]
+    return walked_binds(stmt, names)
+
+
+def walked_binds(stmt: ast.stmt, names: tuple[str, ...]) -> list[str]:
+    """:func:`binds` for any statement: a walk of everything in it that is not a scope of
+    its own."""
     found: list[str] = []
     stack: list[ast.AST] = [stmt]
     while stack:
