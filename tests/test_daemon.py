@@ -356,59 +356,60 @@ def test_two_starts_at_once_leave_one_server(daemon: Daemon) -> None:
 # --------------------------------------------------------------------------- signals
 
 
-def test_ctrl_c_reaches_the_run_and_leaves_no_process(tmp_path: Path, run_dir: Path) -> None:
+@pytest.fixture()
+def long_check(tmp_path: Path, run_dir: Path) -> Iterator[tuple[Daemon, int]]:
+    """A server for a 600-revision chain (a cold check of it takes long enough to be
+    interrupted), and its pid; stopped afterwards."""
+    root = tmp_path / "big"
+    bench = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
+    subprocess.run([sys.executable, str(bench), str(root), "--revisions", "600"],
+                   check=True, capture_output=True, timeout=300)
+    d = Daemon(root, run_dir)
+    try:
+        yield d, d.start()
+    finally:
+        d.stop()
+
+
+def _begin(d: Daemon, server: int, output: int) -> subprocess.Popen[bytes]:
+    """A cold check delegated to ``server``, once its relay and runner exist."""
+    proc = subprocess.Popen([sys.executable, "-m", "b03lint", "check", "--no-cache",
+                             "--jobs", "1"], cwd=d.root, env=d.env,
+                            stdout=output, stderr=output)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_descendants(server)) < 2:
+        time.sleep(0.01)
+    return proc
+
+
+def _nothing_left_of(server: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _descendants(server):
+        time.sleep(0.05)
+    return _descendants(server) == []
+
+
+def test_ctrl_c_reaches_the_run_and_leaves_no_process(long_check: tuple[Daemon, int]) -> None:
     """SIGINT to the client interrupts the run in the resident process: exit 130, the
     same message as a local run, and nothing of the run left behind."""
-    root = tmp_path / "big"
-    bench = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
-    subprocess.run([sys.executable, str(bench), str(root), "--revisions", "600"],
-                   check=True, capture_output=True, timeout=300)
-    d = Daemon(root, run_dir)
-    try:
-        server = d.start()
-        proc = subprocess.Popen([sys.executable, "-m", "b03lint", "check", "--no-cache",
-                                 "--jobs", "1"], cwd=root, env=d.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(_descendants(server)) < 2:
-            time.sleep(0.01)  # the relay and the runner exist: the run has begun
-        assert len(_descendants(server)) >= 2
-        time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
-        assert b"b03lint: interrupted" in err
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _descendants(server):
-            time.sleep(0.05)
-        assert _descendants(server) == []
-        assert d.pid() == server  # the server itself carries on
-    finally:
-        d.stop()
+    d, server = long_check
+    proc = _begin(d, server, subprocess.PIPE)
+    assert len(_descendants(server)) >= 2  # the relay and the runner: the run has begun
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"b03lint: interrupted" in err
+    assert _nothing_left_of(server)
+    assert d.pid() == server  # the server itself carries on
 
 
-def test_a_client_that_dies_takes_its_run_with_it(tmp_path: Path, run_dir: Path) -> None:
-    root = tmp_path / "big"
-    bench = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
-    subprocess.run([sys.executable, str(bench), str(root), "--revisions", "600"],
-                   check=True, capture_output=True, timeout=300)
-    d = Daemon(root, run_dir)
-    try:
-        server = d.start()
-        proc = subprocess.Popen([sys.executable, "-m", "b03lint", "check", "--no-cache",
-                                 "--jobs", "1"], cwd=root, env=d.env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(_descendants(server)) < 2:
-            time.sleep(0.01)
-        proc.kill()
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _descendants(server):
-            time.sleep(0.05)
-        assert _descendants(server) == []
-    finally:
-        d.stop()
+def test_a_client_that_dies_takes_its_run_with_it(long_check: tuple[Daemon, int]) -> None:
+    d, server = long_check
+    proc = _begin(d, server, subprocess.DEVNULL)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert _nothing_left_of(server)
 
 
 # --------------------------------------------------------------------------- other users
