@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -434,12 +434,10 @@ def _parse_claimed(todo: list[tuple[int, str, bytes, str, Where]], workers: int,
             # takes every batch
             for _ in range(workers - 1):
                 started.append(ForkedCall(lambda: _framed(_claims(todo, queue, size, memo))))
-        while (record := os.read(queue, 4)) and len(record) == 4:
-            for k in range(int.from_bytes(record, "little"),
-                           min(int.from_bytes(record, "little") + size, len(todo))):
-                i, shown, data, key, where = todo[k]
-                mine[k] = _parse_and_store(shown, data, key, cache, where, memo)
-                todo[k] = (i, shown, b"", key, where)
+        for k in _taken(queue, size, len(todo)):
+            i, shown, data, key, where = todo[k]
+            mine[k] = _parse_and_store(shown, data, key, cache, where, memo)
+            todo[k] = (i, shown, b"", key, where)
         for worker in started:
             delivered = worker.result()
             blobs = None if delivered is None else _unframed(delivered)
@@ -473,17 +471,23 @@ def _claims(todo: list[tuple[int, str, bytes, str, Where]], queue: int, size: in
     if memo is not None:
         memo.collecting()
     out: list[bytes] = []
-    while (record := os.read(queue, 4)) and len(record) == 4:
-        first = int.from_bytes(record, "little")
-        for k in range(first, min(first + size, len(todo))):
-            _i, shown, data, _key, where = todo[k]
-            try:
-                blob = dumps(_parse(shown, data, where, memo))
-            except Exception:
-                blob = b""
-            out += [k.to_bytes(4, "little"), blob]
+    for k in _taken(queue, size, len(todo)):
+        _i, shown, data, _key, where = todo[k]
+        try:
+            blob = dumps(_parse(shown, data, where, memo))
+        except Exception:
+            blob = b""
+        out += [k.to_bytes(4, "little"), blob]
     out.append(dumps(memo.deliver() if memo is not None else []))
     return out
+
+
+def _taken(queue: int, size: int, count: int) -> Iterator[int]:
+    """The indexes of the files of each batch this process takes from ``queue``, until
+    the queue is empty."""
+    while (record := os.read(queue, 4)) and len(record) == 4:
+        first = int.from_bytes(record, "little")
+        yield from range(first, min(first + size, count))
 
 
 def _parse_each(todo: list[tuple[int, str, bytes, str, Where]], count: int,
