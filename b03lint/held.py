@@ -29,8 +29,8 @@ VALUES: dict[bytes, object] = {}
 REPORTING = [False]
 #: the cache folders this run loaded values from (see :func:`note`)
 _READ: set[str] = set()
-#: (for :class:`b03lint.holding.Holder`) at most this many bytes of pickles are held (about 9,000 migrations; in memory, the
-#: values take three to four times that)
+#: (for :class:`b03lint.holding.Holder`) at most this many bytes of pickles are held
+#: (about 9,000 migrations; in memory, the values take three to four times that)
 LIMIT = 16 << 20
 #: at most this many cache folders are held (the most recently reported ones)
 MAX_FOLDERS = 4

@@ -130,18 +130,29 @@ def frame(tag: bytes, value: int) -> bytes:
     return tag + value.to_bytes(4, "big", signed=True)
 
 
-def peer_uid(sock: object) -> int | None:
-    """The user id of the other end of a connected Unix socket (Linux ``SO_PEERCRED``)."""
+def peer_cred(sock: object) -> tuple[int, int] | None:
+    """The process id and user id of the other end of a connected Unix socket (Linux
+    ``SO_PEERCRED``); None when the system cannot say or the socket is gone."""
     import _socket
 
     option = getattr(_socket, "SO_PEERCRED", None)
-    if option is None:  # pragma: no cover - not Linux: the folder's mode is the check
-        return os.geteuid()
+    if option is None:  # pragma: no cover - not Linux
+        return None
     try:
         raw: bytes = sock.getsockopt(_socket.SOL_SOCKET, option, 12)  # type: ignore[attr-defined]
     except OSError:
         return None
-    return int.from_bytes(raw[4:8], sys.byteorder)
+    return int.from_bytes(raw[0:4], sys.byteorder), int.from_bytes(raw[4:8], sys.byteorder)
+
+
+def peer_uid(sock: object) -> int | None:
+    """The user id of the other end of a connected Unix socket (:func:`peer_cred`)."""
+    import _socket
+
+    if getattr(_socket, "SO_PEERCRED", None) is None:  # pragma: no cover - not Linux:
+        return os.geteuid()  # the folder's mode is the check
+    cred = peer_cred(sock)
+    return None if cred is None else cred[1]
 
 
 def _streams() -> list[tuple[str | None, str | None, bool, bool]] | None:

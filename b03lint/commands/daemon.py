@@ -126,14 +126,12 @@ def _running(path: str) -> int | None:
     try:
         sock.settimeout(5)
         sock.connect(path)
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        cred = resident.peer_cred(sock)
     except OSError:
         return None
     finally:
         sock.close()
-    pid = int.from_bytes(raw[0:4], sys.byteorder)
-    uid = int.from_bytes(raw[4:8], sys.byteorder)
-    return pid if uid == os.geteuid() else None
+    return cred[0] if cred is not None and cred[1] == os.geteuid() else None
 
 
 def _prepare_dir(folder: str) -> str | None:
