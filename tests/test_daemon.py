@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ci_skip import skip_outside_ci
 
 import b03lint
 
@@ -428,7 +429,7 @@ def test_another_user_is_refused_without_a_word(example_copy: Path, run_dir: Pat
     nobody's folder."""
     prefix = _as_nobody()
     if prefix is None:
-        pytest.skip("needs root and setpriv to act as another user")
+        skip_outside_ci("needs root and setpriv to act as another user")
     folder = run_dir / "n"
     folder.mkdir(mode=0o700)
     os.chown(folder, 65534, 65534)
@@ -441,7 +442,7 @@ def test_another_user_is_refused_without_a_word(example_copy: Path, run_dir: Pat
     started = subprocess.run([*prefix, sys.executable, "-m", "b03lint", "daemon", "start"],
                              cwd="/", env=env, capture_output=True, timeout=120)
     if started.returncode != 0 and b"Permission denied" in started.stderr:
-        pytest.skip("nobody cannot read this checkout")
+        skip_outside_ci("nobody cannot read this checkout")
     assert started.returncode == 0, started.stderr
     server = int(started.stdout.split(b"pid ")[1].split(b",")[0])
     try:
