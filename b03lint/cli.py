@@ -106,14 +106,17 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, in_resident: bool = False) -> int:
+def main(argv: Sequence[str] | None = None, *, in_resident: bool = False,
+         answer: Callable[[int], None] | None = None) -> int:
     """Run one command. Called without ``argv`` (the console script, ``python -m
     b03lint``), a ``check`` is the whole process: the result cache
     (:mod:`b03lint.runcache`) may serve it or record it, and when it cannot serve it a
     resident process (:mod:`b03lint.resident`, ``b03lint daemon``) may run it; a caller
     that passes ``argv`` shares its process with state the cache cannot see, and always
     gets a full run here. ``in_resident``: this is the resident process's fork running a
-    caller's command line, whose result cache the caller has already asked."""
+    caller's command line, whose result cache the caller has already asked; its
+    ``answer`` is called with the exit code once the command has returned, before the
+    result is recorded, so that the caller is answered without waiting for that."""
     whole_process = argv is None
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
@@ -144,11 +147,16 @@ def main(argv: Sequence[str] | None = None, *, in_resident: bool = False) -> int
 
         codecache.install()  # dataclasses' methods from compiled code, not source
     code = 2
+    returned = False
     try:
         code = _run(args_list, chosen)
+        returned = True
     finally:
         if recorder is not None:
             recorder.stop()
+        if returned and answer is not None:
+            answer(code)
+        if recorder is not None:
             recorder.store(code)
         if whole_process:
             codecache.save()

@@ -175,6 +175,44 @@ def test_blocking_findings_and_bad_input_keep_their_exit_codes(daemon: Daemon) -
         local.returncode, local.stdout, local.stderr)
 
 
+def test_the_caller_is_answered_before_the_result_is_recorded(daemon: Daemon) -> None:
+    """Once the report is written, the client gets its exit code and the end of its
+    output at once; the runner records the result for the result cache afterwards. The
+    report goes to a FIFO here: recording the result reads the report back, and that
+    read waits until the test opens the FIFO again, so the runner is stopped exactly
+    there, after the answer."""
+    server = daemon.start()
+    _edit(daemon.root, "\n# answered early\n")
+    fifo = daemon.root / "report.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the report can be written
+    proc = subprocess.Popen([sys.executable, "-m", "b03lint", "check", "--output", str(fifo),
+                             "--output-format", "json"], cwd=daemon.root, env=daemon.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # EOF on both pipes: the runner, still at work, holds none of the caller's fds
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert (out, err) == (b"", b"")
+        report = b""
+        while chunk := os.read(reader, 65536):
+            report += chunk
+        assert b'"findings"' in report
+        assert _descendants(server)  # the runner waits for the FIFO, after the answer
+    finally:
+        proc.kill()
+        os.close(reader)
+        deadline = time.monotonic() + 10
+        while _descendants(server) and time.monotonic() < deadline:
+            try:  # the read the runner waits for ends (ENXIO: it is not reading yet)
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                break
+            except OSError:
+                time.sleep(0.01)
+    assert _nothing_left_of(server)
+    fifo.unlink()
+
+
 def test_the_run_has_the_callers_directory_and_environment(daemon: Daemon) -> None:
     """A check run from a sub-folder, with a terminal width the server never had:
     the folder and the environment come from the caller."""

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -459,25 +460,30 @@ def _relay(conn: socket.socket, snapshot: list[tuple[str, int, int]], server: in
         conn.sendall(resident.frame(b"S", 0))
         os.kill(server, signal.SIGTERM)
         return
+    answers, answer_to = os.pipe()  # the runner's exit code, as soon as it has one
     runner = os.fork()
     if runner == 0:
         conn.close()
+        os.close(answers)
         os.setpgid(0, 0)
-        _runner(message, fds, report_to)  # never returns
+        _runner(message, fds, report_to, answer_to)  # never returns
     with contextlib.suppress(OSError):  # the runner did it first, or has already ended
         os.setpgid(runner, runner)
-    for fd in fds:
+    for fd in (*fds, report_to, answer_to):
         os.close(fd)
-    os.close(report_to)
     conn.sendall(resident.frame(b"P", runner))
-    status = _wait(runner, conn)
+    status = _wait(runner, conn, answers)
+    if status is None:
+        return  # the caller has its answer
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
     with contextlib.suppress(OSError):
         conn.sendall(resident.frame(b"X", code))
 
 
-def _wait(runner: int, conn: socket.socket) -> int:
-    """The runner's wait status; the caller going away terminates the runner's group."""
+def _wait(runner: int, conn: socket.socket, answers: int) -> int | None:
+    """The runner's wait status, or None when it answered the caller itself (through
+    ``answers``) before it ended; the caller going away before that terminates the
+    runner's group."""
     import select
 
     try:
@@ -486,14 +492,26 @@ def _wait(runner: int, conn: socket.socket) -> int:
         return os.waitpid(runner, 0)[1]
     poll = select.poll()
     poll.register(pidfd, select.POLLIN)
+    poll.register(answers, select.POLLIN)
     poll.register(conn.fileno(), select.POLLIN | select.POLLHUP)
-    watching = True
+    watching, answered = True, False
     while True:
         for fd, _event in poll.poll():
             if fd == pidfd:
                 os.close(pidfd)
-                return os.waitpid(runner, 0)[1]
-            if watching and not conn.recv(4096):  # (bytes after the request: ignored)
+                status = os.waitpid(runner, 0)[1]
+                return None if answered else status
+            if fd == answers:
+                got = os.read(answers, 4)
+                poll.unregister(answers)
+                if len(got) == 4 and watching:
+                    with contextlib.suppress(OSError):
+                        conn.sendall(resident.frame(b"X", int.from_bytes(got, "big",
+                                                                         signed=True)))
+                    answered = True
+                    watching = False  # the caller may now go: the runner finishes alone
+                    poll.unregister(conn.fileno())
+            elif watching and not conn.recv(4096):  # (bytes after the request: ignored)
                 watching = False  # the caller is gone: nobody will read the result
                 poll.unregister(conn.fileno())
                 with contextlib.suppress(OSError):
@@ -509,9 +527,12 @@ def _stream(fd: int, mode: str, spec: Any) -> Any:
                             line_buffering=line_buffering, write_through=write_through)
 
 
-def _runner(message: dict[str, Any], fds: list[int], report_to: int) -> None:
-    """Become the caller's process and run its command line, then tell the server
-    (``report_to``) which cache folders it read; never returns."""
+def _runner(message: dict[str, Any], fds: list[int], report_to: int, answer_to: int
+            ) -> None:
+    """Become the caller's process and run its command line; answer the caller (through
+    ``answer_to``, to the relay) as soon as the command has returned; then record the
+    result and tell the server (``report_to``) which cache folders the run read. Never
+    returns."""
     code = 2
     try:
         ignored = set(message["ignored"])
@@ -541,7 +562,7 @@ def _runner(message: dict[str, Any], fds: list[int], report_to: int) -> None:
         from b03lint import cli, held
 
         held.REPORTING[0] = True
-        code = cli.main(in_resident=True)
+        code = cli.main(in_resident=True, answer=functools.partial(_answer, answer_to))
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             code = exc.code or 0
@@ -562,6 +583,18 @@ def _runner(message: dict[str, Any], fds: list[int], report_to: int) -> None:
 
     held.report(report_to)
     os._exit(code)
+
+
+def _answer(answer_to: int, code: int) -> None:
+    """The run's output is complete: give the caller back its streams (what the runner
+    still writes goes nowhere) and its exit code, without waiting for the runner's end."""
+    _flush()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    os.write(answer_to, code.to_bytes(4, "big", signed=True))
+    os.close(answer_to)
 
 
 def _flush() -> None:
