@@ -460,7 +460,7 @@ def _relay(conn: socket.socket, snapshot: list[tuple[str, int, int]], server: in
         conn.sendall(resident.frame(b"S", 0))
         os.kill(server, signal.SIGTERM)
         return
-    answers, answer_to = os.pipe()  # the runner's exit code, as soon as it has one
+    answers, answer_to = os.pipe()  # the runner's exit frame, as soon as it has one
     runner = os.fork()
     if runner == 0:
         conn.close()
@@ -502,12 +502,11 @@ def _wait(runner: int, conn: socket.socket, answers: int) -> int | None:
                 status = os.waitpid(runner, 0)[1]
                 return None if answered else status
             if fd == answers:
-                got = os.read(answers, 4)
+                got = os.read(answers, resident.FRAME)  # the runner's frame, passed on
                 poll.unregister(answers)
-                if len(got) == 4 and watching:
+                if len(got) == resident.FRAME and watching:
                     with contextlib.suppress(OSError):
-                        conn.sendall(resident.frame(b"X", int.from_bytes(got, "big",
-                                                                         signed=True)))
+                        conn.sendall(got)
                     answered = True
                     watching = False  # the caller may now go: the runner finishes alone
                     poll.unregister(conn.fileno())
@@ -593,7 +592,7 @@ def _answer(answer_to: int, code: int) -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    os.write(answer_to, code.to_bytes(4, "big", signed=True))
+    os.write(answer_to, resident.frame(b"X", code))
     os.close(answer_to)
 
 
